@@ -1,0 +1,52 @@
+"""One shape for every API error: {"detail": …, "field": … or null}, plus "blockers" when
+a step is blocked and "errors" (DRF's per-field messages) when the input did not parse.
+
+A use case's refusal (CrisisFlowError) keeps its own status and its message, already in
+the reader's language; DRF's exceptions keep theirs (400 malformed JSON, 403 not signed
+in, 405 …). Anything else is a real bug and stays a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from crisisflow.incidents.errors import Blocked, CrisisFlowError
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, CrisisFlowError):
+        # The use cases are atomic and have already rolled back; this covers
+        # ATOMIC_REQUESTS should anyone switch it on.
+        set_rollback()
+        body: dict[str, Any] = {"detail": str(exc.message), "field": exc.field}
+        if isinstance(exc, Blocked):
+            body["blockers"] = exc.blockers
+        return Response(body, status=exc.status)
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        field, message = _first_error(exc.detail)
+        response.data = {"detail": message, "field": field, "errors": response.data}
+    elif isinstance(response.data, dict) and "detail" in response.data:
+        response.data.setdefault("field", None)
+    return response
+
+
+def _first_error(detail: Any, field: str | None = None) -> tuple[str | None, str]:
+    """The top-level field and the first message of a (possibly nested) DRF error tree:
+    {"regions": {0: ["Not a valid string."]}} names "regions"."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = None if key == "non_field_errors" else str(key)
+            return _first_error(value, field if field is not None else name)
+    if isinstance(detail, list):
+        for value in detail:
+            return _first_error(value, field)
+    return field, str(detail)

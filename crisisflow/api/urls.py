@@ -1,0 +1,28 @@
+from django.urls import path
+
+from crisisflow.api import views
+
+app_name = "api"
+
+incident = "incidents/<str:reference>/"
+task = "tasks/<int:task_id>/"
+
+urlpatterns = [
+    path("incidents/", views.incidents, name="incident-list"),
+    path(incident, views.incident, name="incident-detail"),
+    path(incident + "steps/<str:step>/", views.advance, name="incident-step"),
+    path(incident + "severity/", views.change_severity, name="incident-severity"),
+    path(incident + "notes/", views.add_note, name="incident-notes"),
+    path(incident + "timeline/", views.timeline, name="incident-timeline"),
+    path(incident + "team/", views.team, name="incident-team"),
+    path(incident + "team/accept/", views.accept_team, name="team-accept"),
+    path("team-members/<int:member_id>/", views.remove_team_member, name="team-member"),
+    path(task, views.task, name="task-detail"),
+    path(task + "start/", views.start_task, name="task-start"),
+    path(task + "complete/", views.complete_task, name="task-complete"),
+    path(task + "block/", views.block_task, name="task-block"),
+    path(task + "unblock/", views.unblock_task, name="task-unblock"),
+    path(task + "skip/", views.skip_task, name="task-skip"),
+    path(task + "assign/", views.assign_task, name="task-assign"),
+    path(task + "checklist/", views.tick_checklist, name="task-checklist"),
+]

@@ -1,0 +1,92 @@
+"""Who may see and do what on an incident.
+
+The use cases call these; views and the API only translate the refusals. A person's
+standing on an incident comes from its team (TeamMember rows) and from being its
+commander; duty commanders (the commander roster) may take charge of a new incident.
+
+| action                               | who                                                |
+| ------------------------------------ | -------------------------------------------------- |
+| see an incident                      | anyone signed in; restricted: team, commander,     |
+|                                      | reporter, and duty commanders while it has no      |
+|                                      | commander (others get 404)                         |
+| report an incident                   | anyone signed in                                   |
+| move it through the stages, change   | its commander; while it has none, a duty commander |
+| severity, facts, team                |                                                    |
+| assign / reassign / skip a task      | commander, or the lead of the task's role          |
+| start / finish / block / tick a task | its assignee, or those who may assign it           |
+| post a note                          | commander, reporter and team members but observers |
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from crisisflow.incidents.errors import Forbidden, NotFound
+from crisisflow.incidents.models import Incident, Task, TeamMember
+from crisisflow.vocab import Role
+
+
+def visible_incidents(user) -> QuerySet[Incident]:
+    qs = Incident.objects.all()
+    if not user.is_authenticated:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    seen = Q(restricted=False) | Q(commander=user) | Q(reporter=user) | Q(team__user=user)
+    if is_duty_commander(user):
+        seen |= Q(commander__isnull=True)  # someone on duty has to triage it
+    return qs.filter(seen).distinct()
+
+
+def can_view(user, incident: Incident) -> bool:
+    if not user.is_authenticated:
+        return False
+    if not incident.restricted or user.is_superuser:
+        return True
+    if user.pk in (incident.commander_id, incident.reporter_id):
+        return True
+    if incident.commander_id is None and is_duty_commander(user):
+        return True
+    return incident.team.filter(user=user).exists()
+
+
+def is_duty_commander(user) -> bool:
+    return user.roster_entries.filter(role=Role.COMMANDER).exists()
+
+
+def commands(user, incident: Incident) -> bool:
+    if incident.commander_id is not None:
+        return incident.commander_id == user.pk
+    return is_duty_commander(user)
+
+
+def leads_role(user, incident: Incident, role: str) -> bool:
+    return TeamMember.objects.filter(incident=incident, user=user, role=role, is_lead=True).exists()
+
+
+def manages_task(user, task: Task) -> bool:
+    return commands(user, task.incident) or leads_role(user, task.incident, task.role)
+
+
+def works_task(user, task: Task) -> bool:
+    return task.assignee_id == user.pk or manages_task(user, task)
+
+
+def may_post_notes(user, incident: Incident) -> bool:
+    if commands(user, incident) or user.pk == incident.reporter_id:
+        return True
+    return incident.team.filter(user=user).exclude(role=Role.OBSERVER).exists()
+
+
+# --- the guards use cases call ------------------------------------------------------------
+
+
+def require_view(user, incident: Incident) -> None:
+    # A restricted incident is not admitted to exist for someone outside it.
+    if not can_view(user, incident):
+        raise NotFound()
+
+
+def require(allowed: bool, message) -> None:
+    if not allowed:
+        raise Forbidden(message)

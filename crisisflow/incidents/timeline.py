@@ -1,0 +1,143 @@
+"""Writing and reading the append-only timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from crisisflow import clock
+from crisisflow.incidents.models import Event, Incident, TaskStatus
+from crisisflow.incidents.models.event import GENESIS_HASH
+from crisisflow.playbooks.models import crisis_type_label, localized
+from crisisflow.vocab import Role, Severity, State
+
+Kind = Event.Kind
+
+
+def record(incident: Incident, actor, kind: str, data: dict[str, Any] | None = None, *, task=None, at=None) -> Event:
+    """Append one event. Call inside the transaction that made the change, with the
+    incident row locked (select_for_update), so sequence numbers never collide."""
+    last = incident.events.order_by("-seq").values_list("seq", "hash").first()
+    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    event = Event(
+        incident=incident,
+        seq=seq,
+        at=at or clock.now(),
+        actor=actor,
+        kind=kind,
+        task=task,
+        data=data or {},
+        prev_hash=prev_hash,
+    )
+    event.hash = event.compute_hash()
+    event.save(force_insert=True)
+    return event
+
+
+@dataclass
+class Break:
+    incident: Incident
+    seq: int
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.incident.reference}: event #{self.seq}: {self.problem}"
+
+
+def verify(incident: Incident) -> Break | None:
+    """The first broken link in an incident's hash chain, or None if it is intact."""
+    prev_hash = GENESIS_HASH
+    expected_seq = 1
+    for event in incident.events.order_by("seq").iterator():
+        if event.seq != expected_seq:
+            return Break(incident, expected_seq, f"missing (next present is #{event.seq})")
+        if event.prev_hash != prev_hash:
+            return Break(incident, event.seq, "does not link to the event before it")
+        if event.compute_hash() != event.hash:
+            return Break(incident, event.seq, "content does not match its hash (changed after writing)")
+        prev_hash = event.hash
+        expected_seq += 1
+    return None
+
+
+def _state_label(value: str) -> str:
+    return str(State(value).label) if value in State.values else value
+
+
+def _person(data: dict, key: str) -> str:
+    return data.get(key) or _("nobody")
+
+
+def describe(event: Event) -> str:
+    """One line in the reader's language for the timeline."""
+    d = event.data
+    k = event.kind
+    if k == Kind.REPORTED:
+        return _("Reported “%(title)s”") % {"title": d.get("title", "")}
+    if k == Kind.TRANSITION:
+        text = _("%(from)s → %(to)s") % {"from": _state_label(d["from"]), "to": _state_label(d["to"])}
+        if d.get("plan"):
+            text += " — " + _("plan “%(plan)s” v%(version)s, %(count)d tasks") % {
+                "plan": localized(d["plan"]["name"]),
+                "version": d["plan"]["version"],
+                "count": d["plan"]["tasks_created"],
+            }
+        if d.get("assigned"):
+            text += " — " + _("%(count)d tasks assigned to their role leads") % {"count": len(d["assigned"])}
+        if d.get("cancelled_tasks"):
+            text += " — " + _("%(count)d tasks cancelled") % {"count": d["cancelled_tasks"]}
+        if d.get("reason"):
+            text += " — " + d["reason"]
+        return text
+    if k == Kind.SEVERITY:
+        return _("Severity %(before)s → %(after)s — %(reason)s") % {
+            "before": Severity(d["before"]).label if d.get("before") else "-",
+            "after": Severity(d["after"]).label,
+            "reason": d.get("reason", ""),
+        }
+    if k == Kind.FACTS:
+        parts = [f"{name}: {change['before']} → {change['after']}" for name, change in d["changes"].items()]
+        return _("Scope updated: %(changes)s") % {"changes": "; ".join(parts)}
+    if k == Kind.COMMANDER:
+        return _("Commander: %(before)s → %(after)s") % {
+            "before": _person(d, "before"),
+            "after": _person(d, "after"),
+        }
+    if k == Kind.TEAM:
+        if d["change"] == "accepted":
+            return _("Proposed team accepted: %(people)s") % {
+                "people": ", ".join(f"{m['person']} ({Role(m['role']).label})" for m in d["members"])
+            }
+        role = Role(d["role"]).label
+        if d["change"] == "added":
+            return _("%(person)s joined as %(role)s") % {"person": d["person"], "role": role}
+        if d["change"] == "lead":
+            return _("%(person)s now leads %(role)s") % {"person": d["person"], "role": role}
+        return _("%(person)s left %(role)s") % {"person": d["person"], "role": role}
+    if k == Kind.ASSIGNMENT:
+        return _("“%(task)s”: %(before)s → %(after)s") % {
+            "task": localized(d["task_title"]),
+            "before": _person(d, "before"),
+            "after": _person(d, "after"),
+        }
+    if k == Kind.TASK:
+        text = _("“%(task)s”: %(before)s → %(after)s") % {
+            "task": localized(d["task_title"]),
+            "before": TaskStatus(d["before"]).label,
+            "after": TaskStatus(d["after"]).label,
+        }
+        if d.get("reason"):
+            text += " — " + d["reason"]
+        return text
+    if k == Kind.CHECKLIST:
+        mark = "☑" if d["done"] else "☐"
+        return f"“{localized(d['task_title'])}”: {mark} {localized(d['item'])}"
+    if k == Kind.NOTE:
+        return d.get("text", "")
+    return k
+
+
+def crisis_type_text(key: str) -> str:
+    return crisis_type_label(key) if key else "-"

@@ -1,0 +1,58 @@
+"""Small display helpers for the CrisisFlow templates. All output is escaped."""
+
+from __future__ import annotations
+
+import logging
+
+from django import template
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from crisisflow.incidents import timeline
+from crisisflow.playbooks.models import crisis_type_label, localized
+from crisisflow.vocab import Severity, State
+
+register = template.Library()
+log = logging.getLogger(__name__)
+
+
+@register.simple_tag
+def severity_badge(value: str):
+    """Severity as colour *and* text, so it reads without colour too."""
+    if value not in Severity.values:
+        return format_html('<span class="badge sev-none">{}</span>', _("Severity not set"))
+    return format_html('<span class="badge sev-{}">{}</span>', value, Severity(value).label)
+
+
+@register.simple_tag
+def state_badge(value: str):
+    label = State(value).label if value in State.values else value
+    return format_html('<span class="badge state state-{}">{}</span>', value, label)
+
+
+@register.filter
+def crisis_type(key: str) -> str:
+    return crisis_type_label(key) if key else "—"
+
+
+@register.filter
+def describe(event) -> str:
+    """One timeline line in the reader's language (escaped by the template).
+
+    An event the describer cannot read must not take the whole incident page down in
+    the middle of a crisis: it is logged and shown by its kind instead."""
+    try:
+        return timeline.describe(event)
+    except Exception:
+        log.exception("cannot describe timeline event %s of incident %s", event.seq, event.incident_id)
+        return str(event.get_kind_display())
+
+
+@register.filter(name="localized")
+def localized_text(text) -> str:
+    return localized(text) if isinstance(text, dict) else str(text)
+
+
+@register.filter
+def state_label(value: str) -> str:
+    return str(State(value).label) if value in State.values else value

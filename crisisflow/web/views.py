@@ -1,0 +1,478 @@
+"""The server-rendered pages of CrisisFlow.
+
+Every view that changes something takes three steps: find the object the person may see
+(`_incident_for`, `_task_for`: 404 otherwise), check the guard (403), call the use case in
+crisisflow.incidents.actions. Nothing here changes data by itself.
+
+Each change form carries the version the page was rendered with; the use case refuses a
+stale one with Conflict instead of overwriting someone else's change.
+
+Success redirects back to the incident page (post/redirect/get). A refusal re-renders the
+incident page with the use case's message in a banner — and next to the field it names —
+under the refusal's HTTP status (400 Invalid, 409 Conflict or Blocked). NotFound becomes a
+404, Forbidden the 403 page with its message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crisisflow import clock
+from crisisflow.incidents import actions, permissions
+from crisisflow.incidents.errors import Blocked, Conflict, CrisisFlowError, Forbidden, Invalid, NotFound
+from crisisflow.incidents.models import Incident, Task, TeamMember
+from crisisflow.people.models import User
+from crisisflow.playbooks.models import current_versions, versions_serving
+from crisisflow.vocab import STAGE_OF_STATE, Role, Stage, State
+from crisisflow.web.forms import (
+    BOOLEAN_FACTS,
+    FACT_LABELS,
+    AssignForm,
+    MemberForm,
+    NoteForm,
+    ReportForm,
+    ScopeForm,
+    SeverityForm,
+    StepForm,
+    TaskForm,
+    TickForm,
+    VersionedForm,
+    show_error,
+)
+
+ROLE_ORDER = {role: i for i, role in enumerate(Role.values)}
+# The stages an incident walks through, in order, for the progress strip.
+STAGES = list(Stage)
+
+
+# --- the incident list and the report form -----------------------------------------------------
+
+
+@login_required
+def list_incidents(request: HttpRequest) -> HttpResponse:
+    incidents = permissions.visible_incidents(request.user).select_related("commander").order_by("-detected_at")
+    return render(request, "web/incident_list.html", {"incidents": incidents, "now": clock.now()})
+
+
+@login_required
+def report_incident(request: HttpRequest) -> HttpResponse:
+    form = ReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            incident = actions.report_incident(
+                request.user,
+                crisis_type=data["crisis_type"],
+                severity=data["severity"],
+                detected_at=data["detected_at"],
+                restricted=data["restricted"],
+                **form.scope(),
+            )
+        except (NotFound, Forbidden) as err:
+            raise PermissionDenied(str(err.message)) from err
+        except CrisisFlowError as err:
+            show_error(form, err)
+        else:
+            return redirect("incident-detail", reference=incident.reference)
+    status = 400 if form.is_bound else 200
+    return render(request, "web/incident_report.html", {"form": form}, status=status)
+
+
+# --- the incident page ------------------------------------------------------------------------
+
+
+def _incident_for(request: HttpRequest, reference: str) -> Incident:
+    """The incident, if the person may see it; a restricted one is a 404 to outsiders."""
+    incident = (
+        Incident.objects.select_related("commander", "reporter", "playbook_version__playbook")
+        .filter(reference=reference)
+        .first()
+    )
+    if incident is None or not permissions.can_view(request.user, incident):
+        raise Http404(_("No such incident."))
+    return incident
+
+
+def _posted_version(request: HttpRequest) -> int:
+    """The version a button-only form was rendered with. A form without one is malformed,
+    not merely stale, and is refused rather than applied unchecked."""
+    form = VersionedForm(request.POST)
+    if not form.is_valid():
+        raise SuspiciousOperation("a change form without its version")
+    return form.cleaned_data["version"]
+
+
+def _require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+def _back(incident: Incident, anchor: str = "") -> HttpResponse:
+    url = reverse("incident-detail", kwargs={"reference": incident.reference})
+    return redirect(f"{url}#{anchor}" if anchor else url)
+
+
+@dataclass
+class Refusal:
+    """A use case's refusal, shown in the banner and next to the form that caused it."""
+
+    message: str
+    blockers: list[str] = field(default_factory=list)
+    form_key: str = ""
+
+
+def _refused(request: HttpRequest, reference: str, err: CrisisFlowError, *, form_key: str,
+             form=None) -> HttpResponse:
+    """Show a refusal: 404 and 403 as pages; the rest on the re-rendered incident page."""
+    if isinstance(err, NotFound):
+        raise Http404(str(err.message))
+    if isinstance(err, Forbidden):
+        raise PermissionDenied(str(err.message))
+    incident = _incident_for(request, reference)  # as it is now: the refused change rolled back
+    bound = {}
+    if form is not None and not isinstance(err, Conflict | Blocked):
+        # Keep what the person typed, with the message next to its field.
+        show_error(form, err)
+        bound[form_key] = form
+    if isinstance(err, Blocked):
+        refusal = Refusal(_("This cannot be done yet:"), blockers=err.blockers, form_key=form_key)
+    else:
+        refusal = Refusal(str(err.message), form_key=form_key)
+    return _incident_page(request, incident, refusal=refusal, bound=bound, status=err.status)
+
+
+def _form_errors(request: HttpRequest, reference: str, form, form_key: str) -> HttpResponse:
+    """A form whose input could not even be read (e.g. a number that is not one)."""
+    incident = _incident_for(request, reference)
+    refusal = Refusal(message=_("Please correct the errors below."), form_key=form_key)
+    return _incident_page(request, incident, refusal=refusal, bound={form_key: form}, status=400)
+
+
+@dataclass
+class TaskRow:
+    task: Task
+    overdue: bool
+    can_work: bool
+    can_manage: bool
+    error: str = ""
+
+    @property
+    def actionable(self) -> bool:
+        return not self.task.is_finished and (self.can_work or self.can_manage)
+
+
+def _task_groups(request: HttpRequest, incident: Incident, refusal: Refusal | None):
+    """Tasks by stage (in the order of the response), then by role."""
+    now = clock.now()
+    tasks = (
+        incident.tasks.select_related("assignee")
+        .prefetch_related(Prefetch("depends_on", queryset=Task.objects.only("title", "status")))
+    )
+    is_open = incident.is_open
+    rows = []
+    for task in tasks:
+        task.incident = incident  # the permission checks read it; no need to load it again
+        manages = is_open and permissions.manages_task(request.user, task)
+        rows.append(
+            TaskRow(
+                task=task,
+                overdue=bool(task.due_at and task.due_at < now and not task.is_finished),
+                can_work=is_open and (manages or permissions.works_task(request.user, task)),
+                can_manage=manages,
+                error=refusal.message if refusal and refusal.form_key == f"task-{task.pk}" else "",
+            )
+        )
+    stage_order = {stage.value: i for i, stage in enumerate(STAGES)}
+    rows.sort(key=lambda r: (stage_order.get(r.task.stage, 99), ROLE_ORDER.get(r.task.role, 99),
+                             r.task.position, r.task.pk))
+    groups = []
+    for stage, in_stage in groupby(rows, key=lambda r: r.task.stage):
+        by_role = [
+            {"role": Role(role).label, "rows": list(role_rows)}
+            for role, role_rows in groupby(in_stage, key=lambda r: r.task.role)
+        ]
+        groups.append({"stage": Stage(stage), "roles": by_role})
+    return groups
+
+
+def _step_forms(incident: Incident, bound: dict) -> list[dict[str, Any]]:
+    serving = versions_serving(incident.crisis_type, incident.severity) if incident.severity else []
+    versions = current_versions()
+    default_plan = serving[0].key if serving else (versions[0].key if versions else "")
+    steps = []
+    for next_step in actions.next_steps(incident):
+        key = f"step-{next_step.step.name}"
+        form = bound.get(key) or StepForm(
+            initial={
+                "step": next_step.step.name,
+                "version": incident.version,
+                "crisis_type": incident.crisis_type,
+                "severity": incident.severity,
+                "playbook": default_plan,
+            },
+            auto_id=f"{key}_%s",
+        )
+        steps.append({"next": next_step, "name": next_step.step.name, "form": form, "key": key})
+    return steps
+
+
+def _incident_page(request: HttpRequest, incident: Incident, *, refusal: Refusal | None = None,
+                   bound: dict | None = None, status: int = 200) -> HttpResponse:
+    bound = bound or {}
+    user = request.user
+    commands = permissions.commands(user, incident)
+    team_users = User.objects.filter(memberships__incident=incident).distinct().order_by("display_name", "username")
+    members = list(incident.team.select_related("user").order_by("role", "-is_lead", "id"))
+    stage = STAGE_OF_STATE[incident.state]
+    proposals = actions.propose_team(incident) if incident.is_open else []
+    context = {
+        "incident": incident,
+        "now": clock.now(),
+        "stage": stage,
+        "stages": [{"stage": s, "current": s == stage, "done": STAGES.index(s) < STAGES.index(stage)}
+                   for s in STAGES],
+        "closed": incident.state in (State.CLOSED, State.DISMISSED),
+        "commands": commands and incident.is_open,
+        "may_post_notes": permissions.may_post_notes(user, incident),
+        "steps": _step_forms(incident, bound),
+        "proposals": proposals,
+        "has_proposed": any(p.proposed for p in proposals),
+        "members": members,
+        "team_users": team_users,
+        "member_form": bound.get("member") or MemberForm(
+            initial={"version": incident.version, "role": next((p.role for p in proposals if not p.filled), Role.PR)},
+            auto_id="member_%s",
+        ),
+        "severity_form": bound.get("severity") or SeverityForm(
+            initial={"version": incident.version, "severity": incident.severity}, auto_id="severity_%s"
+        ),
+        "scope_form": bound.get("scope") or ScopeForm.for_incident(incident),
+        "facts": [(FACT_LABELS[name], getattr(incident, name)) for name in BOOLEAN_FACTS],
+        "note_form": bound.get("note") or NoteForm(auto_id="note_%s"),
+        "task_groups": _task_groups(request, incident, refusal),
+        "events": incident.events.select_related("actor").order_by("-seq"),
+        "refusal": refusal,
+        "met": incident.statement_met_clock(),
+    }
+    return render(request, "web/incident_detail.html", context, status=status)
+
+
+@login_required
+def show_incident(request: HttpRequest, reference: str) -> HttpResponse:
+    return _incident_page(request, _incident_for(request, reference))
+
+
+# --- changes to the incident --------------------------------------------------------------------
+
+
+def _command(request: HttpRequest, reference: str) -> Incident:
+    """The incident, for one of the changes only its commander may make."""
+    incident = _incident_for(request, reference)
+    _require(permissions.commands(request.user, incident), _("Only the incident commander can do this."))
+    return incident
+
+
+@require_POST
+@login_required
+def advance_incident(request: HttpRequest, reference: str) -> HttpResponse:
+    incident = _command(request, reference)
+    form = StepForm(request.POST, auto_id=f"step-{request.POST.get('step', '')}_%s")
+    key = f"step-{request.POST.get('step', '')}"
+    if not form.is_valid():
+        return _form_errors(request, reference, form, key)
+    data = form.cleaned_data
+    try:
+        actions.advance(request.user, incident, data["step"], reason=data["reason"],
+                        expected_version=data["version"], **form.options())
+    except CrisisFlowError as err:
+        return _refused(request, reference, err, form_key=key, form=form)
+    return _back(incident, "next-step")
+
+
+@require_POST
+@login_required
+def change_severity(request: HttpRequest, reference: str) -> HttpResponse:
+    incident = _command(request, reference)
+    form = SeverityForm(request.POST, auto_id="severity_%s")
+    if not form.is_valid():
+        return _form_errors(request, reference, form, "severity")
+    data = form.cleaned_data
+    try:
+        actions.change_severity(request.user, incident, data["severity"], data["reason"],
+                                expected_version=data["version"])
+    except CrisisFlowError as err:
+        return _refused(request, reference, err, form_key="severity", form=form)
+    return _back(incident, "severity")
+
+
+@require_POST
+@login_required
+def update_scope(request: HttpRequest, reference: str) -> HttpResponse:
+    incident = _command(request, reference)
+    form = ScopeForm(request.POST, auto_id="scope_%s")
+    if not form.is_valid():
+        return _form_errors(request, reference, form, "scope")
+    try:
+        actions.update_scope(request.user, incident, expected_version=form.cleaned_data["version"], **form.scope())
+    except CrisisFlowError as err:
+        return _refused(request, reference, err, form_key="scope", form=form)
+    return _back(incident, "scope")
+
+
+@require_POST
+@login_required
+def add_note(request: HttpRequest, reference: str) -> HttpResponse:
+    incident = _incident_for(request, reference)
+    _require(permissions.may_post_notes(request.user, incident), _("Only the team can post notes."))
+    form = NoteForm(request.POST, auto_id="note_%s")
+    form.is_valid()
+    try:
+        # Notes only add to the timeline; they cannot overwrite anything, so no version.
+        actions.add_note(request.user, incident, form.cleaned_data.get("text", ""))
+    except CrisisFlowError as err:
+        return _refused(request, reference, err, form_key="note", form=form)
+    return _back(incident, "timeline")
+
+
+# --- the team --------------------------------------------------------------------------------------
+
+
+@require_POST
+@login_required
+def accept_team(request: HttpRequest, reference: str) -> HttpResponse:
+    incident = _command(request, reference)
+    version = _posted_version(request)
+    try:
+        actions.accept_team(request.user, incident, expected_version=version)
+    except CrisisFlowError as err:
+        return _refused(request, reference, err, form_key="team")
+    return _back(incident, "team")
+
+
+@require_POST
+@login_required
+def add_team_member(request: HttpRequest, reference: str) -> HttpResponse:
+    incident = _command(request, reference)
+    form = MemberForm(request.POST, auto_id="member_%s")
+    if not form.is_valid():
+        return _form_errors(request, reference, form, "member")
+    data = form.cleaned_data
+    try:
+        actions.add_team_member(request.user, incident, data["user"], data["role"], expected_version=data["version"])
+    except CrisisFlowError as err:
+        return _refused(request, reference, err, form_key="member", form=form)
+    return _back(incident, "team")
+
+
+@require_POST
+@login_required
+def remove_team_member(request: HttpRequest, reference: str, member_id: int) -> HttpResponse:
+    incident = _command(request, reference)
+    if not TeamMember.objects.filter(pk=member_id, incident=incident).exists():
+        raise Http404(_("No such team member."))
+    version = _posted_version(request)
+    try:
+        actions.remove_team_member(request.user, member_id, expected_version=version)
+    except CrisisFlowError as err:
+        return _refused(request, reference, err, form_key="team")
+    return _back(incident, "team")
+
+
+# --- tasks ---------------------------------------------------------------------------------------------
+
+
+def _task_for(request: HttpRequest, reference: str, task_id: int) -> Task:
+    incident = _incident_for(request, reference)
+    task = incident.tasks.select_related("assignee").filter(pk=task_id).first()
+    if task is None:
+        raise Http404(_("No such task."))
+    task.incident = incident
+    return task
+
+
+def _on_task(request: HttpRequest, reference: str, task_id: int, *, managers_only: bool,
+             call: Callable[[Task, dict], Any], form_class=TaskForm, **form_kwargs) -> HttpResponse:
+    """The shared path of every task button: find, guard, read the form, call the use case."""
+    task = _task_for(request, reference, task_id)
+    if managers_only:
+        _require(permissions.manages_task(request.user, task),
+                 _("Only the commander or the %(role)s lead can do this.") % {"role": task.get_role_display()})
+    else:
+        _require(permissions.works_task(request.user, task),
+                 _("Only the person this task is assigned to can update it."))
+    form = form_class(request.POST, **form_kwargs)
+    key = f"task-{task.pk}"
+    if not form.is_valid():
+        err = Invalid("; ".join(str(e) for errors in form.errors.values() for e in errors))
+        return _refused(request, reference, err, form_key=key)
+    try:
+        call(task, form.cleaned_data)
+    except CrisisFlowError as err:
+        return _refused(request, reference, err, form_key=key)
+    return _back(task.incident, key)
+
+
+@require_POST
+@login_required
+def start_task(request: HttpRequest, reference: str, task_id: int) -> HttpResponse:
+    return _on_task(request, reference, task_id, managers_only=False, call=lambda task, data: actions.start_task(
+        request.user, task, expected_version=data["version"]))
+
+
+@require_POST
+@login_required
+def complete_task(request: HttpRequest, reference: str, task_id: int) -> HttpResponse:
+    return _on_task(request, reference, task_id, managers_only=False, call=lambda task, data: actions.complete_task(
+        request.user, task, expected_version=data["version"]))
+
+
+@require_POST
+@login_required
+def block_task(request: HttpRequest, reference: str, task_id: int) -> HttpResponse:
+    return _on_task(request, reference, task_id, managers_only=False, call=lambda task, data: actions.block_task(
+        request.user, task, data["reason"], expected_version=data["version"]))
+
+
+@require_POST
+@login_required
+def unblock_task(request: HttpRequest, reference: str, task_id: int) -> HttpResponse:
+    return _on_task(request, reference, task_id, managers_only=False, call=lambda task, data: actions.unblock_task(
+        request.user, task, expected_version=data["version"]))
+
+
+@require_POST
+@login_required
+def skip_task(request: HttpRequest, reference: str, task_id: int) -> HttpResponse:
+    return _on_task(request, reference, task_id, managers_only=True, call=lambda task, data: actions.skip_task(
+        request.user, task, data["reason"], expected_version=data["version"]))
+
+
+@require_POST
+@login_required
+def assign_task(request: HttpRequest, reference: str, task_id: int) -> HttpResponse:
+    # Any active user may be chosen here; the use case refuses one who is not on the team.
+    return _on_task(request, reference, task_id, managers_only=True, form_class=AssignForm,
+                    team=User.objects.filter(is_active=True),
+                    call=lambda task, data: actions.assign_task(
+                        request.user, task, data["assignee"], expected_version=data["version"]))
+
+
+@require_POST
+@login_required
+def tick_checklist(request: HttpRequest, reference: str, task_id: int) -> HttpResponse:
+    return _on_task(request, reference, task_id, managers_only=False, form_class=TickForm,
+                    call=lambda task, data: actions.tick_checklist(
+                        request.user, task, data["index"], data["done"], expected_version=data["version"]))
+

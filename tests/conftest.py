@@ -1,0 +1,138 @@
+"""Shared fixtures: the personas of a crisis team and a small, fixed playbook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from django.utils import translation
+
+from crisisflow.people.models import RosterEntry, User
+from crisisflow.playbooks.models import Playbook, PlaybookVersion
+
+# Frozen "now" for tests that control time: 2026-03-02 09:00 UTC.
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_passwords():
+    # The real hasher costs a third of a second per persona; tests make many.
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    # Assertions read messages in English; the zh-Hans side is tested on its own.
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
+@dataclass
+class Personas:
+    commander: User  # on the commander roster: takes command when confirming
+    pr_lead: User
+    pr_member: User
+    legal: User
+    cs: User
+    executive: User
+    observer: User
+    outsider: User  # signed in, on no roster and no team
+
+
+def make_user(username: str, *roles: str, rank: str = "primary") -> User:
+    user = User.objects.create_user(username=username, password="pw-" + username, display_name=username.title())
+    for position, role in enumerate(roles):
+        RosterEntry.objects.create(role=role, user=user, rank=rank, position=position)
+    return user
+
+
+@pytest.fixture
+def people(db) -> Personas:
+    return Personas(
+        commander=make_user("commander", "commander"),
+        pr_lead=make_user("prlead", "pr"),
+        pr_member=make_user("prmember", "pr", rank="backup"),
+        legal=make_user("legal", "legal"),
+        cs=make_user("cs", "customer_service"),
+        executive=make_user("exec", "executive"),
+        observer=make_user("observer", "observer"),
+        outsider=make_user("outsider"),
+    )
+
+
+def text(en: str, zh: str | None = None) -> dict[str, str]:
+    return {"en": en, "zh": zh or "【" + en + "】"}
+
+
+def task_def(key: str, role: str, stage: str, anchor: str, offset: int, **extra) -> dict:
+    return {
+        "key": key,
+        "title": text(key.replace("-", " ").capitalize()),
+        "instructions": text("Do " + key),
+        "role": role,
+        "stage": stage,
+        "anchor": anchor,
+        "offset": offset,
+        "depends_on": extra.pop("depends_on", []),
+        "checklist": extra.pop("checklist", []),
+        "severity_at_least": extra.pop("severity_at_least", None),
+        "facts": extra.pop("facts", {}),
+        "gates": extra.pop("gates", None),
+        "deliverable": extra.pop("deliverable", "none"),
+    }
+
+
+H = 3600
+
+SMALL_PLAN = {
+    "key": "small-outage",
+    "name": text("Small outage plan", "小型故障预案"),
+    "description": text("For tests", "测试用"),
+    "crisis_types": ["service_outage"],
+    "severities": ["low", "medium", "high", "critical"],
+    "defines_crisis_types": [],
+    "first_statement_within": 4 * H,
+    "first_statement_within_critical": 2 * H,
+    "roles": {"commander": 1, "pr": 1, "legal": 1},
+    "tasks": [
+        task_def("legal-review", "legal", "publish", "detected", 3 * H),
+        task_def(
+            "holding-statement", "pr", "publish", "detected", 4 * H,
+            depends_on=["legal-review"], gates="info_published", deliverable="holding_statement",
+            checklist=[text("Apologise"), text("State the facts"), text("Announce actions")],
+        ),
+        task_def("progress-update", "pr", "remediate", "first_statement", 24 * H),
+        task_def("root-cause", "legal", "remediate", "team_assembled", 48 * H, gates="in_review"),
+        task_def("regulator-notice", "legal", "publish", "confirmed", 2 * H, facts={"regulator_involved": True}),
+        task_def("exec-letter", "pr", "publish", "plan_activated", 6 * H, severity_at_least="high"),
+        task_def(
+            "follow-up", "pr", "review", "task:root-cause", 12 * H, depends_on=["root-cause"], gates="closed"
+        ),
+    ],
+}
+
+
+def install_plan(definition: dict = SMALL_PLAN, at: datetime = T0) -> PlaybookVersion:
+    playbook, _ = Playbook.objects.get_or_create(key=definition["key"])
+    number = playbook.versions.count() + 1
+    version = PlaybookVersion.objects.create(
+        playbook=playbook,
+        number=number,
+        content_hash=f"{number:064d}",
+        source_path=f"tests/{definition['key']}.yaml",
+        source_text="(built in tests)",
+        definition=definition,
+        loaded_at=at,
+    )
+    playbook.current_version = version
+    playbook.save(update_fields=["current_version"])
+    return version
+
+
+@pytest.fixture
+def plan(db) -> PlaybookVersion:
+    return install_plan()

@@ -1,0 +1,79 @@
+"""Walk an incident through the stages the way a commander would, for tests."""
+
+from __future__ import annotations
+
+from crisisflow.incidents import actions
+from crisisflow.incidents.models import Incident, Task
+from crisisflow.vocab import State
+
+from tests.conftest import Personas
+
+ORDER = [
+    State.REPORTED,
+    State.CONFIRMED,
+    State.PLAN_ACTIVATED,
+    State.TEAM_ASSEMBLED,
+    State.INFO_PUBLISHED,
+    State.REMEDIATING,
+    State.IN_REVIEW,
+    State.CLOSED,
+]
+
+
+def report(people: Personas, **kwargs) -> Incident:
+    fields = {"title": "Payments down in East China", "crisis_type": "service_outage", "severity": "high"}
+    fields.update(kwargs)
+    return actions.report_incident(people.cs, **fields)
+
+
+def finish(people: Personas, task: Task) -> Task:
+    """Finish a task as the commander (who may work any task), ticking its checklist."""
+    task.refresh_from_db()
+    if task.status == "open":
+        actions.start_task(people.commander, task)
+    task.refresh_from_db()
+    for item in task.checklist_items():
+        if not item["done"]:
+            actions.tick_checklist(people.commander, task, item["index"], True)
+    return actions.complete_task(people.commander, task)
+
+
+def finish_gating(people: Personas, incident: Incident, target: str) -> None:
+    for task in incident.tasks.filter(gates=target).order_by("position"):
+        for dep in task.depends_on.exclude(status__in=["done", "skipped", "cancelled"]):
+            finish(people, dep)
+        task.refresh_from_db()
+        if not task.is_finished:
+            finish(people, task)
+
+
+def walk_to(people: Personas, incident: Incident, target: str) -> Incident:
+    """Move `incident` forward to `target`, clearing every gate on the way."""
+    c = people.commander
+    while incident.state != target:
+        state = incident.state
+        if state == State.REPORTED:
+            incident = actions.confirm_incident(c, incident)
+        elif state == State.CONFIRMED:
+            incident = actions.activate_plan(c, incident)
+        elif state == State.PLAN_ACTIVATED:
+            actions.accept_team(c, incident)
+            incident = actions.assemble_team(c, incident)
+        elif state == State.TEAM_ASSEMBLED:
+            finish_gating(people, incident, State.INFO_PUBLISHED)
+            incident = actions.publish_information(c, incident)
+        elif state == State.INFO_PUBLISHED:
+            finish_gating(people, incident, State.REMEDIATING)
+            incident = actions.start_remediation(c, incident)
+        elif state == State.REMEDIATING:
+            finish_gating(people, incident, State.IN_REVIEW)
+            incident = actions.begin_review(c, incident)
+        elif state == State.IN_REVIEW:
+            finish_gating(people, incident, State.CLOSED)
+            for task in incident.tasks.filter(status__in=["open", "in_progress", "blocked"]):
+                actions.skip_task(c, task, "not needed for this incident")
+            incident = actions.close_incident(c, incident)
+        else:
+            raise AssertionError(f"cannot walk from {state} to {target}")
+    incident.refresh_from_db()
+    return incident

@@ -1,0 +1,120 @@
+"""The timeline: one append-only row per change, chained by hashes, verifiable."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.admin.sites import site
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test import RequestFactory
+
+from crisisflow.incidents import actions
+from crisisflow.incidents.models import AppendOnlyError, Event, Incident
+from crisisflow.incidents.timeline import describe, verify
+from crisisflow.vocab import State
+from tests.flows import report, walk_to
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def incident(people, plan) -> Incident:
+    incident = walk_to(people, report(people), State.TEAM_ASSEMBLED)
+    actions.add_note(people.pr_lead, incident, "Weibo topic at #7, mostly asking about refunds")
+    return incident
+
+
+def test_events_cannot_be_changed_or_deleted_through_the_orm(incident):
+    event = incident.events.first()
+    event.data = {"title": "rewritten history"}
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+    with pytest.raises(AppendOnlyError):
+        Event.objects.filter(incident=incident).update(data={})
+    with pytest.raises(AppendOnlyError):
+        Event.objects.filter(incident=incident).delete()
+    with pytest.raises(AppendOnlyError):
+        incident.events.all().delete()
+    assert verify(incident) is None
+
+
+def test_incidents_with_a_timeline_cannot_be_deleted(incident):
+    from django.db.models import ProtectedError
+
+    with pytest.raises((ProtectedError, AppendOnlyError)):
+        incident.delete()
+
+
+def test_the_admin_offers_no_way_to_edit_or_delete_events(incident, people):
+    request = RequestFactory().get("/admin/")
+    request.user = people.commander
+    people.commander.is_superuser = people.commander.is_staff = True
+    model_admin = site._registry[Event]
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_change_permission(request, incident.events.first())
+    assert not model_admin.has_delete_permission(request, incident.events.first())
+
+
+def test_every_event_links_to_the_one_before(incident):
+    events = list(incident.events.order_by("seq"))
+    assert events[0].prev_hash == "0" * 64
+    for before, after in zip(events, events[1:], strict=False):
+        assert after.prev_hash == before.hash
+        assert after.hash == after.compute_hash()
+
+
+def test_each_event_says_who_did_what_in_words(incident, people):
+    lines = [describe(e) for e in incident.events.order_by("seq")]
+    assert lines[0] == "Reported “Payments down in East China”"
+    assert lines[1] == "Reported → Confirmed"
+    assert lines[2].startswith("Confirmed → Plan activated — plan “Small outage plan” v1, 6 tasks")
+    assert lines[-1] == "Weibo topic at #7, mostly asking about refunds"
+    note = incident.events.order_by("seq").last()
+    assert (note.kind, note.actor) == ("note", people.pr_lead)
+
+
+def tamper(sql: str, params: list) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def test_verify_timeline_finds_a_row_changed_in_the_database(incident):
+    target = incident.events.get(seq=3)
+    tamper("UPDATE incidents_event SET data = %s WHERE id = %s", ['{"from": "x", "to": "y"}', target.pk])
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 of 1 timelines are broken"):
+        call_command("verify_timeline", stdout=out)
+    assert out.getvalue().strip() == (
+        f"BROKEN {incident.reference}: event #3: content does not match its hash (changed after writing)"
+    )
+
+
+def test_verify_timeline_finds_a_deleted_row(incident):
+    tamper("DELETE FROM incidents_event WHERE incident_id = %s AND seq = 2", [incident.pk])
+    problem = verify(incident)
+    assert str(problem) == f"{incident.reference}: event #2: missing (next present is #3)"
+
+
+def test_verify_timeline_finds_a_rehashed_forgery(incident):
+    # Someone rewrites a row and recomputes its own hash: the next event no longer links.
+    target = incident.events.get(seq=2)
+    forged = Event(
+        incident=incident, seq=2, at=target.at, actor=target.actor, kind=target.kind,
+        data={"from": "reported", "to": "dismissed"}, prev_hash=target.prev_hash,
+    )
+    tamper(
+        "UPDATE incidents_event SET data = %s, hash = %s WHERE id = %s",
+        ['{"from": "reported", "to": "dismissed"}', forged.compute_hash(), target.pk],
+    )
+    assert str(verify(incident)) == f"{incident.reference}: event #3: does not link to the event before it"
+
+
+def test_verify_timeline_passes_intact_timelines(incident, people):
+    report(people, title="Another")
+    out = StringIO()
+    call_command("verify_timeline", stdout=out)
+    assert out.getvalue().strip() == "2 timelines intact"
