@@ -91,7 +91,9 @@ def test_commander_walks_an_incident_to_an_assembled_team(api, people, plan, fro
     assert confirmed.data["commander"] == {"id": people.commander.pk, "name": "Commander"}
     assert confirmed.data["confirmed_at"] == iso(T0)
 
-    activated = boss.post(url(ref, "steps", "activate"), {"expected_version": confirmed.data["version"]}, format="json")
+    activated = boss.post(
+        url(ref, "steps", "activate"), {"expected_version": confirmed.data["version"]}, format="json"
+    )
     assert activated.status_code == 200, activated.data
     detail = activated.data
     assert detail["state"] == State.PLAN_ACTIVATED
@@ -99,7 +101,14 @@ def test_commander_walks_an_incident_to_an_assembled_team(api, people, plan, fro
     # The golden clock: four hours from the outbreak at high severity.
     assert detail["statement_due_at"] == "2026-03-02T12:30:00Z"
     keys = [t["key"] for t in detail["tasks"]]
-    assert keys == ["legal-review", "holding-statement", "progress-update", "root-cause", "exec-letter", "follow-up"]
+    assert keys == [
+        "legal-review",
+        "holding-statement",
+        "progress-update",
+        "root-cause",
+        "exec-letter",
+        "follow-up",
+    ]
     statement = detail["tasks"][1]
     assert statement["title"] == {"en": "Holding statement", "zh": "【Holding statement】"}
     assert statement["title_localized"] == "Holding statement"
@@ -107,7 +116,10 @@ def test_commander_walks_an_incident_to_an_assembled_team(api, people, plan, fro
     assert statement["gates"] == State.INFO_PUBLISHED
     assert statement["deliverable"] == "holding_statement"
     assert statement["checklist"][0] == {
-        "index": 0, "text": {"en": "Apologise", "zh": "【Apologise】"}, "text_localized": "Apologise", "done": False,
+        "index": 0,
+        "text": {"en": "Apologise", "zh": "【Apologise】"},
+        "text_localized": "Apologise",
+        "done": False,
     }
     assert statement["due_at"] == "2026-03-02T12:30:00Z"
     assemble = next(n for n in detail["next_steps"] if n["step"] == "assemble")
@@ -127,7 +139,9 @@ def test_commander_walks_an_incident_to_an_assembled_team(api, people, plan, fro
         ("legal", people.legal.pk, True),
     }
 
-    assembled = boss.post(url(ref, "steps", "assemble"), {"expected_version": accepted.data["version"]}, format="json")
+    assembled = boss.post(
+        url(ref, "steps", "assemble"), {"expected_version": accepted.data["version"]}, format="json"
+    )
     assert assembled.status_code == 200, assembled.data
     assert assembled.data["state"] == State.TEAM_ASSEMBLED
     owners = {t["key"]: t["assignee"]["id"] for t in assembled.data["tasks"]}
@@ -148,8 +162,20 @@ def test_list_shows_visible_incidents_newest_first(api, people, frozen):
     assert [i["reference"] for i in seen.data] == [newer.reference, older.reference]
     first = seen.data[0]
     assert set(first) == {
-        "reference", "title", "crisis_type", "crisis_type_label", "severity", "severity_label", "state",
-        "state_label", "commander", "detected_at", "statement_due_at", "first_statement_at", "version", "url",
+        "reference",
+        "title",
+        "crisis_type",
+        "crisis_type_label",
+        "severity",
+        "severity_label",
+        "state",
+        "state_label",
+        "commander",
+        "detected_at",
+        "statement_due_at",
+        "first_statement_at",
+        "version",
+        "url",
     }
     assert first["url"] == "http://testserver" + url(newer)
     assert first["severity_label"] == "High" and first["state_label"] == "Reported"
@@ -159,10 +185,26 @@ def test_list_shows_visible_incidents_newest_first(api, people, frozen):
     assert secret.reference in mine
 
 
+def test_the_list_costs_the_same_queries_however_long_it_is(api, people, django_assert_max_num_queries):
+    client = api(people.commander)
+    report(people)
+    with django_assert_max_num_queries(6) as few:
+        client.get(LIST)
+    for n in range(5):
+        report(people, title=f"Outage {n}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(client.get(LIST).data) == 6
+
+
 def test_every_endpoint_needs_sign_in(api, people):
     incident = report(people)
     anonymous = api()
-    for method, path in [("get", LIST), ("post", LIST), ("get", url(incident)), ("get", url(incident, "timeline"))]:
+    for method, path in [
+        ("get", LIST),
+        ("post", LIST),
+        ("get", url(incident)),
+        ("get", url(incident, "timeline")),
+    ]:
         response = getattr(anonymous, method)(path, {}, format="json")
         assert response.status_code in (401, 403)
         assert "detail" in response.data
@@ -210,7 +252,10 @@ def test_a_stale_version_is_409_and_changes_nothing(api, people, plan):
     incident = report(people)
     boss = api(people.commander)
     seen = boss.get(url(incident)).data["version"]
-    assert boss.post(url(incident, "steps", "confirm"), {"expected_version": seen}, format="json").status_code == 200
+    assert (
+        boss.post(url(incident, "steps", "confirm"), {"expected_version": seen}, format="json").status_code
+        == 200
+    )
 
     stale = boss.post(url(incident, "steps", "activate"), {"expected_version": seen}, format="json")
     assert stale.status_code == 409
@@ -260,7 +305,11 @@ def test_a_restricted_incident_is_404_to_an_outsider_on_every_endpoint(api, peop
         ("delete", f"/api/team-members/{member.pk}/", None),
         ("get", f"/api/tasks/{task.pk}/", None),
     ] + [
-        ("post", f"/api/tasks/{task.pk}/{action}/", {"reason": "r", "assignee": None, "index": 0, "done": True})
+        (
+            "post",
+            f"/api/tasks/{task.pk}/{action}/",
+            {"reason": "r", "assignee": None, "index": 0, "done": True},
+        )
         for action in ("start", "complete", "block", "unblock", "skip", "assign", "checklist")
     ]
     for method, path, body in calls:
@@ -319,8 +368,15 @@ def test_text_that_is_not_valid_unicode_is_400(api, people):
     response = api(people.cs).post(LIST, body, content_type="application/json")
     assert response.status_code == 400
     assert response.data["field"] == "title"
-    note = api(people.cs).post(url(report(people), "notes"), '{"text": "\\udfff"}', content_type="application/json")
+    note = api(people.cs).post(
+        url(report(people), "notes"), '{"text": "\\udfff"}', content_type="application/json"
+    )
     assert note.status_code == 400 and note.data["field"] == "text"
+    # Messages that echo the input back must not choke on it either.
+    echoed = api(people.cs).post(
+        LIST, '{"title": "T", "injuries": "\\ud800"}', content_type="application/json"
+    )
+    assert echoed.status_code == 400 and echoed.data["field"] == "injuries"
 
 
 def test_report_without_a_title_is_400(api, people):
@@ -333,7 +389,8 @@ def test_report_without_a_title_is_400(api, people):
 def test_naive_outbreak_time_is_refused_with_the_use_case_message(api, people, frozen):
     response = api(people.cs).post(LIST, {**GOOD_REPORT, "detected_at": "2026-03-02T08:00:00"}, format="json")
     assert response.data == {
-        "detail": "Give the outbreak time with its time zone.", "field": "detected_at",
+        "detail": "Give the outbreak time with its time zone.",
+        "field": "detected_at",
     }
 
 
@@ -432,7 +489,12 @@ def test_severity_scope_notes_and_team_changes(api, people, plan, frozen):
 
     patched = boss.patch(
         url(incident),
-        {"affected_users": 50000, "regulator_involved": True, "regions": ["Beijing"], "expected_version": raised.data["version"]},
+        {
+            "affected_users": 50000,
+            "regulator_involved": True,
+            "regions": ["Beijing"],
+            "expected_version": raised.data["version"],
+        },
         format="json",
     )
     assert patched.status_code == 200, patched.data
@@ -449,7 +511,9 @@ def test_severity_scope_notes_and_team_changes(api, people, plan, frozen):
     assert refused.status_code == 403
     assert refused.data["detail"] == "Only the team can post notes."
 
-    added = boss.post(url(incident, "team"), {"user": people.pr_member.pk, "role": "pr", "lead": True}, format="json")
+    added = boss.post(
+        url(incident, "team"), {"user": people.pr_member.pk, "role": "pr", "lead": True}, format="json"
+    )
     assert added.status_code == 201, added.data
     pr = [m for m in added.data["team"] if m["role"] == "pr"]
     assert [(m["user"], m["is_lead"]) for m in pr] == [(people.pr_member.pk, True)]
@@ -492,3 +556,14 @@ def test_nothing_changes_by_get_or_by_a_wrong_method(api, people):
     assert client.get(url(incident, "steps", "confirm")).status_code == 405
     assert client.delete(url(incident)).status_code == 405
     assert Incident.objects.get(pk=incident.pk).version == 0
+
+
+def test_a_duty_commander_can_be_named_when_reporting(api, people):
+    named = api(people.cs).post(LIST, {**GOOD_REPORT, "commander": people.commander.pk}, format="json")
+    assert named.status_code == 201, named.data
+    assert named.data["commander"]["id"] == people.commander.pk
+    assert [(m["role"], m["user"]) for m in named.data["team"]] == [("commander", people.commander.pk)]
+
+    refused = api(people.cs).post(LIST, {**GOOD_REPORT, "commander": people.pr_lead.pk}, format="json")
+    assert refused.status_code == 400
+    assert refused.data == {"detail": "Prlead is not on the commander roster.", "field": "commander"}

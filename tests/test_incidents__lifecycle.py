@@ -181,3 +181,15 @@ def test_dismissal_needs_a_reason_and_is_final(people, plan):
     assert incident.state == State.DISMISSED
     assert incident.dismiss_reason == "a competitor's rumour, already deleted"
     assert not incident.is_open
+
+
+@pytest.mark.parametrize("bad", ["\x00", "Weibo\x00post", "\ud800"])
+def test_text_no_database_can_store_is_refused_with_the_field(people, plan, bad):
+    with pytest.raises(Invalid) as err:
+        report(people, title=bad)
+    assert err.value.field == "title"
+    incident = report(people)
+    with pytest.raises(Invalid) as err:
+        actions.add_note(people.cs, incident, bad)
+    assert err.value.field == "text"
+    assert incident.events.count() == 1

@@ -14,6 +14,7 @@ from crisisflow.incidents import actions
 from crisisflow.incidents.models import AppendOnlyError, Event, Incident
 from crisisflow.incidents.timeline import describe, verify
 from crisisflow.vocab import State
+from tests.conftest import make_user
 from tests.flows import report, walk_to
 
 pytestmark = pytest.mark.django_db
@@ -118,3 +119,35 @@ def test_verify_timeline_passes_intact_timelines(incident, people):
     out = StringIO()
     call_command("verify_timeline", stdout=out)
     assert out.getvalue().strip() == "2 timelines intact"
+
+
+def test_every_kind_of_change_reads_as_a_sentence(people, plan):
+    incident = walk_to(people, report(people), State.TEAM_ASSEMBLED)
+    c = people.commander
+    actions.update_scope(c, incident, affected_users=30000, personal_data=True)
+    actions.change_severity(c, incident, "critical", "trending")
+    actions.add_team_member(c, incident, people.pr_member, "pr")
+    task = incident.tasks.get(key="exec-letter")
+    actions.assign_task(c, task, people.pr_member)
+    actions.block_task(c, task, "waiting for the CEO")
+    actions.unblock_task(c, task)
+    holding = incident.tasks.get(key="holding-statement")
+    actions.start_task(c, holding)
+    actions.tick_checklist(c, holding, 0, True)
+    other = make_user("commander2", "commander")
+    actions.hand_over_command(c, incident, other)
+    actions.add_note(other, incident, "Taking over for the night shift")
+    actions.assign_task(other, task, people.pr_lead)  # their open work goes back first
+    actions.remove_team_member(other, incident.team.get(user=people.pr_member, role="pr").pk)
+    lines = [describe(e) for e in incident.events.order_by("seq")]
+    assert set(incident.events.values_list("kind", flat=True)) == {k.value for k in Event.Kind}
+    assert "Scope updated: estimated affected users: — → 30000; personal data involved: no → yes" in lines
+    assert "Severity High → Critical — trending" in lines
+    assert "Prmember joined as PR" in lines
+    assert "“Exec letter”: Prlead → Prmember" in lines
+    assert "“Exec letter”: In progress → Blocked — waiting for the CEO" not in lines  # it was open
+    assert "“Exec letter”: Open → Blocked — waiting for the CEO" in lines
+    assert "“Exec letter”: Blocked → Open" in lines
+    assert "“Holding statement”: ☑ Apologise" in lines
+    assert "Commander: Commander → Commander2" in lines
+    assert "Prmember left PR" in lines

@@ -6,11 +6,15 @@ Most bad files below start with HEADER (lines 1-6, a valid low-severity plan up 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_hypothesis
+from hypothesis import strategies as st
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
@@ -472,9 +476,11 @@ def test_wrong_fact_test_type(workdir):
         "expected true or false, found the integer 1",
         "plan.yaml:26: tasks[1].conditions.facts.affected_users.more_than: unknown comparison 'more_than' "
         "(expected gt, gte, lt, lte or eq)",
-        "plan.yaml:26: tasks[1].conditions.facts.affected_users.gte: expected an integer (an integer), "
+        "plan.yaml:26: tasks[1].conditions.facts.affected_users.gte: expected a number to compare affected_users "
+        "with (an integer), "
         "found the string 'many'",
-        "plan.yaml:26: tasks[1].conditions.facts.affected_users.lt: expected an integer (an integer), "
+        "plan.yaml:26: tasks[1].conditions.facts.affected_users.lt: expected a number to compare affected_users "
+        "with (an integer), "
         "found the yes/no value true",
     ]
 
@@ -746,6 +752,24 @@ def test_cannot_redefine_a_builtin_crisis_type(workdir):
     ]
 
 
+def test_yaml_tags_and_aliases(workdir):
+    text = HEADER.replace("roles: {commander: 1, pr: 1}", "roles: {commander: !!int one, pr: !secret 1}") + """\
+- &task
+  key: first
+  title: {zh: 一, en: One}
+  instructions: {zh: 做, en: Do it}
+  role: commander
+  stage: confirm
+  due: {anchor: detected, offset: 1h}
+  checklist: [*task]
+"""
+    assert errors_in(workdir, text) == [
+        "plan.yaml:5: roles.commander: 'one' is not a valid YAML int (remove the !!int tag)",
+        "plan.yaml:5: roles.pr: unsupported YAML tag '!secret' (write a plain value)",
+        "plan.yaml:14: tasks[0].checklist[0]: a YAML alias refers to the value that contains it",
+    ]
+
+
 def test_unreadable_file(workdir):
     (workdir / "latin1.yaml").write_bytes("key: caf\xe9\n".encode("latin-1"))
     _, errors = check_files([Path("latin1.yaml"), Path("missing.yaml")])
@@ -801,6 +825,34 @@ tasks:
         "plan.yaml:23: tasks[1].colour: unknown field 'colour' (allowed here: key, title, instructions, role, "
         "stage, due, depends_on, checklist, conditions, gates, deliverable)",
     ]
+
+
+# --- robustness ---------------------------------------------------------------------------------------
+
+JUNK = ["", " ", ":", "- ", "[", "}", "~", "null", "true", "0", "x", "&a ", "*a", "!!int ", "'", '"', "task:", "#"]
+
+
+@settings_hypothesis(max_examples=200, deadline=None)
+@given(edits=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 3), st.sampled_from(JUNK)), min_size=1, max_size=4))
+def test_any_damaged_file_gets_errors_not_a_crash(edits):
+    """Whatever an author does to a file, the checker answers with errors inside the file."""
+    lines = VALID_PLAYBOOK.split("\n")
+    for position, action, junk in edits:
+        k = position % len(lines)
+        if action == 0:
+            del lines[k]
+        elif action == 1:
+            lines.insert(k, lines[(k * 7) % len(lines)])
+        elif action == 2:
+            lines[k] = lines[k][: position % 9] + junk + lines[k][position % 9 + 1 :]
+        else:
+            lines[k] = junk + lines[k]
+    text = "\n".join(lines)
+    definition, errors = check_text(text, "damaged.yaml")
+    assert (definition is None) == bool(errors)
+    assert all(1 <= error.line <= len(lines) + 1 for error in errors)
+    if definition is not None:
+        json.dumps(definition)
 
 
 # --- the command ---------------------------------------------------------------------------------------

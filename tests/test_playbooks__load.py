@@ -245,3 +245,19 @@ def test_conditions_of_a_checked_playbook():
     assert not conditions_hold(follow_up, "medium", FACTS)
     assert not conditions_hold(follow_up, "high", {**FACTS, "media_coverage": False})
     assert not conditions_hold(follow_up, "critical", {**FACTS, "affected_users": 6_000_000})
+
+
+@pytest.mark.django_db
+def test_admin_shows_versions_read_only(admin_client, sample):
+    load_playbooks([sample], at=T0)
+    version = PlaybookVersion.objects.get()
+
+    page = admin_client.get(f"/admin/playbooks/playbookversion/{version.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert version.content_hash in html
+    assert "key: sample-outage" in html  # the file text
+    assert 'name="_save"' not in html
+    assert admin_client.get("/admin/playbooks/playbookversion/add/").status_code == 403
+    assert admin_client.post(f"/admin/playbooks/playbookversion/{version.pk}/delete/").status_code == 403
+    assert admin_client.get("/admin/playbooks/playbook/").status_code == 200

@@ -82,7 +82,9 @@ def test_env_list_splits_on_commas_and_drops_blanks(monkeypatch):
 
 
 def test_database_from_url_postgres():
-    db = database_from_url("postgres://crisis:p%40ss@db.internal:5433/crisisflow?sslmode=require", base_dir="/srv")
+    db = database_from_url(
+        "postgres://crisis:p%40ss@db.internal:5433/crisisflow?sslmode=require", base_dir="/srv"
+    )
     assert db["ENGINE"] == "django.db.backends.postgresql"
     assert (db["NAME"], db["USER"], db["PASSWORD"]) == ("crisisflow", "crisis", "p@ss")
     assert (db["HOST"], db["PORT"]) == ("db.internal", "5433")
@@ -197,9 +199,7 @@ def test_debug_off_refuses_the_development_secret_key(tmp_path):
     from crisisflow.settings import _DEV_SECRET
 
     # The development default is public (it is in the source), so it must never serve.
-    result = _manage(
-        tmp_path, "check", DEBUG="0", SECRET_KEY=_DEV_SECRET, ALLOWED_HOSTS="crisis.example.com"
-    )
+    result = _manage(tmp_path, "check", DEBUG="0", SECRET_KEY=_DEV_SECRET, ALLOWED_HOSTS="crisis.example.com")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
 

@@ -18,7 +18,8 @@ def test_sign_in_leads_to_the_incident_list(client, people):
     page = client.get(reverse("login"))
     assert page.status_code == 200 and 'name="password"' in page.content.decode()
 
-    response = client.post(reverse("login"), {"username": "commander", "password": "pw-commander"}, follow=True)
+    credentials = {"username": "commander", "password": "pw-commander"}
+    response = client.post(reverse("login"), credentials, follow=True)
     html = response.content.decode()
     assert response.redirect_chain[-1][0] == reverse("incident-list")
     assert "Signed in as Commander" in html

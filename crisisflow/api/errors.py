@@ -26,7 +26,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         body: dict[str, Any] = {"detail": str(exc.message), "field": exc.field}
         if isinstance(exc, Blocked):
             body["blockers"] = exc.blockers
-        return Response(body, status=exc.status)
+        return Response(_encodable(body), status=exc.status)
 
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -36,6 +36,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         response.data = {"detail": message, "field": field, "errors": response.data}
     elif isinstance(response.data, dict) and "detail" in response.data:
         response.data.setdefault("field", None)
+    response.data = _encodable(response.data)
     return response
 
 
@@ -50,3 +51,15 @@ def _first_error(detail: Any, field: str | None = None) -> tuple[str | None, str
         for value in detail:
             return _first_error(value, field)
     return field, str(detail)
+
+
+def _encodable(data: Any) -> Any:
+    """Messages echo what was sent ("“\\ud800” is not a valid boolean"); a lone surrogate,
+    valid in JSON but not in UTF-8, would make the renderer fail with a 500."""
+    if isinstance(data, str):
+        return data.encode("utf-8", "backslashreplace").decode()
+    if isinstance(data, dict):
+        return {_encodable(k): _encodable(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_encodable(v) for v in data]
+    return data

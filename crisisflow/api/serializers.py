@@ -21,7 +21,7 @@ from crisisflow.incidents import actions
 from crisisflow.incidents.models import Event, Incident, Task, TeamMember
 from crisisflow.incidents.timeline import describe
 from crisisflow.people.models import User
-from crisisflow.playbooks.models import crisis_type_label, localized
+from crisisflow.playbooks.models import crisis_type_choices, localized
 from crisisflow.vocab import FACTS, Severity
 
 # PositiveBigIntegerField's ceiling: larger numbers would overflow the column.
@@ -64,7 +64,9 @@ class Text(serializers.CharField):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise serializers.ValidationError(_("The text contains characters that are not valid Unicode.")) from None
+            raise serializers.ValidationError(
+                _("The text contains characters that are not valid Unicode.")
+            ) from None
         return value
 
 
@@ -98,12 +100,7 @@ class ScopeInput(VersionInput):
     def validate(self, attrs):
         # A field that is not part of the scope (state, severity…) is refused rather than
         # silently ignored: the client would believe it had changed it.
-        # Names are echoed back, so one that cannot be encoded is shown escaped.
-        unknown = [
-            name.encode("utf-8", "backslashreplace").decode()
-            for name in self.initial_data
-            if name not in self.fields
-        ]
+        unknown = [name for name in self.initial_data if name not in self.fields]
         if unknown:
             raise serializers.ValidationError(
                 {name: [_("“%(field)s” cannot be changed here.") % {"field": name}] for name in unknown}
@@ -173,16 +170,32 @@ class IncidentSummary(ModelOutput):
     class Meta:
         model = Incident
         fields = [
-            "reference", "title", "crisis_type", "crisis_type_label", "severity", "severity_label",
-            "state", "state_label", "commander", "detected_at", "statement_due_at", "first_statement_at",
-            "version", "url",
+            "reference",
+            "title",
+            "crisis_type",
+            "crisis_type_label",
+            "severity",
+            "severity_label",
+            "state",
+            "state_label",
+            "commander",
+            "detected_at",
+            "statement_due_at",
+            "first_statement_at",
+            "version",
+            "url",
         ]
 
     def get_severity_label(self, incident: Incident) -> str | None:
         return str(Severity(incident.severity).label) if incident.severity else None
 
     def get_crisis_type_label(self, incident: Incident) -> str | None:
-        return crisis_type_label(incident.crisis_type) if incident.crisis_type else None
+        if not incident.crisis_type:
+            return None
+        # Read the loaded playbooks' types once per answer, not once per incident listed.
+        if "crisis_types" not in self.context:
+            self.context["crisis_types"] = dict(crisis_type_choices())
+        return self.context["crisis_types"].get(incident.crisis_type, incident.crisis_type)
 
     def get_commander(self, incident: Incident) -> dict | None:
         return person(incident.commander)
@@ -214,9 +227,26 @@ class TaskOutput(ModelOutput):
     class Meta:
         model = Task
         fields = [
-            "id", "key", "title", "title_localized", "instructions", "instructions_localized", "role", "stage",
-            "status", "assignee", "due_at", "deliverable", "gates", "depends_on", "checklist",
-            "blocked_reason", "skip_reason", "started_at", "completed_at", "version",
+            "id",
+            "key",
+            "title",
+            "title_localized",
+            "instructions",
+            "instructions_localized",
+            "role",
+            "stage",
+            "status",
+            "assignee",
+            "due_at",
+            "deliverable",
+            "gates",
+            "depends_on",
+            "checklist",
+            "blocked_reason",
+            "skip_reason",
+            "started_at",
+            "completed_at",
+            "version",
         ]
 
     def get_assignee(self, task: Task) -> dict | None:
@@ -228,7 +258,12 @@ class TaskOutput(ModelOutput):
 
     def get_checklist(self, task: Task) -> list[dict]:
         return [
-            {"index": i, "text": item["text"], "text_localized": localized(item["text"]), "done": bool(item.get("done"))}
+            {
+                "index": i,
+                "text": item["text"],
+                "text_localized": localized(item["text"]),
+                "done": bool(item.get("done")),
+            }
             for i, item in enumerate(task.checklist)
         ]
 
@@ -243,9 +278,24 @@ class IncidentDetail(IncidentSummary):
     class Meta(IncidentSummary.Meta):
         fields = [
             *IncidentSummary.Meta.fields,
-            "summary", "restricted", "reporter", "affected_users", "regions", "platforms", *FACTS,
-            "playbook", "reported_at", "confirmed_at", "plan_activated_at", "team_assembled_at",
-            "closed_at", "dismissed_at", "dismiss_reason", "team", "next_steps", "tasks",
+            "summary",
+            "restricted",
+            "reporter",
+            "affected_users",
+            "regions",
+            "platforms",
+            *FACTS,
+            "playbook",
+            "reported_at",
+            "confirmed_at",
+            "plan_activated_at",
+            "team_assembled_at",
+            "closed_at",
+            "dismissed_at",
+            "dismiss_reason",
+            "team",
+            "next_steps",
+            "tasks",
         ]
 
     def get_reporter(self, incident: Incident) -> dict | None:

@@ -79,7 +79,11 @@ def _task_detail(task: Task) -> Response:
 @api_view(["GET", "POST"])
 def incidents(request: Request) -> Response:
     if request.method == "GET":
-        visible = permissions.visible_incidents(request.user).select_related("commander").order_by("-detected_at", "-pk")
+        visible = (
+            permissions.visible_incidents(request.user)
+            .select_related("commander")
+            .order_by("-detected_at", "-pk")
+        )
         return Response(s.IncidentSummary(visible, many=True, context={"request": request}).data)
     form = _parse(s.ReportInput, request.data)
     incident = actions.report_incident(request.user, **form.validated_data)
@@ -94,7 +98,10 @@ def incident(request: Request, reference: str) -> Response:
     if request.method == "PATCH":
         form = _parse(s.ScopeInput, request.data)
         actions.update_scope(
-            request.user, found, expected_version=form.validated_data.get("expected_version"), **form.changes()
+            request.user,
+            found,
+            expected_version=form.validated_data.get("expected_version"),
+            **form.changes(),
         )
     return _detail(request, found)
 
@@ -144,7 +151,12 @@ def team(request: Request, reference: str) -> Response:
         return Response({"team": s.Member(members, many=True).data, "proposal": s.proposal(proposals)})
     data = _parse(s.MemberInput, request.data).validated_data
     actions.add_team_member(
-        request.user, found, data["user"], data["role"], lead=data["lead"], expected_version=data.get("expected_version")
+        request.user,
+        found,
+        data["user"],
+        data["role"],
+        lead=data["lead"],
+        expected_version=data.get("expected_version"),
     )
     return _detail(request, found, status=201)
 

@@ -127,8 +127,23 @@ def _require_open(incident: Incident) -> None:
         raise Invalid(_("This incident is %(state)s; it cannot be changed.") % {"state": incident.get_state_display()})
 
 
+def _text(value, field: str) -> str:
+    """User-written text, stripped; refuses what no database can store faithfully."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise Invalid(_("Give text here."), field=field)
+    if "\x00" in value:
+        raise Invalid(_("The text contains a NUL character."), field=field)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid(_("The text contains characters that are not valid Unicode."), field=field) from None
+    return value.strip()
+
+
 def _reason(reason: str | None, field: str = "reason") -> str:
-    reason = (reason or "").strip()
+    reason = _text(reason, field)
     if not reason:
         raise Invalid(_("A reason is required."), field=field)
     if len(reason) > MAX_TEXT:
@@ -189,13 +204,13 @@ def _clean_scope(changes: dict[str, Any]) -> dict[str, Any]:
         if name not in SCOPE_FIELDS:
             raise Invalid(_("“%(field)s” cannot be changed here.") % {"field": name}, field=name)
         if name == "title":
-            value = (value or "").strip()
+            value = _text(value, "title")
             if not value:
                 raise Invalid(_("A title is required."), field="title")
             if len(value) > 200:
                 raise Invalid(_("Keep the title under 200 characters."), field="title")
         elif name == "summary":
-            value = (value or "").strip()
+            value = _text(value, "summary")
             if len(value) > MAX_TEXT:
                 raise Invalid(_("Keep the summary under %(n)d characters.") % {"n": MAX_TEXT}, field="summary")
         elif name == "affected_users":
@@ -210,7 +225,7 @@ def _clean_scope(changes: dict[str, Any]) -> dict[str, Any]:
                     raise Invalid(_("Affected users cannot be negative."), field=name)
         elif name in ("regions", "platforms"):
             if isinstance(value, str):
-                value = [part.strip() for part in value.split(",") if part.strip()]
+                value = [part.strip() for part in _text(value, name).split(",") if part.strip()]
             if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
                 raise Invalid(_("Give a list of names."), field=name)
             value = list(value)
@@ -366,7 +381,7 @@ def hand_over_command(actor, incident: Incident | int, new_commander: User, *, e
 def add_note(actor, incident: Incident | int, text: str) -> Event:
     incident = _lock(actor, incident)
     permissions.require(permissions.may_post_notes(actor, incident), _("Only the team can post notes."))
-    text = (text or "").strip()
+    text = _text(text, "text")
     if not text:
         raise Invalid(_("Write something first."), field="text")
     if len(text) > MAX_TEXT:
@@ -671,8 +686,7 @@ def propose_team(incident: Incident) -> list[RoleProposal]:
     for member in incident.team.select_related("user"):
         members.setdefault(member.role, []).append(member)
     roster: dict[str, list[User]] = {}
-    # Primary before backup: the model's default ordering sorts rank alphabetically
-    # ("backup" < "primary"), which would propose backups first.
+    # Primary people before backups, whatever the model's default ordering.
     primary_first = Case(When(rank=RosterEntry.Rank.PRIMARY, then=Value(0)), default=Value(1))
     entries = RosterEntry.objects.filter(user__is_active=True).select_related("user")
     for entry in entries.order_by("role", primary_first, "position", "id"):

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy
 from django.utils.translation import ngettext
 
 from crisisflow.incidents.gates import gate
-from crisisflow.incidents.models import Incident
+from crisisflow.incidents.models import Incident, Task
 from crisisflow.incidents.models.task import UNFINISHED
 from crisisflow.playbooks.models import crisis_type_label, versions_serving
 from crisisflow.vocab import Deliverable, Role, Severity, State
@@ -75,9 +75,8 @@ STEP_NOUN = {
 
 def _gating_tasks(target: str):
     def open_gating_tasks(incident: Incident):
-        tasks = list(
-            incident.tasks.filter(gates=target, status__in=UNFINISHED).only("title", "deliverable")
-        )
+        # A fresh query, not incident.tasks: callers may have prefetched tasks differently.
+        tasks = list(Task.objects.filter(incident=incident, gates=target, status__in=UNFINISHED).order_by("position"))
         step = STEP_NOUN[target]
         if len(tasks) == 1:
             task = tasks[0]
@@ -108,7 +107,7 @@ for _target in (State.INFO_PUBLISHED, State.REMEDIATING, State.IN_REVIEW, State.
 
 @gate(State.CLOSED)
 def nothing_left_open(incident: Incident):
-    left = incident.tasks.filter(status__in=UNFINISHED).exclude(gates=State.CLOSED).count()
+    left = Task.objects.filter(incident=incident, status__in=UNFINISHED).exclude(gates=State.CLOSED).count()
     if left:
         yield ngettext(
             "%(count)d task is still open; finish or skip it first",

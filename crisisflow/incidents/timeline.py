@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext as _
 
 from crisisflow import clock
@@ -70,6 +71,31 @@ def _person(data: dict, key: str) -> str:
     return data.get(key) or _("nobody")
 
 
+def _field_label(name: str) -> str:
+    try:
+        return str(Incident._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:  # a field renamed since the event was written
+        return name
+
+
+def _field_order(name: str) -> int:
+    # JSON objects come back from PostgreSQL in its own key order; show the form's.
+    names = [f.name for f in Incident._meta.fields]
+    return names.index(name) if name in names else len(names)
+
+
+def _value(value: Any) -> str:
+    if value is None or value == [] or value == "":
+        return "—"
+    if value is True:
+        return _("yes")
+    if value is False:
+        return _("no")
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
 def describe(event: Event) -> str:
     """One line in the reader's language for the timeline."""
     d = event.data
@@ -98,7 +124,10 @@ def describe(event: Event) -> str:
             "reason": d.get("reason", ""),
         }
     if k == Kind.FACTS:
-        parts = [f"{name}: {change['before']} → {change['after']}" for name, change in d["changes"].items()]
+        parts = [
+            f"{_field_label(name)}: {_value(change['before'])} → {_value(change['after'])}"
+            for name, change in sorted(d["changes"].items(), key=lambda item: _field_order(item[0]))
+        ]
         return _("Scope updated: %(changes)s") % {"changes": "; ".join(parts)}
     if k == Kind.COMMANDER:
         return _("Commander: %(before)s → %(after)s") % {

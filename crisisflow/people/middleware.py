@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import zoneinfo
 
+from django.conf import settings
 from django.utils import timezone, translation
 
 
@@ -21,8 +22,12 @@ class UserLanguageAndTimezoneMiddleware:
                 timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 timezone.deactivate()
-            # An explicit choice made this session (the language switch) wins.
-            if not request.COOKIES.get("django_language"):
+            # An explicit choice wins over the profile: the language switch (a cookie) in
+            # the web app, an Accept-Language header on the API.
+            explicit = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) or (
+                request.path.startswith("/api/") and request.META.get("HTTP_ACCEPT_LANGUAGE")
+            )
+            if not explicit:
                 translation.activate(user.language)
                 request.LANGUAGE_CODE = translation.get_language()
         response = self.get_response(request)

@@ -52,7 +52,7 @@ class RosterEntry(models.Model):
     class Meta:
         verbose_name = _("roster entry")
         verbose_name_plural = _("roster entries")
-        ordering = ["role", "rank", "position", "id"]
+        ordering = ["role", "-rank", "position", "id"]  # "primary" sorts after "backup"
         constraints = [
             models.UniqueConstraint(fields=["role", "user"], name="roster_one_entry_per_role"),
         ]

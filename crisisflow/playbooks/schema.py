@@ -14,6 +14,7 @@ the incident engine reads, so its shape is part of the public contract (see
 
 from __future__ import annotations
 
+import copy
 import difflib
 import operator
 import re
@@ -275,6 +276,9 @@ def format_duration(seconds: int) -> str:
 class _Scalar:
     value: Any
     line: int
+    # True when the YAML value could not be read at all (bad tag, self-referring alias);
+    # that is already an error, so the schema checks stay quiet about it.
+    broken: bool = False
 
 
 @dataclass
@@ -295,8 +299,33 @@ class _Map:
 
 _Node = _Scalar | _Seq | _Map
 
+_STANDARD_TAG = "tag:yaml.org,2002:"
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
+
+
+# PyYAML's wording for the mistakes playbook authors actually make, and what to do.
+_YAML_HINTS = (
+    ("mapping values are not allowed here", "; a value that contains ': ' must be quoted"),
+    ("found character '\\t'", "; indent with spaces, not tabs"),
+)
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, except that an alias (`*name`) gets a node of its own.
+
+    PyYAML hands back the anchored node itself, so anything wrong at the alias would be
+    reported at the anchor's line. A shallow copy shares the content but carries the
+    alias's own position.
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if not self.check_event(yaml.AliasEvent):
+            return super().compose_node(parent, index)
+        mark = self.peek_event().start_mark
+        node = copy.copy(super().compose_node(parent, index))
+        node.start_mark = node.end_mark = mark
+        return node
 
 
 class _Converter:
@@ -307,21 +336,30 @@ class _Converter:
         # Only used for scalars, so int/bool/null/float resolution follows YAML exactly
         # as the safe loader would.
         self._scalars = SafeConstructor()
-        # Nodes being converted right now: an alias inside its own anchor would recurse.
+        # Collections being converted right now, by their content (an alias's node is a
+        # copy sharing it): an alias inside its own anchor would recurse forever.
         self._open: set[int] = set()
 
     def convert(self, node: yaml.Node, where: str) -> _Node:
         line = node.start_mark.line + 1
-        if id(node) in self._open:
+        if isinstance(node, yaml.CollectionNode) and id(node.value) in self._open:
             self._report(line, where, "a YAML alias refers to the value that contains it")
-            return _Scalar(None, line)
+            return _Scalar(None, line, broken=True)
         if isinstance(node, yaml.ScalarNode):
             try:
                 return _Scalar(self._scalars.construct_object(node, deep=True), line)
-            except (yaml.YAMLError, ValueError, TypeError):
-                self._report(line, where, f"unsupported YAML tag '{node.tag}' (write a plain value)")
-                return _Scalar(None, line)
-        self._open.add(id(node))
+            except Exception:
+                # Only an explicit tag gets here (`!foo x`, `!!int ""`): PyYAML's scalar
+                # constructors fail in assorted ways (even IndexError) on values that do
+                # not fit their tag, and any of them means the same thing to the author.
+                if node.tag.startswith(_STANDARD_TAG):
+                    kind = node.tag.removeprefix(_STANDARD_TAG)
+                    message = f"'{node.value}' is not a valid YAML {kind} (remove the !!{kind} tag)"
+                else:
+                    message = f"unsupported YAML tag '{node.tag}' (write a plain value)"
+                self._report(line, where, message)
+                return _Scalar(None, line, broken=True)
+        self._open.add(id(node.value))
         try:
             if isinstance(node, yaml.SequenceNode):
                 if node.tag != _SEQ_TAG:
@@ -331,7 +369,7 @@ class _Converter:
                 self._report(line, where, f"unsupported YAML tag '{node.tag}' (write a plain mapping)")
             return self._mapping(node, where, line)
         finally:
-            self._open.discard(id(node))
+            self._open.discard(id(node.value))
 
     def _mapping(self, node: yaml.MappingNode, where: str, line: int) -> _Map:
         result = _Map({}, {}, line)
@@ -469,7 +507,7 @@ class _FileChecker:
 
     def _parse(self, text: str) -> _Node | None:
         try:
-            document = yaml.compose(text, Loader=yaml.SafeLoader)
+            document = yaml.compose(text, Loader=_Loader)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             if isinstance(exc, yaml.composer.ComposerError) and "another document" in (exc.problem or ""):
@@ -478,6 +516,7 @@ class _FileChecker:
                 message = f"invalid YAML: {exc.problem or exc.context}"
                 if exc.context and exc.problem and exc.context_mark is not None:
                     message += f" ({exc.context} on line {exc.context_mark.line + 1})"
+                message += next((hint for problem, hint in _YAML_HINTS if problem in message), "")
             self.error(mark.line + 1 if mark else 1, FILE_FIELD, message)
             return None
         except yaml.YAMLError as exc:
@@ -673,6 +712,8 @@ class _FileChecker:
                 fact = FACTS.get(name)
                 if fact is None:
                     self.error(tests.key_lines[name], fact_where, f"unknown fact '{name}' (expected {_or(FACTS)})")
+                elif _broken(test):
+                    continue
                 elif fact.kind is bool:
                     if isinstance(test, _Scalar) and isinstance(test.value, bool):
                         facts[name] = test.value
@@ -698,7 +739,7 @@ class _FileChecker:
                     node.key_lines[op], f"{where}.{op}", f"unknown comparison '{op}' (expected {_or(NUMBER_COMPARISONS)})"
                 )
                 continue
-            number = self._int(value, f"{where}.{op}", "an integer", minimum=None)
+            number = self._int(value, f"{where}.{op}", f"a number to compare {name} with", minimum=None)
             if number is not None:
                 comparisons[op] = number
         return comparisons if len(comparisons) == len(node.entries) else None
@@ -820,15 +861,15 @@ class _FileChecker:
                 self.error(mapping.line, _join(where, name), missing or "required field is missing")
 
     def _map(self, node: _Node | None, where: str, expected: str) -> _Map | None:
-        if node is None:
-            return None  # missing: reported by _fields
+        if node is None or _broken(node):
+            return None  # missing (reported by _fields) or unreadable (reported on reading)
         if isinstance(node, _Map):
             return node
         self.error(node.line, where, f"expected {expected}, found {_found(node)}")
         return None
 
     def _list(self, node: _Node | None, where: str, expected: str, non_empty: bool) -> list[_Node] | None:
-        if node is None:
+        if node is None or _broken(node):
             return None
         if not isinstance(node, _Seq):
             self.error(node.line, where, f"expected {expected}, found {_found(node)}")
@@ -839,7 +880,7 @@ class _FileChecker:
         return node.items
 
     def _string(self, node: _Node | None, where: str, expected: str) -> str | None:
-        if node is None:
+        if node is None or _broken(node):
             return None
         if isinstance(node, _Scalar) and isinstance(node.value, str) and node.value.strip():
             return node.value
@@ -883,6 +924,8 @@ class _FileChecker:
         return {lang: value for lang, value in values.items() if value is not None}
 
     def _int(self, node: _Node, where: str, expected: str, minimum: int | None) -> int | None:
+        if _broken(node):
+            return None
         # bool is an int in Python; `true` is not a number of people.
         if not isinstance(node, _Scalar) or not isinstance(node.value, int) or isinstance(node.value, bool):
             self.error(node.line, where, f"expected {expected} (an integer), found {_found(node)}")
@@ -896,7 +939,7 @@ class _FileChecker:
         return self._duration(mapping.get(name), name) if name in mapping.entries else None
 
     def _duration(self, node: _Node | None, where: str) -> int | None:
-        if node is None:
+        if node is None or _broken(node):
             return None
         if not isinstance(node, _Scalar) or not isinstance(node.value, str) or not node.value:
             self.error(node.line, where, f"expected a duration ({DURATION_HINT}), found {_found(node)}")
@@ -981,6 +1024,10 @@ def _cycles(graph: Mapping[str, list[str]]) -> list[list[str]]:
         cycles.append([start, *reversed(path), start])
     cycles.sort(key=lambda cycle: order[cycle[0]])
     return cycles
+
+
+def _broken(node: _Node) -> bool:
+    return isinstance(node, _Scalar) and node.broken
 
 
 def _or(items: Iterable[str]) -> str:

@@ -64,7 +64,9 @@ class ScopeFields(forms.Form):
         label=_("Regions"), required=False, help_text=_("Comma-separated, e.g. Shanghai, Beijing")
     )
     platforms = forms.CharField(
-        label=_("Platforms where it spreads"), required=False, help_text=_("Comma-separated, e.g. Weibo, WeChat")
+        label=_("Platforms where it spreads"),
+        required=False,
+        help_text=_("Comma-separated, e.g. Weibo, WeChat"),
     )
 
     def __init__(self, *args, **kwargs):
@@ -96,7 +98,8 @@ class ReportForm(ScopeFields):
     field_order = ["title", "summary", "crisis_type", "severity", "detected_at"]
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("initial", {"detected_at": timezone.localtime(clock.now()).replace(second=0, microsecond=0)})
+        now = timezone.localtime(clock.now()).replace(second=0, microsecond=0)
+        kwargs.setdefault("initial", {"detected_at": now})
         super().__init__(*args, **kwargs)
         self.fields["crisis_type"].choices = [NO_CHOICE, *crisis_type_choices()]
 
@@ -104,7 +107,8 @@ class ReportForm(ScopeFields):
 class ScopeForm(VersionedForm, ScopeFields):
     @classmethod
     def for_incident(cls, incident) -> ScopeForm:
-        initial = {name: getattr(incident, name) for name in ("title", "summary", "affected_users", *BOOLEAN_FACTS)}
+        fields = ("title", "summary", "affected_users", *BOOLEAN_FACTS)
+        initial = {name: getattr(incident, name) for name in fields}
         initial["regions"] = ", ".join(incident.regions)
         initial["platforms"] = ", ".join(incident.platforms)
         initial["version"] = incident.version
@@ -113,7 +117,9 @@ class ScopeForm(VersionedForm, ScopeFields):
 
 class SeverityForm(VersionedForm):
     severity = forms.ChoiceField(label=_("New severity"), choices=_severity_choices(blank=False))
-    reason = forms.CharField(label=_("Reason"), required=False, widget=forms.TextInput(attrs={"required": True}))
+    reason = forms.CharField(
+        label=_("Reason"), required=False, widget=forms.TextInput(attrs={"required": True})
+    )
 
 
 class StepForm(VersionedForm):
@@ -136,7 +142,9 @@ class StepForm(VersionedForm):
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3, "required": True}))
+    text = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3, "required": True})
+    )
 
 
 class MemberForm(VersionedForm):
@@ -145,7 +153,8 @@ class MemberForm(VersionedForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = User.objects.filter(is_active=True).order_by("display_name", "username")
+        active = User.objects.filter(is_active=True)
+        self.fields["user"].queryset = active.order_by("display_name", "username")
 
 
 class TaskForm(forms.Form):
@@ -158,10 +167,10 @@ class TaskForm(forms.Form):
 class AssignForm(TaskForm):
     assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
 
-    def __init__(self, *args, team=None, **kwargs):
+    def __init__(self, *args, assignees=None, **kwargs):
         super().__init__(*args, **kwargs)
-        if team is not None:
-            self.fields["assignee"].queryset = team
+        if assignees is not None:
+            self.fields["assignee"].queryset = assignees
 
 
 class TickForm(TaskForm):

@@ -62,7 +62,8 @@ STAGES = list(Stage)
 
 @login_required
 def list_incidents(request: HttpRequest) -> HttpResponse:
-    incidents = permissions.visible_incidents(request.user).select_related("commander").order_by("-detected_at")
+    incidents = permissions.visible_incidents(request.user).select_related("commander")
+    incidents = incidents.order_by("-detected_at")
     return render(request, "web/incident_list.html", {"incidents": incidents, "now": clock.now()})
 
 
@@ -80,7 +81,7 @@ def report_incident(request: HttpRequest) -> HttpResponse:
                 restricted=data["restricted"],
                 **form.scope(),
             )
-        except (NotFound, Forbidden) as err:
+        except Forbidden as err:
             raise PermissionDenied(str(err.message)) from err
         except CrisisFlowError as err:
             show_error(form, err)
@@ -233,10 +234,13 @@ def _incident_page(request: HttpRequest, incident: Incident, *, refusal: Refusal
     bound = bound or {}
     user = request.user
     commands = permissions.commands(user, incident)
-    team_users = User.objects.filter(memberships__incident=incident).distinct().order_by("display_name", "username")
+    proposals = actions.propose_team(incident) if incident.is_open else []
+    team_users = User.objects.filter(memberships__incident=incident).distinct()
+    team_users = team_users.order_by("display_name", "username")
+    # The add-member form starts on the first role that still needs people.
+    open_role = next((p.role for p in proposals if not p.filled), Role.PR)
     members = list(incident.team.select_related("user").order_by("role", "-is_lead", "id"))
     stage = STAGE_OF_STATE[incident.state]
-    proposals = actions.propose_team(incident) if incident.is_open else []
     context = {
         "incident": incident,
         "now": clock.now(),
@@ -252,7 +256,7 @@ def _incident_page(request: HttpRequest, incident: Incident, *, refusal: Refusal
         "members": members,
         "team_users": team_users,
         "member_form": bound.get("member") or MemberForm(
-            initial={"version": incident.version, "role": next((p.role for p in proposals if not p.filled), Role.PR)},
+            initial={"version": incident.version, "role": open_role},
             auto_id="member_%s",
         ),
         "severity_form": bound.get("severity") or SeverityForm(
@@ -325,7 +329,9 @@ def update_scope(request: HttpRequest, reference: str) -> HttpResponse:
     if not form.is_valid():
         return _form_errors(request, reference, form, "scope")
     try:
-        actions.update_scope(request.user, incident, expected_version=form.cleaned_data["version"], **form.scope())
+        actions.update_scope(
+            request.user, incident, expected_version=form.cleaned_data["version"], **form.scope()
+        )
     except CrisisFlowError as err:
         return _refused(request, reference, err, form_key="scope", form=form)
     return _back(incident, "scope")
@@ -370,7 +376,9 @@ def add_team_member(request: HttpRequest, reference: str) -> HttpResponse:
         return _form_errors(request, reference, form, "member")
     data = form.cleaned_data
     try:
-        actions.add_team_member(request.user, incident, data["user"], data["role"], expected_version=data["version"])
+        actions.add_team_member(
+            request.user, incident, data["user"], data["role"], expected_version=data["version"]
+        )
     except CrisisFlowError as err:
         return _refused(request, reference, err, form_key="member", form=form)
     return _back(incident, "team")
@@ -402,13 +410,23 @@ def _task_for(request: HttpRequest, reference: str, task_id: int) -> Task:
     return task
 
 
-def _on_task(request: HttpRequest, reference: str, task_id: int, *, managers_only: bool,
-             call: Callable[[Task, dict], Any], form_class=TaskForm, **form_kwargs) -> HttpResponse:
-    """The shared path of every task button: find, guard, read the form, call the use case."""
+def _on_task(
+    request: HttpRequest,
+    reference: str,
+    task_id: int,
+    use_case: Callable[[Task, dict], Any],
+    *,
+    managers_only: bool = False,
+    form_class: type[TaskForm] = TaskForm,
+    **form_kwargs: Any,
+) -> HttpResponse:
+    """The shared path of every task button: find the task, guard, read the form, call
+    `use_case(task, cleaned_data)`, and come back to the task on the page."""
     task = _task_for(request, reference, task_id)
     if managers_only:
-        _require(permissions.manages_task(request.user, task),
-                 _("Only the commander or the %(role)s lead can do this.") % {"role": task.get_role_display()})
+        role = task.get_role_display()
+        message = _("Only the commander or the %(role)s lead can do this.") % {"role": role}
+        _require(permissions.manages_task(request.user, task), message)
     else:
         _require(permissions.works_task(request.user, task),
                  _("Only the person this task is assigned to can update it."))
@@ -418,7 +436,7 @@ def _on_task(request: HttpRequest, reference: str, task_id: int, *, managers_onl
         err = Invalid("; ".join(str(e) for errors in form.errors.values() for e in errors))
         return _refused(request, reference, err, form_key=key)
     try:
-        call(task, form.cleaned_data)
+        use_case(task, form.cleaned_data)
     except CrisisFlowError as err:
         return _refused(request, reference, err, form_key=key)
     return _back(task.incident, key)
@@ -427,52 +445,65 @@ def _on_task(request: HttpRequest, reference: str, task_id: int, *, managers_onl
 @require_POST
 @login_required
 def start_task(request: HttpRequest, reference: str, task_id: int) -> HttpResponse:
-    return _on_task(request, reference, task_id, managers_only=False, call=lambda task, data: actions.start_task(
-        request.user, task, expected_version=data["version"]))
+    def start(task, data):
+        actions.start_task(request.user, task, expected_version=data["version"])
+
+    return _on_task(request, reference, task_id, start)
 
 
 @require_POST
 @login_required
 def complete_task(request: HttpRequest, reference: str, task_id: int) -> HttpResponse:
-    return _on_task(request, reference, task_id, managers_only=False, call=lambda task, data: actions.complete_task(
-        request.user, task, expected_version=data["version"]))
+    def complete(task, data):
+        actions.complete_task(request.user, task, expected_version=data["version"])
+
+    return _on_task(request, reference, task_id, complete)
 
 
 @require_POST
 @login_required
 def block_task(request: HttpRequest, reference: str, task_id: int) -> HttpResponse:
-    return _on_task(request, reference, task_id, managers_only=False, call=lambda task, data: actions.block_task(
-        request.user, task, data["reason"], expected_version=data["version"]))
+    def block(task, data):
+        actions.block_task(request.user, task, data["reason"], expected_version=data["version"])
+
+    return _on_task(request, reference, task_id, block)
 
 
 @require_POST
 @login_required
 def unblock_task(request: HttpRequest, reference: str, task_id: int) -> HttpResponse:
-    return _on_task(request, reference, task_id, managers_only=False, call=lambda task, data: actions.unblock_task(
-        request.user, task, expected_version=data["version"]))
+    def unblock(task, data):
+        actions.unblock_task(request.user, task, expected_version=data["version"])
+
+    return _on_task(request, reference, task_id, unblock)
 
 
 @require_POST
 @login_required
 def skip_task(request: HttpRequest, reference: str, task_id: int) -> HttpResponse:
-    return _on_task(request, reference, task_id, managers_only=True, call=lambda task, data: actions.skip_task(
-        request.user, task, data["reason"], expected_version=data["version"]))
+    def skip(task, data):
+        actions.skip_task(request.user, task, data["reason"], expected_version=data["version"])
+
+    return _on_task(request, reference, task_id, skip, managers_only=True)
 
 
 @require_POST
 @login_required
 def assign_task(request: HttpRequest, reference: str, task_id: int) -> HttpResponse:
-    # Any active user may be chosen here; the use case refuses one who is not on the team.
-    return _on_task(request, reference, task_id, managers_only=True, form_class=AssignForm,
-                    team=User.objects.filter(is_active=True),
-                    call=lambda task, data: actions.assign_task(
-                        request.user, task, data["assignee"], expected_version=data["version"]))
+    def assign(task, data):
+        actions.assign_task(request.user, task, data["assignee"], expected_version=data["version"])
+
+    # Any active user may be chosen; the use case refuses one who is not on the team.
+    return _on_task(request, reference, task_id, assign, managers_only=True, form_class=AssignForm,
+                    assignees=User.objects.filter(is_active=True))
 
 
 @require_POST
 @login_required
 def tick_checklist(request: HttpRequest, reference: str, task_id: int) -> HttpResponse:
-    return _on_task(request, reference, task_id, managers_only=False, form_class=TickForm,
-                    call=lambda task, data: actions.tick_checklist(
-                        request.user, task, data["index"], data["done"], expected_version=data["version"]))
+    def tick(task, data):
+        actions.tick_checklist(
+            request.user, task, data["index"], data["done"], expected_version=data["version"]
+        )
 
+    return _on_task(request, reference, task_id, tick, form_class=TickForm)

@@ -79,6 +79,7 @@ def test_commander_walks_an_outage_to_remediation(live_server, page, artifacts):
         "Reported “Payments fail for app users”",
         "Reported → Confirmed",
         "Confirmed → Plan activated — plan “Small outage plan” v1",
+        "Proposed team accepted: Prlead (PR), Legal (Legal)",
         "Plan activated → Team assembled",
         "“Holding statement”: In progress → Done",
         "Team assembled → Information published",

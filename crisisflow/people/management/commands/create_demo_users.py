@@ -95,9 +95,7 @@ class Command(BaseCommand):
         RosterEntry.objects.update_or_create(
             role=person.role, user=user, defaults={"rank": person.rank, "position": 0}
         )
-        roles = ", ".join(
-            f"{entry.role} ({entry.rank})" for entry in user.roster_entries.order_by("role")
-        )
+        roles = ", ".join(f"{entry.role} ({entry.rank})" for entry in user.roster_entries.order_by("role"))
         return user.username, user.display_name, roles
 
     @staticmethod
@@ -113,7 +111,9 @@ class Command(BaseCommand):
         widths = [max(_columns(line[i]) for line in lines) for i in range(3)]
         self.stdout.write("Demo logins (the same password for everyone):")
         for line in lines:
-            cells = [text + " " * (width - _columns(text)) for text, width in zip(line[:3], widths, strict=True)]
+            cells = [
+                text + " " * (width - _columns(text)) for text, width in zip(line[:3], widths, strict=True)
+            ]
             self.stdout.write("  " + "  ".join([*cells, line[3]]))
 
 
