@@ -36,12 +36,19 @@ def main() -> None:
     commander = User.objects.create_user("bench-commander", password=None)
     RosterEntry.objects.create(role="commander", user=commander)
     reporter = User.objects.create_user("bench-reporter", password=None)
-    facts = dict(personal_data=True, injuries=True, financial_loss=True, regulator_involved=True,
-                 media_coverage=True, affected_users=5_000_000)
+    facts = dict(
+        personal_data=True,
+        injuries=True,
+        financial_loss=True,
+        regulator_involved=True,
+        media_coverage=True,
+        affected_users=5_000_000,
+    )
 
     def confirmed(crisis_type: str):
-        incident = actions.report_incident(reporter, title="bench", crisis_type=crisis_type,
-                                           severity="critical", **facts)
+        incident = actions.report_incident(
+            reporter, title="bench", crisis_type=crisis_type, severity="critical", **facts
+        )
         return actions.confirm_incident(commander, incident)
 
     def queries_for(version) -> tuple[int, int]:
@@ -67,9 +74,21 @@ def main() -> None:
         deps = list(Task.depends_on.through.objects.filter(from_task__incident=incident))
         other = confirmed(crisis_type)
         rows = [
-            Task(incident=other, key=t.key, position=t.position, title=t.title, instructions=t.instructions,
-                 role=t.role, stage=t.stage, deliverable=t.deliverable, gates=t.gates, checklist=t.checklist,
-                 anchor=t.anchor, offset=t.offset, due_at=t.due_at)
+            Task(
+                incident=other,
+                key=t.key,
+                position=t.position,
+                title=t.title,
+                instructions=t.instructions,
+                role=t.role,
+                stage=t.stage,
+                deliverable=t.deliverable,
+                gates=t.gates,
+                checklist=t.checklist,
+                anchor=t.anchor,
+                offset=t.offset,
+                due_at=t.due_at,
+            )
             for t in template
         ]
         index = {t.pk: i for i, t in enumerate(template)}
@@ -77,15 +96,21 @@ def main() -> None:
         with transaction.atomic():
             Task.objects.bulk_create(rows)
             Task.depends_on.through.objects.bulk_create(
-                [Task.depends_on.through(from_task_id=rows[index[d.from_task_id]].pk,
-                                         to_task_id=rows[index[d.to_task_id]].pk) for d in deps]
+                [
+                    Task.depends_on.through(
+                        from_task_id=rows[index[d.from_task_id]].pk, to_task_id=rows[index[d.to_task_id]].pk
+                    )
+                    for d in deps
+                ]
             )
         raw.append(time.perf_counter() - start)
 
     act_ms, raw_ms = median_ms(activation), median_ms(raw)
     print(f"database={vendor} activations={N} playbook={largest.key} tasks={large_n}")
-    print(f"queries_per_activation: {small_q} for {smallest.key} ({small_n} tasks), "
-          f"{large_q} for {largest.key} ({large_n} tasks)")
+    print(
+        f"queries_per_activation: {small_q} for {smallest.key} ({small_n} tasks), "
+        f"{large_q} for {largest.key} ({large_n} tasks)"
+    )
     print(f"activation_median_ms={act_ms:.2f} raw_bulk_insert_median_ms={raw_ms:.2f}")
     print(f"ratio={act_ms / raw_ms:.2f}")
 

@@ -114,6 +114,4 @@ def database_from_url(url: str, *, base_dir: str) -> dict:
             "OPTIONS": {"timeout": 20},
             "TEST": {"NAME": test_path},
         }
-    raise ImproperlyConfigured(
-        f"DATABASE_URL scheme {scheme!r} is not supported (use postgres://… or sqlite:///…)"
-    )
+    raise ImproperlyConfigured(f"DATABASE_URL scheme {scheme!r} is not supported (use postgres://… or sqlite:///…)")

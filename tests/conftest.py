@@ -101,17 +101,21 @@ SMALL_PLAN = {
     "tasks": [
         task_def("legal-review", "legal", "publish", "detected", 3 * H),
         task_def(
-            "holding-statement", "pr", "publish", "detected", 4 * H,
-            depends_on=["legal-review"], gates="info_published", deliverable="holding_statement",
+            "holding-statement",
+            "pr",
+            "publish",
+            "detected",
+            4 * H,
+            depends_on=["legal-review"],
+            gates="info_published",
+            deliverable="holding_statement",
             checklist=[text("Apologise"), text("State the facts"), text("Announce actions")],
         ),
         task_def("progress-update", "pr", "remediate", "first_statement", 24 * H),
         task_def("root-cause", "legal", "remediate", "team_assembled", 48 * H, gates="in_review"),
         task_def("regulator-notice", "legal", "publish", "confirmed", 2 * H, facts={"regulator_involved": True}),
         task_def("exec-letter", "pr", "publish", "plan_activated", 6 * H, severity_at_least="high"),
-        task_def(
-            "follow-up", "pr", "review", "task:root-cause", 12 * H, depends_on=["root-cause"], gates="closed"
-        ),
+        task_def("follow-up", "pr", "review", "task:root-cause", 12 * H, depends_on=["root-cause"], gates="closed"),
     ],
 }
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from crisisflow.incidents import actions
 from crisisflow.incidents.models import Incident, Task
 from crisisflow.vocab import State
-
 from tests.conftest import Personas
 
 ORDER = [

@@ -91,9 +91,7 @@ def test_commander_walks_an_incident_to_an_assembled_team(api, people, plan, fro
     assert confirmed.data["commander"] == {"id": people.commander.pk, "name": "Commander"}
     assert confirmed.data["confirmed_at"] == iso(T0)
 
-    activated = boss.post(
-        url(ref, "steps", "activate"), {"expected_version": confirmed.data["version"]}, format="json"
-    )
+    activated = boss.post(url(ref, "steps", "activate"), {"expected_version": confirmed.data["version"]}, format="json")
     assert activated.status_code == 200, activated.data
     detail = activated.data
     assert detail["state"] == State.PLAN_ACTIVATED
@@ -139,9 +137,7 @@ def test_commander_walks_an_incident_to_an_assembled_team(api, people, plan, fro
         ("legal", people.legal.pk, True),
     }
 
-    assembled = boss.post(
-        url(ref, "steps", "assemble"), {"expected_version": accepted.data["version"]}, format="json"
-    )
+    assembled = boss.post(url(ref, "steps", "assemble"), {"expected_version": accepted.data["version"]}, format="json")
     assert assembled.status_code == 200, assembled.data
     assert assembled.data["state"] == State.TEAM_ASSEMBLED
     owners = {t["key"]: t["assignee"]["id"] for t in assembled.data["tasks"]}
@@ -252,10 +248,7 @@ def test_a_stale_version_is_409_and_changes_nothing(api, people, plan):
     incident = report(people)
     boss = api(people.commander)
     seen = boss.get(url(incident)).data["version"]
-    assert (
-        boss.post(url(incident, "steps", "confirm"), {"expected_version": seen}, format="json").status_code
-        == 200
-    )
+    assert boss.post(url(incident, "steps", "confirm"), {"expected_version": seen}, format="json").status_code == 200
 
     stale = boss.post(url(incident, "steps", "activate"), {"expected_version": seen}, format="json")
     assert stale.status_code == 409
@@ -368,14 +361,10 @@ def test_text_that_is_not_valid_unicode_is_400(api, people):
     response = api(people.cs).post(LIST, body, content_type="application/json")
     assert response.status_code == 400
     assert response.data["field"] == "title"
-    note = api(people.cs).post(
-        url(report(people), "notes"), '{"text": "\\udfff"}', content_type="application/json"
-    )
+    note = api(people.cs).post(url(report(people), "notes"), '{"text": "\\udfff"}', content_type="application/json")
     assert note.status_code == 400 and note.data["field"] == "text"
     # Messages that echo the input back must not choke on it either.
-    echoed = api(people.cs).post(
-        LIST, '{"title": "T", "injuries": "\\ud800"}', content_type="application/json"
-    )
+    echoed = api(people.cs).post(LIST, '{"title": "T", "injuries": "\\ud800"}', content_type="application/json")
     assert echoed.status_code == 400 and echoed.data["field"] == "injuries"
 
 
@@ -511,9 +500,7 @@ def test_severity_scope_notes_and_team_changes(api, people, plan, frozen):
     assert refused.status_code == 403
     assert refused.data["detail"] == "Only the team can post notes."
 
-    added = boss.post(
-        url(incident, "team"), {"user": people.pr_member.pk, "role": "pr", "lead": True}, format="json"
-    )
+    added = boss.post(url(incident, "team"), {"user": people.pr_member.pk, "role": "pr", "lead": True}, format="json")
     assert added.status_code == 201, added.data
     pr = [m for m in added.data["team"] if m["role"] == "pr"]
     assert [(m["user"], m["is_lead"]) for m in pr] == [(people.pr_member.pk, True)]

@@ -16,8 +16,12 @@ from tests.flows import report, walk_to
 pytestmark = pytest.mark.django_db
 
 EVERYTHING_TRUE = dict(
-    personal_data=True, injuries=True, financial_loss=True, regulator_involved=True,
-    media_coverage=True, affected_users=2_000_000,
+    personal_data=True,
+    injuries=True,
+    financial_loss=True,
+    regulator_involved=True,
+    media_coverage=True,
+    affected_users=2_000_000,
 )
 
 

@@ -4,6 +4,7 @@ connections: exactly one wins, the other is told to reload, nothing is half-appl
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 import pytest
 from django.db import connection, connections
@@ -48,8 +49,8 @@ def test_confirm_and_dismiss_at_once_one_wins(people, plan):
         incident = report(people)
         seen = incident.version
         results = race(
-            lambda: actions.confirm_incident(people.commander, incident.pk, expected_version=seen),
-            lambda: actions.dismiss_incident(people.commander, incident.pk, "rumour", expected_version=seen),
+            partial(actions.confirm_incident, people.commander, incident.pk, expected_version=seen),
+            partial(actions.dismiss_incident, people.commander, incident.pk, "rumour", expected_version=seen),
         )
         losers = [r for r in results if isinstance(r, Conflict)]
         winners = [r for r in results if isinstance(r, Incident)]
@@ -64,8 +65,8 @@ def test_the_same_step_fired_twice_writes_one_event(people, plan):
     for _ in range(5):
         incident = walk_to(people, report(people), State.CONFIRMED)
         results = race(
-            lambda: actions.activate_plan(people.commander, incident.pk),
-            lambda: actions.activate_plan(people.commander, incident.pk),
+            partial(actions.activate_plan, people.commander, incident.pk),
+            partial(actions.activate_plan, people.commander, incident.pk),
         )
         assert sorted(type(r).__name__ for r in results) == ["Conflict", "Incident"], results
         incident.refresh_from_db()
@@ -87,8 +88,8 @@ def test_two_managers_reassigning_one_task_never_lose_an_edit_silently(people, p
         # Both managers pick someone other than the current assignee, and not the same person.
         first, second = [u for u in (people.pr_lead, people.pr_member, people.commander) if u != task.assignee][:2]
         results = race(
-            lambda: actions.assign_task(people.commander, task.pk, first, expected_version=seen),
-            lambda: actions.assign_task(people.pr_lead, task.pk, second, expected_version=seen),
+            partial(actions.assign_task, people.commander, task.pk, first, expected_version=seen),
+            partial(actions.assign_task, people.pr_lead, task.pk, second, expected_version=seen),
         )
         winners = [r for r in results if isinstance(r, Task)]
         losers = [r for r in results if isinstance(r, Conflict)]

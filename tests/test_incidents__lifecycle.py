@@ -11,7 +11,7 @@ from crisisflow.incidents import actions
 from crisisflow.incidents.errors import Invalid
 from crisisflow.incidents.models import Event, Task
 from crisisflow.vocab import State
-from tests.conftest import H, T0
+from tests.conftest import T0, H
 from tests.flows import finish, report, walk_to
 
 pytestmark = pytest.mark.django_db
@@ -156,7 +156,13 @@ def test_closed_incident_walk_leaves_one_event_per_change_and_an_intact_chain(pe
     kinds = list(incident.events.values_list("kind", flat=True))
     transitions = [e.data["to"] for e in incident.events.filter(kind=Event.Kind.TRANSITION)]
     assert transitions == [
-        "confirmed", "plan_activated", "team_assembled", "info_published", "remediating", "in_review", "closed",
+        "confirmed",
+        "plan_activated",
+        "team_assembled",
+        "info_published",
+        "remediating",
+        "in_review",
+        "closed",
     ]
     assert kinds[0] == "reported"
     seqs = list(incident.events.values_list("seq", flat=True))

@@ -45,7 +45,9 @@ class IncidentMachine(RuleBasedStateMachine):
         return True
 
     def some_task(self, index, unfinished_only=True):
-        tasks = list(self.incident.tasks.filter(status__in=UNFINISHED) if unfinished_only else self.incident.tasks.all())
+        tasks = list(
+            self.incident.tasks.filter(status__in=UNFINISHED) if unfinished_only else self.incident.tasks.all()
+        )
         return tasks[index % len(tasks)] if tasks else None
 
     @rule(step=st.sampled_from(sorted(actions.STEPS)), reason=st.sampled_from(["", "new facts came in"]))
@@ -144,9 +146,9 @@ class IncidentMachine(RuleBasedStateMachine):
             return
         for target in GATEABLE_STATES:
             if target in PASSED[state]:
-                assert not Task.objects.filter(
-                    incident=self.incident, gates=target, status__in=UNFINISHED
-                ).exists(), f"{state}: a task gating {target} is still open"
+                assert not Task.objects.filter(incident=self.incident, gates=target, status__in=UNFINISHED).exists(), (
+                    f"{state}: a task gating {target} is still open"
+                )
         if State.TEAM_ASSEMBLED in PASSED[state]:
             roles = set(self.incident.team.values_list("role", flat=True))
             assert set(self.incident.playbook_version.roles) <= roles

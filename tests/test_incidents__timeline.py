@@ -104,8 +104,13 @@ def test_verify_timeline_finds_a_rehashed_forgery(incident):
     # Someone rewrites a row and recomputes its own hash: the next event no longer links.
     target = incident.events.get(seq=2)
     forged = Event(
-        incident=incident, seq=2, at=target.at, actor=target.actor, kind=target.kind,
-        data={"from": "reported", "to": "dismissed"}, prev_hash=target.prev_hash,
+        incident=incident,
+        seq=2,
+        at=target.at,
+        actor=target.actor,
+        kind=target.kind,
+        data={"from": "reported", "to": "dismissed"},
+        prev_hash=target.prev_hash,
     )
     tamper(
         "UPDATE incidents_event SET data = %s, hash = %s WHERE id = %s",

@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
 from hypothesis import given
 from hypothesis import settings as settings_hypothesis
 from hypothesis import strategies as st
-from django.conf import settings
-from django.core.management import CommandError, call_command
 
 from crisisflow.playbooks.schema import PlaybookError, check_files, check_text, default_paths, format_duration
 from tests.playbook_samples import VALID_PLAYBOOK, write_playbook
@@ -127,8 +127,11 @@ def test_default_first_statement_clock_is_four_hours():
     [("30m", 1800), ("4h", 14400), ("3d", 259200), ("1h30m", 5400), ("2d12h", 216000), ("1d2h3m", 93780)],
 )
 def test_durations_in_seconds(duration: str, seconds: int):
-    definition, errors = check_text(HEADER + f"- {{key: a, title: {{zh: 一, en: One}}, instructions: {{zh: 做, en: Do}}, "
-                                    f"role: pr, stage: confirm, due: {{anchor: detected, offset: {duration}}}}}\n", "p")
+    definition, errors = check_text(
+        HEADER + f"- {{key: a, title: {{zh: 一, en: One}}, instructions: {{zh: 做, en: Do}}, "
+        f"role: pr, stage: confirm, due: {{anchor: detected, offset: {duration}}}}}\n",
+        "p",
+    )
     assert errors == []
     assert definition["tasks"][0]["offset"] == seconds
     assert format_duration(seconds) == duration
@@ -146,8 +149,7 @@ def test_error_line_format():
 def test_bad_yaml_syntax(workdir):
     text = HEADER + "- key: first\n  title: {zh: 一, en: One\n  role: pr\n"
     assert errors_in(workdir, text) == [
-        "plan.yaml:9: (file): invalid YAML: expected ',' or '}', but got ':' "
-        "(while parsing a flow mapping on line 8)"
+        "plan.yaml:9: (file): invalid YAML: expected ',' or '}', but got ':' (while parsing a flow mapping on line 8)"
     ]
 
 
@@ -168,7 +170,9 @@ def test_two_yaml_documents(workdir):
 
 
 def test_unknown_role(workdir):
-    text = HEADER + """\
+    text = (
+        HEADER
+        + """\
 - key: first
   title: {zh: 一, en: One}
   instructions: {zh: 做, en: Do it}
@@ -176,11 +180,14 @@ def test_unknown_role(workdir):
   stage: confirm
   due: {anchor: detected, offset: 1h}
 """
+    )
     assert errors_in(workdir, text) == [f"plan.yaml:10: tasks[0].role: unknown role 'ceo' (expected {ROLES})"]
 
 
 def test_unknown_role_in_roles(workdir):
-    text = HEADER.replace("roles: {commander: 1, pr: 1}", "roles: {commander: 1, spokesperson: 1}") + """\
+    text = (
+        HEADER.replace("roles: {commander: 1, pr: 1}", "roles: {commander: 1, spokesperson: 1}")
+        + """\
 - key: first
   title: {zh: 一, en: One}
   instructions: {zh: 做, en: Do it}
@@ -188,13 +195,16 @@ def test_unknown_role_in_roles(workdir):
   stage: confirm
   due: {anchor: detected, offset: 1h}
 """
+    )
     assert errors_in(workdir, text) == [
         f"plan.yaml:5: roles.spokesperson: unknown role 'spokesperson' (expected {ROLES})"
     ]
 
 
 def test_role_not_in_roles(workdir):
-    text = HEADER + """\
+    text = (
+        HEADER
+        + """\
 - key: first
   title: {zh: 一, en: One}
   instructions: {zh: 做, en: Do it}
@@ -202,6 +212,7 @@ def test_role_not_in_roles(workdir):
   stage: confirm
   due: {anchor: detected, offset: 1h}
 """
+    )
     assert errors_in(workdir, text) == [
         "plan.yaml:10: tasks[0].role: role 'legal' is not one of the roles this plan needs "
         "(roles: commander, pr); add it under roles"
@@ -209,10 +220,13 @@ def test_role_not_in_roles(workdir):
 
 
 def test_bad_role_counts(workdir):
-    text = HEADER.replace("roles: {commander: 1, pr: 1}", "roles: {commander: 0, pr: two}") + """\
+    text = (
+        HEADER.replace("roles: {commander: 1, pr: 1}", "roles: {commander: 0, pr: two}")
+        + """\
 - {key: first, title: {zh: 一, en: One}, instructions: {zh: 做, en: Do}, role: pr, stage: confirm,
    due: {anchor: detected, offset: 1h}}
 """
+    )
     assert errors_in(workdir, text) == [
         "plan.yaml:5: roles.commander: expected the minimum number of people (an integer of at least 1), found 0",
         "plan.yaml:5: roles.pr: expected the minimum number of people (an integer), found the string 'two'",
@@ -220,7 +234,9 @@ def test_bad_role_counts(workdir):
 
 
 def test_unknown_anchor(workdir):
-    text = HEADER + """\
+    text = (
+        HEADER
+        + """\
 - key: first
   title: {zh: 一, en: One}
   instructions: {zh: 做, en: Do it}
@@ -230,6 +246,7 @@ def test_unknown_anchor(workdir):
     anchor: outbreak
     offset: 1h
 """
+    )
     assert errors_in(workdir, text) == [
         "plan.yaml:13: tasks[0].due.anchor: unknown anchor 'outbreak' "
         "(expected detected, confirmed, plan_activated, team_assembled, first_statement or task:<key>)"
@@ -237,7 +254,9 @@ def test_unknown_anchor(workdir):
 
 
 def test_task_anchor_must_be_a_dependency(workdir):
-    text = HEADER + """\
+    text = (
+        HEADER
+        + """\
 - key: first
   title: {zh: 一, en: One}
   instructions: {zh: 做, en: Do it}
@@ -257,6 +276,7 @@ def test_task_anchor_must_be_a_dependency(workdir):
   stage: publish
   due: {anchor: "task:frist", offset: 2h}
 """
+    )
     assert errors_in(workdir, text) == [
         "plan.yaml:18: tasks[1].due.anchor: the anchor task 'first' must also be listed in depends_on "
         "(a task cannot fall due before the task it counts from is done)",
@@ -265,7 +285,9 @@ def test_task_anchor_must_be_a_dependency(workdir):
 
 
 def test_dependency_cycle(workdir):
-    text = HEADER + """\
+    text = (
+        HEADER
+        + """\
 - key: first
   title: {zh: 一, en: One}
   instructions: {zh: 做, en: Do it}
@@ -296,6 +318,7 @@ def test_dependency_cycle(workdir):
   due: {anchor: detected, offset: 2h}
   depends_on: [lonely]
 """
+    )
     # One error per tangle, at the first task of the cycle (its depends_on entry).
     assert errors_in(workdir, text) == [
         "plan.yaml:13: tasks[0].depends_on: dependency cycle: first -> third -> second -> first",
@@ -304,7 +327,9 @@ def test_dependency_cycle(workdir):
 
 
 def test_depends_on_unknown_task(workdir):
-    text = HEADER + """\
+    text = (
+        HEADER
+        + """\
 - key: first
   title: {zh: 一, en: One}
   instructions: {zh: 做, en: Do it}
@@ -322,6 +347,7 @@ def test_depends_on_unknown_task(workdir):
     - legal-review
     - first
 """
+    )
     assert errors_in(workdir, text) == [
         "plan.yaml:21: tasks[1].depends_on[1]: unknown task 'legal-review' (no task in this file has that key)",
         "plan.yaml:22: tasks[1].depends_on[2]: task 'first' is listed twice",
@@ -329,7 +355,9 @@ def test_depends_on_unknown_task(workdir):
 
 
 def test_duplicate_mapping_key(workdir):
-    text = HEADER + """\
+    text = (
+        HEADER
+        + """\
 - key: first
   title: {zh: 一, en: One}
   instructions: {zh: 做, en: Do it}
@@ -338,6 +366,7 @@ def test_duplicate_mapping_key(workdir):
   due: {anchor: detected, offset: 1h, offset: 2h}
   role: pr
 """
+    )
     assert errors_in(workdir, text) == [
         "plan.yaml:12: tasks[0].due.offset: duplicate key 'offset' (first given on line 12); "
         "each field may appear only once",
@@ -346,7 +375,9 @@ def test_duplicate_mapping_key(workdir):
 
 
 def test_duplicate_task_keys(workdir):
-    text = HEADER + """\
+    text = (
+        HEADER
+        + """\
 - key: first
   title: {zh: 一, en: One}
   instructions: {zh: 做, en: Do it}
@@ -360,6 +391,7 @@ def test_duplicate_task_keys(workdir):
   stage: publish
   due: {anchor: detected, offset: 2h}
 """
+    )
     assert errors_in(workdir, text) == [
         "plan.yaml:14: tasks[1].key: duplicate task key 'first' (already used by tasks[0] on line 7)"
     ]
@@ -425,7 +457,9 @@ tasks:
 
 
 def test_condition_on_unknown_fact(workdir):
-    text = HEADER + """\
+    text = (
+        HEADER
+        + """\
 - key: first
   title: {zh: 一, en: One}
   instructions: {zh: 做, en: Do it}
@@ -437,6 +471,7 @@ def test_condition_on_unknown_fact(workdir):
       affected_users: {gt: 100}
       weather: true
 """
+    )
     assert errors_in(workdir, text) == [
         "plan.yaml:16: tasks[0].conditions.facts.weather: unknown fact 'weather' (expected affected_users, "
         "personal_data, injuries, financial_loss, regulator_involved or media_coverage)"
@@ -444,7 +479,9 @@ def test_condition_on_unknown_fact(workdir):
 
 
 def test_wrong_fact_test_type(workdir):
-    text = HEADER + """\
+    text = (
+        HEADER
+        + """\
 - key: first
   title: {zh: 一, en: One}
   instructions: {zh: 做, en: Do it}
@@ -466,6 +503,7 @@ def test_wrong_fact_test_type(workdir):
     facts:
       affected_users: {more_than: 5, gte: many, lt: true}
 """
+    )
     number_test = "a mapping of one or more of gt, gte, lt, lte or eq -> integer, like {gt: 10000}"
     assert errors_in(workdir, text) == [
         f"plan.yaml:15: tasks[0].conditions.facts.affected_users: affected_users is a number fact: expected "
@@ -486,7 +524,9 @@ def test_wrong_fact_test_type(workdir):
 
 
 def test_unknown_stage(workdir):
-    text = HEADER + """\
+    text = (
+        HEADER
+        + """\
 - key: first
   title: {zh: 一, en: One}
   instructions: {zh: 做, en: Do it}
@@ -494,6 +534,7 @@ def test_unknown_stage(workdir):
   stage: contain
   due: {anchor: detected, offset: 1h}
 """
+    )
     assert errors_in(workdir, text) == [
         "plan.yaml:11: tasks[0].stage: unknown stage 'contain' "
         "(expected confirm, activate, assemble, publish, remediate or review)"
@@ -501,7 +542,9 @@ def test_unknown_stage(workdir):
 
 
 def test_unknown_severity(workdir):
-    text = HEADER.replace("severities: [low]", "severities: [low, urgent]") + """\
+    text = (
+        HEADER.replace("severities: [low]", "severities: [low, urgent]")
+        + """\
 - key: first
   title: {zh: 一, en: One}
   instructions: {zh: 做, en: Do it}
@@ -510,6 +553,7 @@ def test_unknown_severity(workdir):
   due: {anchor: detected, offset: 1h}
   conditions: {severity_at_least: severe}
 """
+    )
     assert errors_in(workdir, text) == [
         "plan.yaml:4: serves.severities[1]: unknown severity 'urgent' (expected low, medium, high or critical)",
         "plan.yaml:13: tasks[0].conditions.severity_at_least: unknown severity 'severe' "
@@ -518,7 +562,9 @@ def test_unknown_severity(workdir):
 
 
 def test_unknown_fields(workdir):
-    text = HEADER.replace("tasks:\n", "owner: pr-team\ntasks:\n") + """\
+    text = (
+        HEADER.replace("tasks:\n", "owner: pr-team\ntasks:\n")
+        + """\
 - key: first
   title: {zh: 一, en: One}
   instructions: {zh: 做, en: Do it}
@@ -528,21 +574,21 @@ def test_unknown_fields(workdir):
   assignee: alice
   conditions: {severity: high}
 """
-    task_fields = (
-        "key, title, instructions, role, stage, due, depends_on, checklist, conditions, gates, deliverable"
     )
+    task_fields = "key, title, instructions, role, stage, due, depends_on, checklist, conditions, gates, deliverable"
     assert errors_in(workdir, text) == [
         "plan.yaml:6: owner: unknown field 'owner' (allowed here: key, name, description, serves, "
         "defines_crisis_types, first_statement_within, first_statement_within_critical, roles, tasks)",
         "plan.yaml:13: tasks[0].due.ofset: unknown field 'ofset' (allowed here: anchor, offset)",
         f"plan.yaml:14: tasks[0].assignee: unknown field 'assignee' (allowed here: {task_fields})",
-        "plan.yaml:15: tasks[0].conditions.severity: unknown field 'severity' "
-        "(allowed here: severity_at_least, facts)",
+        "plan.yaml:15: tasks[0].conditions.severity: unknown field 'severity' (allowed here: severity_at_least, facts)",
     ]
 
 
 def test_gates_an_unknown_state(workdir):
-    text = HEADER + """\
+    text = (
+        HEADER
+        + """\
 - key: first
   title: {zh: 一, en: One}
   instructions: {zh: 做, en: Do it}
@@ -552,6 +598,7 @@ def test_gates_an_unknown_state(workdir):
   gates: reported
   deliverable: press_release
 """
+    )
     assert errors_in(workdir, text) == [
         "plan.yaml:13: tasks[0].gates: unknown state to gate 'reported' (expected confirmed, plan_activated, "
         "team_assembled, info_published, remediating, in_review or closed)",
@@ -597,7 +644,9 @@ GOLDEN_HEADER = HEADER.replace("severities: [low]", "severities: [medium, high]"
 
 
 def test_high_severity_plan_needs_a_holding_statement(workdir):
-    text = GOLDEN_HEADER + """\
+    text = (
+        GOLDEN_HEADER
+        + """\
 - key: first
   title: {zh: 一, en: One}
   instructions: {zh: 做, en: Do it}
@@ -607,6 +656,7 @@ def test_high_severity_plan_needs_a_holding_statement(workdir):
   gates: info_published
   deliverable: public_statement
 """
+    )
     assert errors_in(workdir, text) == [
         "plan.yaml:6: tasks: a plan serving high or critical severity needs a holding statement "
         "(the golden 4 hours): a task with deliverable holding_statement, anchored on detected, "
@@ -617,7 +667,9 @@ def test_high_severity_plan_needs_a_holding_statement(workdir):
 
 
 def test_holding_statement_due_later_than_four_hours(workdir):
-    text = GOLDEN_HEADER + """\
+    text = (
+        GOLDEN_HEADER
+        + """\
 - key: statement
   title: {zh: 声明, en: Statement}
   instructions: {zh: 做, en: Do it}
@@ -627,6 +679,7 @@ def test_holding_statement_due_later_than_four_hours(workdir):
   gates: info_published
   deliverable: holding_statement
 """
+    )
     assert errors_in(workdir, text) == [
         "plan.yaml:12: tasks[0].due.offset: the holding statement is due 4h1m after detection; a plan serving "
         "high or critical severity must publish it within 4h (first_statement_within, at most 4h)"
@@ -635,7 +688,9 @@ def test_holding_statement_due_later_than_four_hours(workdir):
 
 
 def test_holding_statement_later_than_the_plans_own_clock(workdir):
-    text = GOLDEN_HEADER.replace("tasks:\n", "first_statement_within: 2h\ntasks:\n") + """\
+    text = (
+        GOLDEN_HEADER.replace("tasks:\n", "first_statement_within: 2h\ntasks:\n")
+        + """\
 - key: statement
   title: {zh: 声明, en: Statement}
   instructions: {zh: 做, en: Do it}
@@ -645,6 +700,7 @@ def test_holding_statement_later_than_the_plans_own_clock(workdir):
   gates: info_published
   deliverable: holding_statement
 """
+    )
     assert errors_in(workdir, text) == [
         "plan.yaml:13: tasks[0].due.offset: the holding statement is due 3h after detection; a plan serving "
         "high or critical severity must publish it within 2h (first_statement_within, at most 4h)"
@@ -652,9 +708,9 @@ def test_holding_statement_later_than_the_plans_own_clock(workdir):
 
 
 def test_golden_clock_itself_at_most_four_hours(workdir):
-    text = GOLDEN_HEADER.replace(
-        "tasks:\n", "first_statement_within: 6h\nfirst_statement_within_critical: 8h\ntasks:\n"
-    ) + """\
+    text = (
+        GOLDEN_HEADER.replace("tasks:\n", "first_statement_within: 6h\nfirst_statement_within_critical: 8h\ntasks:\n")
+        + """\
 - key: statement
   title: {zh: 声明, en: Statement}
   instructions: {zh: 做, en: Do it}
@@ -664,6 +720,7 @@ def test_golden_clock_itself_at_most_four_hours(workdir):
   gates: info_published
   deliverable: holding_statement
 """
+    )
     assert errors_in(workdir, text) == [
         "plan.yaml:6: first_statement_within: a plan serving high or critical severity must make its first "
         "statement within 4h of detection (the golden 4 hours), found 6h",
@@ -673,7 +730,9 @@ def test_golden_clock_itself_at_most_four_hours(workdir):
 
 
 def test_holding_statement_wrong_anchor_and_no_gate(workdir):
-    text = GOLDEN_HEADER + """\
+    text = (
+        GOLDEN_HEADER
+        + """\
 - key: first
   title: {zh: 一, en: One}
   instructions: {zh: 做, en: Do it}
@@ -689,6 +748,7 @@ def test_holding_statement_wrong_anchor_and_no_gate(workdir):
   depends_on: [first]
   deliverable: holding_statement
 """
+    )
     assert errors_in(workdir, text) == [
         "plan.yaml:13: tasks[1].gates: the holding statement must gate info_published "
         "(nothing is published before it), found no gates",
@@ -699,8 +759,10 @@ def test_holding_statement_wrong_anchor_and_no_gate(workdir):
 
 # --- rules across files ------------------------------------------------------------------------------
 
-ONE_TASK = "- {key: a, title: {zh: 一, en: One}, instructions: {zh: 做, en: Do}, role: pr, stage: confirm,\n" \
-           "   due: {anchor: detected, offset: 1h}}\n"
+ONE_TASK = (
+    "- {key: a, title: {zh: 一, en: One}, instructions: {zh: 做, en: Do}, role: pr, stage: confirm,\n"
+    "   due: {anchor: detected, offset: 1h}}\n"
+)
 
 
 def test_two_files_with_the_same_key(workdir):
@@ -727,8 +789,14 @@ def test_unknown_crisis_type(workdir):
 
 
 def test_crisis_type_defined_by_another_file(workdir):
-    definer = HEADER.replace("tasks:\n", "defines_crisis_types:\n  - key: celebrity_scandal\n"
-                             "    name: {zh: 代言人丑闻, en: Celebrity scandal}\ntasks:\n") + ONE_TASK
+    definer = (
+        HEADER.replace(
+            "tasks:\n",
+            "defines_crisis_types:\n  - key: celebrity_scandal\n"
+            "    name: {zh: 代言人丑闻, en: Celebrity scandal}\ntasks:\n",
+        )
+        + ONE_TASK
+    )
     user = HEADER.replace("key: plan", "key: other").replace("[service_outage]", "[celebrity_scandal]") + ONE_TASK
     write_playbook(workdir, "definer.yaml", definer)
     write_playbook(workdir, "user.yaml", user)
@@ -745,15 +813,21 @@ def test_crisis_type_defined_by_another_file(workdir):
 
 
 def test_cannot_redefine_a_builtin_crisis_type(workdir):
-    text = HEADER.replace("tasks:\n", "defines_crisis_types:\n  - {key: data_breach, name: {zh: 泄露, en: Leak}}\n"
-                          "tasks:\n") + ONE_TASK
+    text = (
+        HEADER.replace(
+            "tasks:\n", "defines_crisis_types:\n  - {key: data_breach, name: {zh: 泄露, en: Leak}}\ntasks:\n"
+        )
+        + ONE_TASK
+    )
     assert errors_in(workdir, text) == [
         "plan.yaml:7: defines_crisis_types[0].key: 'data_breach' is already a built-in crisis type"
     ]
 
 
 def test_yaml_tags_and_aliases(workdir):
-    text = HEADER.replace("roles: {commander: 1, pr: 1}", "roles: {commander: !!int one, pr: !secret 1}") + """\
+    text = (
+        HEADER.replace("roles: {commander: 1, pr: 1}", "roles: {commander: !!int one, pr: !secret 1}")
+        + """\
 - &task
   key: first
   title: {zh: 一, en: One}
@@ -763,6 +837,7 @@ def test_yaml_tags_and_aliases(workdir):
   due: {anchor: detected, offset: 1h}
   checklist: [*task]
 """
+    )
     assert errors_in(workdir, text) == [
         "plan.yaml:5: roles.commander: 'one' is not a valid YAML int (remove the !!int tag)",
         "plan.yaml:5: roles.pr: unsupported YAML tag '!secret' (write a plain value)",

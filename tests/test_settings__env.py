@@ -82,9 +82,7 @@ def test_env_list_splits_on_commas_and_drops_blanks(monkeypatch):
 
 
 def test_database_from_url_postgres():
-    db = database_from_url(
-        "postgres://crisis:p%40ss@db.internal:5433/crisisflow?sslmode=require", base_dir="/srv"
-    )
+    db = database_from_url("postgres://crisis:p%40ss@db.internal:5433/crisisflow?sslmode=require", base_dir="/srv")
     assert db["ENGINE"] == "django.db.backends.postgresql"
     assert (db["NAME"], db["USER"], db["PASSWORD"]) == ("crisisflow", "crisis", "p@ss")
     assert (db["HOST"], db["PORT"]) == ("db.internal", "5433")

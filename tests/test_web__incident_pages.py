@@ -16,12 +16,6 @@ from tests.conftest import T0
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _quick_passwords(settings):
-    # The personas get real passwords; the default hasher would spend seconds on them.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def browse(client):
     """A test client signed in as someone, reading the pages in English."""
@@ -35,8 +29,7 @@ def browse(client):
 
 
 def report(people, **fields) -> Incident:
-    fields = {"title": "Payments failing in app", "crisis_type": "service_outage", "severity": "high",
-              **fields}
+    fields = {"title": "Payments failing in app", "crisis_type": "service_outage", "severity": "high", **fields}
     return actions.report_incident(people.commander, **fields)
 
 
@@ -96,6 +89,21 @@ def test_list_shows_the_golden_clock(browse, people, plan):
     assert "left" in listing  # four hours from detection, still running
 
 
+def test_list_warns_when_the_background_worker_is_silent(browse, people):
+    from crisisflow.incidents.tasks import heartbeat
+
+    listing = text_of(browse(people.cs).get(reverse("incident-list")))
+    assert "Background worker has not reported yet: deadlines are not being watched." in listing
+    with time_machine.travel(T0, tick=False):
+        heartbeat()  # what the worker runs when beat asks
+    with time_machine.travel(T0 + timedelta(seconds=20), tick=False):
+        listing = text_of(browse(people.cs).get(reverse("incident-list")))
+    assert "Background worker running (last seen 0" in listing
+    with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
+        listing = text_of(browse(people.cs).get(reverse("incident-list")))
+    assert "Background worker silent since 5\xa0minutes ago" in listing
+
+
 # --- reporting --------------------------------------------------------------------------------
 
 
@@ -139,7 +147,7 @@ def test_report_form_shows_the_problem_next_to_the_field(browse, people):
     html = text_of(future)
     assert "The outbreak time cannot be in the future." in html
     # The message sits in the outbreak-time field's block, and what was typed is kept.
-    field = html[html.index('for="id_detected_at"'):]
+    field = html[html.index('for="id_detected_at"') :]
     assert field.index("cannot be in the future") < field.index("</div>")
     assert 'value="Outage"' in html
     assert not Incident.objects.exists()
@@ -255,8 +263,14 @@ def test_commander_changes_severity_with_a_reason(browse, people, plan):
 def test_commander_corrects_the_scope(browse, people):
     incident = report(people)
     client = browse(people.commander)
-    data = {"version": incident.version, "title": "Payments failing in app", "affected_users": "30000",
-            "regions": "Shanghai, Shenzhen", "platforms": "Weibo", "financial_loss": "on"}
+    data = {
+        "version": incident.version,
+        "title": "Payments failing in app",
+        "affected_users": "30000",
+        "regions": "Shanghai, Shenzhen",
+        "platforms": "Weibo",
+        "financial_loss": "on",
+    }
     response = client.post(reverse("incident-scope", args=[incident.reference]), data)
     assert response.status_code == 302
     incident.refresh_from_db()
@@ -264,8 +278,10 @@ def test_commander_corrects_the_scope(browse, people):
     assert incident.regions == ["Shanghai", "Shenzhen"]
     assert incident.financial_loss
 
-    negative = client.post(reverse("incident-scope", args=[incident.reference]),
-                           {**data, "version": incident.version, "affected_users": "-5"})
+    negative = client.post(
+        reverse("incident-scope", args=[incident.reference]),
+        {**data, "version": incident.version, "affected_users": "-5"},
+    )
     assert negative.status_code == 400
     assert "Affected users cannot be negative." in text_of(negative)
 
@@ -363,13 +379,16 @@ def test_only_managers_may_skip_or_assign(browse, people, plan):
     incident = assembled(people, report(people))
     task = incident.tasks.get(key="legal-review")
     member = browse(people.pr_member)
-    response = member.post(reverse("task-skip", args=[incident.reference, task.pk]),
-                           {"version": task.version, "reason": "n/a"})
+    response = member.post(
+        reverse("task-skip", args=[incident.reference, task.pk]), {"version": task.version, "reason": "n/a"}
+    )
     assert response.status_code == 403
 
     commander = browse(people.commander)
-    commander.post(reverse("task-assign", args=[incident.reference, task.pk]),
-                   {"version": task.version, "assignee": people.commander.pk})
+    commander.post(
+        reverse("task-assign", args=[incident.reference, task.pk]),
+        {"version": task.version, "assignee": people.commander.pk},
+    )
     task.refresh_from_db()
     assert task.assignee == people.commander
 

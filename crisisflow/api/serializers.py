@@ -64,9 +64,7 @@ class Text(serializers.CharField):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise serializers.ValidationError(
-                _("The text contains characters that are not valid Unicode.")
-            ) from None
+            raise serializers.ValidationError(_("The text contains characters that are not valid Unicode.")) from None
         return value
 
 

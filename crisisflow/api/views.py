@@ -80,9 +80,7 @@ def _task_detail(task: Task) -> Response:
 def incidents(request: Request) -> Response:
     if request.method == "GET":
         visible = (
-            permissions.visible_incidents(request.user)
-            .select_related("commander")
-            .order_by("-detected_at", "-pk")
+            permissions.visible_incidents(request.user).select_related("commander").order_by("-detected_at", "-pk")
         )
         return Response(s.IncidentSummary(visible, many=True, context={"request": request}).data)
     form = _parse(s.ReportInput, request.data)

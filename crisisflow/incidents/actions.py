@@ -35,11 +35,16 @@ from crisisflow.incidents.errors import (
     stale_incident_error,
     stale_task_error,
 )
-from crisisflow.incidents.models import Event, Incident, ReferenceCounter, Task, TaskStatus, TeamMember
+from crisisflow.incidents.models import Event, Incident, ReferenceCounter, Task, TeamMember
 from crisisflow.incidents.models.task import FINISHED, UNFINISHED
 from crisisflow.incidents.timeline import record
 from crisisflow.people.models import RosterEntry, User
-from crisisflow.playbooks.models import PlaybookVersion, crisis_type_choices, current_versions, versions_serving
+from crisisflow.playbooks.models import (
+    PlaybookVersion,
+    crisis_type_choices,
+    current_versions,
+    versions_serving,
+)
 from crisisflow.playbooks.schema import conditions_hold
 from crisisflow.vocab import FACTS, OPEN_STATES, TASK_ANCHOR_PREFIX, Anchor, Role, Severity, State
 
@@ -117,9 +122,7 @@ def _lock(actor, incident: Incident | int, expected_version: int | None = None) 
 
 
 def _require_commander(actor, incident: Incident) -> None:
-    permissions.require(
-        permissions.commands(actor, incident), _("Only the incident commander can do this.")
-    )
+    permissions.require(permissions.commands(actor, incident), _("Only the incident commander can do this."))
 
 
 def _require_open(incident: Incident) -> None:
@@ -188,9 +191,7 @@ def _due_from(at: datetime) -> ExpressionWrapper:
 
 def _anchor_happened(incident: Incident, anchor: str, at: datetime) -> int:
     """Give a due time to the tasks that were waiting for `anchor`."""
-    return incident.tasks.filter(anchor=anchor, due_at__isnull=True, status__in=UNFINISHED).update(
-        due_at=_due_from(at)
-    )
+    return incident.tasks.filter(anchor=anchor, due_at__isnull=True, status__in=UNFINISHED).update(due_at=_due_from(at))
 
 
 # --- reporting and facts -----------------------------------------------------------------------
@@ -357,7 +358,9 @@ def change_severity(
 
 
 @transaction.atomic
-def hand_over_command(actor, incident: Incident | int, new_commander: User, *, expected_version: int | None = None) -> Incident:
+def hand_over_command(
+    actor, incident: Incident | int, new_commander: User, *, expected_version: int | None = None
+) -> Incident:
     incident = _lock(actor, incident, expected_version)
     _require_commander(actor, incident)
     _require_open(incident)
@@ -635,14 +638,20 @@ def close_incident(actor, incident: Incident | int, *, expected_version: int | N
     return _advance(actor, incident, "close", expected_version=expected_version)
 
 
-def advance(actor, incident: Incident | int, step: str, *, reason: str = "", expected_version: int | None = None,
-            **options: Any) -> Incident:
+def advance(
+    actor, incident: Incident | int, step: str, *, reason: str = "", expected_version: int | None = None, **options: Any
+) -> Incident:
     """Run a step by name (what the incident page's buttons and the API post)."""
     if step not in STEPS:
         raise Invalid(_("Unknown step “%(step)s”.") % {"step": step}, field="step")
     if step == "confirm":
-        return confirm_incident(actor, incident, expected_version=expected_version,
-                                crisis_type=options.get("crisis_type"), severity=options.get("severity"))
+        return confirm_incident(
+            actor,
+            incident,
+            expected_version=expected_version,
+            crisis_type=options.get("crisis_type"),
+            severity=options.get("severity"),
+        )
     if step == "dismiss":
         return dismiss_incident(actor, incident, reason, expected_version=expected_version)
     if step == "activate":
@@ -702,7 +711,9 @@ def propose_team(incident: Incident) -> list[RoleProposal]:
     return proposals
 
 
-def _add_member(incident: Incident, user: User, role: str, now: datetime, lead: bool | None = None) -> TeamMember | None:
+def _add_member(
+    incident: Incident, user: User, role: str, now: datetime, lead: bool | None = None
+) -> TeamMember | None:
     if role not in Role.values:
         raise Invalid(_("Unknown role “%(role)s”.") % {"role": role}, field="role")
     if not user.is_active:
@@ -762,7 +773,13 @@ def add_team_member(
     if member is None:
         raise Invalid(_("%(person)s already holds this role.") % {"person": user}, field="user")
     _save_incident(incident)
-    record(incident, actor, Kind.TEAM, {"change": "added", "person": str(user), "role": role, "lead": member.is_lead}, at=now)
+    record(
+        incident,
+        actor,
+        Kind.TEAM,
+        {"change": "added", "person": str(user), "role": role, "lead": member.is_lead},
+        at=now,
+    )
     return member
 
 
@@ -819,8 +836,8 @@ def assign_task(actor, task: Task | int, assignee: User | None, *, expected_vers
     """Managers (the commander, the lead of the task's role) give a task to a team member."""
     incident, task = _lock_task(actor, task, expected_version)
     permissions.require(
-        permissions.manages_task(actor, task), _("Only the commander or the %(role)s lead can assign this task.")
-        % {"role": task.get_role_display()}
+        permissions.manages_task(actor, task),
+        _("Only the commander or the %(role)s lead can assign this task.") % {"role": task.get_role_display()},
     )
     _require_open(incident)
     if task.is_finished:
@@ -833,15 +850,23 @@ def assign_task(actor, task: Task | int, assignee: User | None, *, expected_vers
     task.assignee = assignee
     _save_task(task)
     record(
-        incident, actor, Kind.ASSIGNMENT,
+        incident,
+        actor,
+        Kind.ASSIGNMENT,
         {"task_title": task.title, "before": _name(before), "after": _name(assignee)},
         task=task,
     )
     return task
 
 
-def _task_step(actor, task, expected_version, change: Callable[[Task, datetime], dict[str, Any] | None],
-               *, managers_only: bool = False) -> Task:
+def _task_step(
+    actor,
+    task,
+    expected_version,
+    change: Callable[[Task, datetime], dict[str, Any] | None],
+    *,
+    managers_only: bool = False,
+) -> Task:
     incident, task = _lock_task(actor, task, expected_version)
     if managers_only:
         permissions.require(
@@ -858,9 +883,12 @@ def _task_step(actor, task, expected_version, change: Callable[[Task, datetime],
     extra = change(task, now) or {}
     _save_task(task)
     record(
-        incident, actor, Kind.TASK,
+        incident,
+        actor,
+        Kind.TASK,
         {"task_title": task.title, "before": before, "after": task.status, **extra},
-        task=task, at=now,
+        task=task,
+        at=now,
     )
     return task
 
@@ -951,6 +979,11 @@ def tick_checklist(actor, task: Task | int, index: int, done: bool, *, expected_
     items[index]["done"] = bool(done)
     task.checklist = items
     _save_task(task)
-    record(incident, actor, Kind.CHECKLIST,
-           {"task_title": task.title, "item": items[index]["text"], "done": bool(done)}, task=task)
+    record(
+        incident,
+        actor,
+        Kind.CHECKLIST,
+        {"task_title": task.title, "item": items[index]["text"], "done": bool(done)},
+        task=task,
+    )
     return task

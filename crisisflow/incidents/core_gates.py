@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from crisisflow.incidents.gates import gate
 from crisisflow.incidents.models import Incident, Task
@@ -32,9 +31,7 @@ def type_and_severity_known(incident: Incident):
 def a_plan_serves_it(incident: Incident):
     if incident.commander_id is None:
         yield _("a commander must be named")
-    if incident.playbook_version_id is None and not versions_serving(
-        incident.crisis_type, incident.severity
-    ):
+    if incident.playbook_version_id is None and not versions_serving(incident.crisis_type, incident.severity):
         yield _("no loaded playbook serves %(type)s at severity %(severity)s") % {
             "type": crisis_type_label(incident.crisis_type),
             "severity": Severity(incident.severity).label if incident.severity else "-",

@@ -58,7 +58,5 @@ def stale_incident_error() -> Conflict:
 
 def stale_task_error(who: str | None = None) -> Conflict:
     if who:
-        return Conflict(
-            _("This task was changed by %(who)s; reload the page and try again.") % {"who": who}
-        )
+        return Conflict(_("This task was changed by %(who)s; reload the page and try again.") % {"who": who})
     return Conflict(_("Someone else changed this task; reload the page and try again."))

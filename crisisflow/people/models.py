@@ -43,9 +43,7 @@ class RosterEntry(models.Model):
         BACKUP = "backup", _("Backup")
 
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roster_entries"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roster_entries")
     rank = models.CharField(_("rank"), max_length=10, choices=Rank.choices, default=Rank.PRIMARY)
     position = models.PositiveIntegerField(_("order within rank"), default=0)
 

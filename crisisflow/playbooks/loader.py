@@ -96,7 +96,9 @@ def _load_one(path: Path, text: str, definition: dict, loaded_at: datetime) -> L
     playbook, created = Playbook.objects.get_or_create(key=definition["key"])
     if not created:
         # Lock the row so two concurrent loads cannot both pick the next version number.
-        playbook = Playbook.objects.select_for_update(of=("self",)).select_related("current_version").get(pk=playbook.pk)
+        playbook = (
+            Playbook.objects.select_for_update(of=("self",)).select_related("current_version").get(pk=playbook.pk)
+        )
 
     current = playbook.current_version
     if current is not None and current.content_hash == content_hash:

@@ -719,7 +719,9 @@ class _FileChecker:
                         facts[name] = test.value
                     else:
                         self.error(
-                            test.line, fact_where, f"{name} is a yes/no fact: expected true or false, found {_found(test)}"
+                            test.line,
+                            fact_where,
+                            f"{name} is a yes/no fact: expected true or false, found {_found(test)}",
                         )
                 else:
                     comparisons = self._number_test(test, fact_where, name)
@@ -736,7 +738,9 @@ class _FileChecker:
         for op, value in node.entries.items():
             if op not in NUMBER_COMPARISONS:
                 self.error(
-                    node.key_lines[op], f"{where}.{op}", f"unknown comparison '{op}' (expected {_or(NUMBER_COMPARISONS)})"
+                    node.key_lines[op],
+                    f"{where}.{op}",
+                    f"unknown comparison '{op}' (expected {_or(NUMBER_COMPARISONS)})",
                 )
                 continue
             number = self._int(value, f"{where}.{op}", f"a number to compare {name} with", minimum=None)
@@ -779,7 +783,9 @@ class _FileChecker:
                 target = task.anchor.removeprefix(TASK_ANCHOR_PREFIX)
                 where = f"{task.where}.due.anchor"
                 if target not in by_key:
-                    self.error(task.anchor_line, where, f"unknown task '{target}' in anchor ({_no_such_task(target, by_key)})")
+                    self.error(
+                        task.anchor_line, where, f"unknown task '{target}' in anchor ({_no_such_task(target, by_key)})"
+                    )
                 elif all(dep != target for dep, _, _ in task.depends_on):
                     self.error(
                         task.anchor_line,
@@ -789,9 +795,7 @@ class _FileChecker:
                     )
 
         # Only first occurrences of each key take part: a duplicate is already an error.
-        graph = {
-            key: [dep for dep, _, _ in task.depends_on if dep in by_key] for key, task in by_key.items()
-        }
+        graph = {key: [dep for dep, _, _ in task.depends_on if dep in by_key] for key, task in by_key.items()}
         for cycle in _cycles(graph):
             start = by_key[cycle[0]]
             line = next(line for dep, line, _ in start.depends_on if dep == cycle[1])

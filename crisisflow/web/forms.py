@@ -75,8 +75,10 @@ class ScopeFields(forms.Form):
             self.fields[name] = forms.BooleanField(label=FACT_LABELS.get(name, name), required=False)
 
     def scope(self) -> dict:
-        return {name: self.cleaned_data[name] for name in ("title", "summary", "affected_users",
-                                                           "regions", "platforms", *BOOLEAN_FACTS)}
+        return {
+            name: self.cleaned_data[name]
+            for name in ("title", "summary", "affected_users", "regions", "platforms", *BOOLEAN_FACTS)
+        }
 
     def fact_fields(self):
         return [self[name] for name in BOOLEAN_FACTS]
@@ -91,9 +93,7 @@ class ReportForm(ScopeFields):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
         help_text=_("When it broke out, in your time zone. The golden clock counts from here."),
     )
-    restricted = forms.BooleanField(
-        label=_("Restricted: only the team can see it"), required=False
-    )
+    restricted = forms.BooleanField(label=_("Restricted: only the team can see it"), required=False)
 
     field_order = ["title", "summary", "crisis_type", "severity", "detected_at"]
 
@@ -117,9 +117,7 @@ class ScopeForm(VersionedForm, ScopeFields):
 
 class SeverityForm(VersionedForm):
     severity = forms.ChoiceField(label=_("New severity"), choices=_severity_choices(blank=False))
-    reason = forms.CharField(
-        label=_("Reason"), required=False, widget=forms.TextInput(attrs={"required": True})
-    )
+    reason = forms.CharField(label=_("Reason"), required=False, widget=forms.TextInput(attrs={"required": True}))
 
 
 class StepForm(VersionedForm):
@@ -137,14 +135,15 @@ class StepForm(VersionedForm):
         self.fields["playbook"].choices = [(v.key, f"{v.name()} (v{v.number})") for v in current_versions()]
 
     def options(self) -> dict:
-        return {name: self.cleaned_data[name] for name in ("crisis_type", "severity", "playbook")
-                if self.cleaned_data.get(name)}
+        return {
+            name: self.cleaned_data[name]
+            for name in ("crisis_type", "severity", "playbook")
+            if self.cleaned_data.get(name)
+        }
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(
-        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3, "required": True})
-    )
+    text = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3, "required": True}))
 
 
 class MemberForm(VersionedForm):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from itertools import groupby
 from typing import Any
 
@@ -33,6 +34,7 @@ from crisisflow import clock
 from crisisflow.incidents import actions, permissions
 from crisisflow.incidents.errors import Blocked, Conflict, CrisisFlowError, Forbidden, Invalid, NotFound
 from crisisflow.incidents.models import Incident, Task, TeamMember
+from crisisflow.incidents.tasks import last_heartbeat
 from crisisflow.people.models import User
 from crisisflow.playbooks.models import current_versions, versions_serving
 from crisisflow.vocab import STAGE_OF_STATE, Role, Stage, State
@@ -60,11 +62,23 @@ STAGES = list(Stage)
 # --- the incident list and the report form -----------------------------------------------------
 
 
+WORKER_SILENCE = timedelta(seconds=60)
+
+
 @login_required
 def list_incidents(request: HttpRequest) -> HttpResponse:
     incidents = permissions.visible_incidents(request.user).select_related("commander")
     incidents = incidents.order_by("-detected_at")
-    return render(request, "web/incident_list.html", {"incidents": incidents, "now": clock.now()})
+    now = clock.now()
+    seen = last_heartbeat()
+    # Beat asks for a heartbeat every few seconds; a minute of silence means the
+    # background worker or beat is down, and the team should know.
+    worker_ok = seen is not None and now - seen <= WORKER_SILENCE
+    return render(
+        request,
+        "web/incident_list.html",
+        {"incidents": incidents, "now": now, "worker_seen": seen, "worker_ok": worker_ok},
+    )
 
 
 @login_required
@@ -134,8 +148,7 @@ class Refusal:
     form_key: str = ""
 
 
-def _refused(request: HttpRequest, reference: str, err: CrisisFlowError, *, form_key: str,
-             form=None) -> HttpResponse:
+def _refused(request: HttpRequest, reference: str, err: CrisisFlowError, *, form_key: str, form=None) -> HttpResponse:
     """Show a refusal: 404 and 403 as pages; the rest on the re-rendered incident page."""
     if isinstance(err, NotFound):
         raise Http404(str(err.message))
@@ -177,9 +190,8 @@ class TaskRow:
 def _task_groups(request: HttpRequest, incident: Incident, refusal: Refusal | None):
     """Tasks by stage (in the order of the response), then by role."""
     now = clock.now()
-    tasks = (
-        incident.tasks.select_related("assignee")
-        .prefetch_related(Prefetch("depends_on", queryset=Task.objects.only("title", "status")))
+    tasks = incident.tasks.select_related("assignee").prefetch_related(
+        Prefetch("depends_on", queryset=Task.objects.only("title", "status"))
     )
     is_open = incident.is_open
     rows = []
@@ -196,8 +208,9 @@ def _task_groups(request: HttpRequest, incident: Incident, refusal: Refusal | No
             )
         )
     stage_order = {stage.value: i for i, stage in enumerate(STAGES)}
-    rows.sort(key=lambda r: (stage_order.get(r.task.stage, 99), ROLE_ORDER.get(r.task.role, 99),
-                             r.task.position, r.task.pk))
+    rows.sort(
+        key=lambda r: (stage_order.get(r.task.stage, 99), ROLE_ORDER.get(r.task.role, 99), r.task.position, r.task.pk)
+    )
     groups = []
     for stage, in_stage in groupby(rows, key=lambda r: r.task.stage):
         by_role = [
@@ -229,8 +242,14 @@ def _step_forms(incident: Incident, bound: dict) -> list[dict[str, Any]]:
     return steps
 
 
-def _incident_page(request: HttpRequest, incident: Incident, *, refusal: Refusal | None = None,
-                   bound: dict | None = None, status: int = 200) -> HttpResponse:
+def _incident_page(
+    request: HttpRequest,
+    incident: Incident,
+    *,
+    refusal: Refusal | None = None,
+    bound: dict | None = None,
+    status: int = 200,
+) -> HttpResponse:
     bound = bound or {}
     user = request.user
     commands = permissions.commands(user, incident)
@@ -245,8 +264,7 @@ def _incident_page(request: HttpRequest, incident: Incident, *, refusal: Refusal
         "incident": incident,
         "now": clock.now(),
         "stage": stage,
-        "stages": [{"stage": s, "current": s == stage, "done": STAGES.index(s) < STAGES.index(stage)}
-                   for s in STAGES],
+        "stages": [{"stage": s, "current": s == stage, "done": STAGES.index(s) < STAGES.index(stage)} for s in STAGES],
         "closed": incident.state in (State.CLOSED, State.DISMISSED),
         "commands": commands and incident.is_open,
         "may_post_notes": permissions.may_post_notes(user, incident),
@@ -255,13 +273,13 @@ def _incident_page(request: HttpRequest, incident: Incident, *, refusal: Refusal
         "has_proposed": any(p.proposed for p in proposals),
         "members": members,
         "team_users": team_users,
-        "member_form": bound.get("member") or MemberForm(
+        "member_form": bound.get("member")
+        or MemberForm(
             initial={"version": incident.version, "role": open_role},
             auto_id="member_%s",
         ),
-        "severity_form": bound.get("severity") or SeverityForm(
-            initial={"version": incident.version, "severity": incident.severity}, auto_id="severity_%s"
-        ),
+        "severity_form": bound.get("severity")
+        or SeverityForm(initial={"version": incident.version, "severity": incident.severity}, auto_id="severity_%s"),
         "scope_form": bound.get("scope") or ScopeForm.for_incident(incident),
         "facts": [(FACT_LABELS[name], getattr(incident, name)) for name in BOOLEAN_FACTS],
         "note_form": bound.get("note") or NoteForm(auto_id="note_%s"),
@@ -298,8 +316,14 @@ def advance_incident(request: HttpRequest, reference: str) -> HttpResponse:
         return _form_errors(request, reference, form, key)
     data = form.cleaned_data
     try:
-        actions.advance(request.user, incident, data["step"], reason=data["reason"],
-                        expected_version=data["version"], **form.options())
+        actions.advance(
+            request.user,
+            incident,
+            data["step"],
+            reason=data["reason"],
+            expected_version=data["version"],
+            **form.options(),
+        )
     except CrisisFlowError as err:
         return _refused(request, reference, err, form_key=key, form=form)
     return _back(incident, "next-step")
@@ -314,8 +338,9 @@ def change_severity(request: HttpRequest, reference: str) -> HttpResponse:
         return _form_errors(request, reference, form, "severity")
     data = form.cleaned_data
     try:
-        actions.change_severity(request.user, incident, data["severity"], data["reason"],
-                                expected_version=data["version"])
+        actions.change_severity(
+            request.user, incident, data["severity"], data["reason"], expected_version=data["version"]
+        )
     except CrisisFlowError as err:
         return _refused(request, reference, err, form_key="severity", form=form)
     return _back(incident, "severity")
@@ -329,9 +354,7 @@ def update_scope(request: HttpRequest, reference: str) -> HttpResponse:
     if not form.is_valid():
         return _form_errors(request, reference, form, "scope")
     try:
-        actions.update_scope(
-            request.user, incident, expected_version=form.cleaned_data["version"], **form.scope()
-        )
+        actions.update_scope(request.user, incident, expected_version=form.cleaned_data["version"], **form.scope())
     except CrisisFlowError as err:
         return _refused(request, reference, err, form_key="scope", form=form)
     return _back(incident, "scope")
@@ -376,9 +399,7 @@ def add_team_member(request: HttpRequest, reference: str) -> HttpResponse:
         return _form_errors(request, reference, form, "member")
     data = form.cleaned_data
     try:
-        actions.add_team_member(
-            request.user, incident, data["user"], data["role"], expected_version=data["version"]
-        )
+        actions.add_team_member(request.user, incident, data["user"], data["role"], expected_version=data["version"])
     except CrisisFlowError as err:
         return _refused(request, reference, err, form_key="member", form=form)
     return _back(incident, "team")
@@ -428,8 +449,9 @@ def _on_task(
         message = _("Only the commander or the %(role)s lead can do this.") % {"role": role}
         _require(permissions.manages_task(request.user, task), message)
     else:
-        _require(permissions.works_task(request.user, task),
-                 _("Only the person this task is assigned to can update it."))
+        _require(
+            permissions.works_task(request.user, task), _("Only the person this task is assigned to can update it.")
+        )
     form = form_class(request.POST, **form_kwargs)
     key = f"task-{task.pk}"
     if not form.is_valid():
@@ -494,16 +516,21 @@ def assign_task(request: HttpRequest, reference: str, task_id: int) -> HttpRespo
         actions.assign_task(request.user, task, data["assignee"], expected_version=data["version"])
 
     # Any active user may be chosen; the use case refuses one who is not on the team.
-    return _on_task(request, reference, task_id, assign, managers_only=True, form_class=AssignForm,
-                    assignees=User.objects.filter(is_active=True))
+    return _on_task(
+        request,
+        reference,
+        task_id,
+        assign,
+        managers_only=True,
+        form_class=AssignForm,
+        assignees=User.objects.filter(is_active=True),
+    )
 
 
 @require_POST
 @login_required
 def tick_checklist(request: HttpRequest, reference: str, task_id: int) -> HttpResponse:
     def tick(task, data):
-        actions.tick_checklist(
-            request.user, task, data["index"], data["done"], expected_version=data["version"]
-        )
+        actions.tick_checklist(request.user, task, data["index"], data["done"], expected_version=data["version"])
 
     return _on_task(request, reference, task_id, tick, form_class=TickForm)

@@ -27,9 +27,7 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         _("restricted"), default=False, help_text=_("Only the team can see a restricted incident.")
     )
 
-    reporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reported_incidents"
-    )
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reported_incidents")
     commander = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -48,9 +46,7 @@ class Incident(ConcurrentTransitionMixin, models.Model):
     plan_activated_at = models.DateTimeField(_("plan activated at"), null=True, blank=True)
     team_assembled_at = models.DateTimeField(_("team assembled at"), null=True, blank=True)
     first_statement_at = models.DateTimeField(_("first public statement at"), null=True, blank=True)
-    statement_due_at = models.DateTimeField(
-        _("first statement due at"), null=True, blank=True, db_index=True
-    )
+    statement_due_at = models.DateTimeField(_("first statement due at"), null=True, blank=True, db_index=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     dismissed_at = models.DateTimeField(_("dismissed at"), null=True, blank=True)
     dismiss_reason = models.TextField(_("reason for dismissal"), blank=True)
@@ -93,8 +89,9 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         return None
 
     # --- transitions: declared once; no side effects beyond this row ---------------------
-    @transition(field=state, source=State.REPORTED, target=State.CONFIRMED,
-                conditions=[gate_condition(State.CONFIRMED)])
+    @transition(
+        field=state, source=State.REPORTED, target=State.CONFIRMED, conditions=[gate_condition(State.CONFIRMED)]
+    )
     def confirm(self, at):
         self.confirmed_at = at
 
@@ -103,29 +100,46 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         self.dismissed_at = at
         self.dismiss_reason = reason
 
-    @transition(field=state, source=State.CONFIRMED, target=State.PLAN_ACTIVATED,
-                conditions=[gate_condition(State.PLAN_ACTIVATED)])
+    @transition(
+        field=state,
+        source=State.CONFIRMED,
+        target=State.PLAN_ACTIVATED,
+        conditions=[gate_condition(State.PLAN_ACTIVATED)],
+    )
     def activate_plan(self, at):
         self.plan_activated_at = at
 
-    @transition(field=state, source=State.PLAN_ACTIVATED, target=State.TEAM_ASSEMBLED,
-                conditions=[gate_condition(State.TEAM_ASSEMBLED)])
+    @transition(
+        field=state,
+        source=State.PLAN_ACTIVATED,
+        target=State.TEAM_ASSEMBLED,
+        conditions=[gate_condition(State.TEAM_ASSEMBLED)],
+    )
     def assemble_team(self, at):
         self.team_assembled_at = at
 
-    @transition(field=state, source=State.TEAM_ASSEMBLED, target=State.INFO_PUBLISHED,
-                conditions=[gate_condition(State.INFO_PUBLISHED)])
+    @transition(
+        field=state,
+        source=State.TEAM_ASSEMBLED,
+        target=State.INFO_PUBLISHED,
+        conditions=[gate_condition(State.INFO_PUBLISHED)],
+    )
     def publish_information(self, at):
         if self.first_statement_at is None:
             self.first_statement_at = at
 
-    @transition(field=state, source=State.INFO_PUBLISHED, target=State.REMEDIATING,
-                conditions=[gate_condition(State.REMEDIATING)])
+    @transition(
+        field=state,
+        source=State.INFO_PUBLISHED,
+        target=State.REMEDIATING,
+        conditions=[gate_condition(State.REMEDIATING)],
+    )
     def start_remediation(self, at):
         pass
 
-    @transition(field=state, source=State.REMEDIATING, target=State.IN_REVIEW,
-                conditions=[gate_condition(State.IN_REVIEW)])
+    @transition(
+        field=state, source=State.REMEDIATING, target=State.IN_REVIEW, conditions=[gate_condition(State.IN_REVIEW)]
+    )
     def begin_review(self, at):
         pass
 
@@ -133,8 +147,7 @@ class Incident(ConcurrentTransitionMixin, models.Model):
     def reopen(self, at, reason: str):
         self.closed_at = None
 
-    @transition(field=state, source=State.IN_REVIEW, target=State.CLOSED,
-                conditions=[gate_condition(State.CLOSED)])
+    @transition(field=state, source=State.IN_REVIEW, target=State.CLOSED, conditions=[gate_condition(State.CLOSED)])
     def close(self, at):
         self.closed_at = at
 
@@ -144,3 +157,6 @@ class ReferenceCounter(models.Model):
 
     year = models.PositiveIntegerField(primary_key=True)
     last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"

@@ -98,8 +98,7 @@ class Task(ConcurrentTransitionMixin, models.Model):
         self.blocked_from = self.status
         self.blocked_reason = reason
 
-    @transition(field=status, source=TaskStatus.BLOCKED,
-                target=RETURN_VALUE(TaskStatus.OPEN, TaskStatus.IN_PROGRESS))
+    @transition(field=status, source=TaskStatus.BLOCKED, target=RETURN_VALUE(TaskStatus.OPEN, TaskStatus.IN_PROGRESS))
     def unblock(self, at):
         back = self.blocked_from or TaskStatus.OPEN
         self.blocked_from = ""

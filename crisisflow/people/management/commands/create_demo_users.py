@@ -53,9 +53,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--password", default=DEMO_PASSWORD, help="password for every demo login")
-        parser.add_argument(
-            "--force", action="store_true", help="run even with DEBUG off (creates known passwords)"
-        )
+        parser.add_argument("--force", action="store_true", help="run even with DEBUG off (creates known passwords)")
 
     def handle(self, *args, password: str, force: bool, **options):
         if not settings.DEBUG and not force:
@@ -92,9 +90,7 @@ class Command(BaseCommand):
         )
         self._ensure_password(user, password, created)
         # Backups stand behind the primary; position orders people within a rank.
-        RosterEntry.objects.update_or_create(
-            role=person.role, user=user, defaults={"rank": person.rank, "position": 0}
-        )
+        RosterEntry.objects.update_or_create(role=person.role, user=user, defaults={"rank": person.rank, "position": 0})
         roles = ", ".join(f"{entry.role} ({entry.rank})" for entry in user.roster_entries.order_by("role"))
         return user.username, user.display_name, roles
 
@@ -111,9 +107,7 @@ class Command(BaseCommand):
         widths = [max(_columns(line[i]) for line in lines) for i in range(3)]
         self.stdout.write("Demo logins (the same password for everyone):")
         for line in lines:
-            cells = [
-                text + " " * (width - _columns(text)) for text, width in zip(line[:3], widths, strict=True)
-            ]
+            cells = [text + " " * (width - _columns(text)) for text, width in zip(line[:3], widths, strict=True)]
             self.stdout.write("  " + "  ".join([*cells, line[3]]))
 
 
