@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "crisisflow.people",
     "crisisflow.playbooks",
     "crisisflow.incidents",
+    "crisisflow.alerts",
     "crisisflow.web",
     "crisisflow.api",
 ]
@@ -171,6 +172,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crisisflow.incidents.tasks.heartbeat",
         "schedule": env_float("CRISISFLOW_HEARTBEAT_SECONDS", 10.0, minimum=1.0),
     },
+    # Deadlines are database columns; this sweep finds the due ones and claims each.
+    "sweep-deadlines": {
+        "task": "crisisflow.alerts.tasks.sweep",
+        "schedule": env_float("CRISISFLOW_SWEEP_SECONDS", 5.0, minimum=0.5),
+        "options": {"expires": 60},
+    },
 }
 
 # --- REST API -------------------------------------------------------------------------
@@ -188,7 +195,31 @@ REST_FRAMEWORK = {
 CRISISFLOW = {
     "REFERENCE_PREFIX": env_str("CRISISFLOW_REFERENCE_PREFIX", "CF"),
     "PLAYBOOK_DIR": env_str("CRISISFLOW_PLAYBOOK_DIR", str(BASE_DIR / "playbooks")),
+    "SWEEP_SECONDS": env_float("CRISISFLOW_SWEEP_SECONDS", 5.0, minimum=0.5),
+    "SWEEP_BATCH": env_int("CRISISFLOW_SWEEP_BATCH", 2000, minimum=1),
+    "DELIVERY_LEASE_SECONDS": env_float("CRISISFLOW_DELIVERY_LEASE_SECONDS", 60.0, minimum=1.0),
+    "DELIVERY_REDRIVE_AFTER_SECONDS": env_float("CRISISFLOW_DELIVERY_REDRIVE_AFTER_SECONDS", 30.0, minimum=1.0),
+    "DELIVERY_RETRY_SECONDS": [
+        int(x) for x in env_list("CRISISFLOW_DELIVERY_RETRY_SECONDS", ["10", "30", "120", "600"])
+    ],
+    "WEBHOOK_TIMEOUT_SECONDS": env_float("CRISISFLOW_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1),
 }
+
+# --- E-mail (notifications in each recipient's language) ------------------------------
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if env_str("EMAIL_HOST", "")
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CrisisFlow <crisisflow@localhost>")
 
 LOGGING = {
     "version": 1,

@@ -18,12 +18,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, DateTimeField, ExpressionWrapper, F, Value, When
+from django.db.models import Case, Value, When
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import ConcurrentTransition, can_proceed
 
 from crisisflow import clock
+from crisisflow.alerts import schedule
 from crisisflow.conf import setting
 from crisisflow.incidents import gates, permissions
 from crisisflow.incidents.errors import (
@@ -185,13 +186,15 @@ def _check_crisis_type(crisis_type: str, field: str = "crisis_type") -> str:
     return crisis_type
 
 
-def _due_from(at: datetime) -> ExpressionWrapper:
-    return ExpressionWrapper(Value(at, output_field=DateTimeField()) + F("offset"), output_field=DateTimeField())
-
-
 def _anchor_happened(incident: Incident, anchor: str, at: datetime) -> int:
-    """Give a due time to the tasks that were waiting for `anchor`."""
-    return incident.tasks.filter(anchor=anchor, due_at__isnull=True, status__in=UNFINISHED).update(due_at=_due_from(at))
+    """Give a due time to the tasks that were waiting for `anchor`, and start their
+    escalation ladders."""
+    waiting = list(incident.tasks.filter(anchor=anchor, due_at__isnull=True, status__in=UNFINISHED))
+    for task in waiting:
+        task.due_at = at + task.offset
+        schedule.plan_task(task, incident, clock.now())
+    Task.objects.bulk_update(waiting, ["due_at", *schedule.TASK_ALERT_FIELDS])
+    return len(waiting)
 
 
 # --- reporting and facts -----------------------------------------------------------------------
@@ -352,6 +355,7 @@ def change_severity(
     if incident.playbook_version_id and incident.first_statement_at is None:
         clock_s = incident.playbook_version.statement_clock_seconds(severity)
         incident.statement_due_at = incident.detected_at + timedelta(seconds=clock_s)
+        schedule.plan_clock(incident, clock.now())
     _save_incident(incident)
     record(incident, actor, Kind.SEVERITY, {"before": before, "after": severity, "reason": reason})
     return incident
@@ -427,9 +431,11 @@ def _advance(
         method(now, data["reason"])
     else:
         method(now)
-    _save_incident(incident)
     if after is not None:
         data.update(after(incident, now))
+    if incident.state not in OPEN_STATES or incident.first_statement_at is not None:
+        schedule.stop_clock(incident)  # the golden clock stops with the first statement
+    _save_incident(incident)
     record(incident, actor, Kind.TRANSITION, data, at=now)
     return incident
 
@@ -477,6 +483,7 @@ def dismiss_incident(actor, incident: Incident | int, reason: str, *, expected_v
         cancelled = 0
         for task in inc.tasks.filter(status__in=UNFINISHED):
             task.cancel(now)
+            schedule.stop_task(task)
             task.version += 1
             task.save()
             cancelled += 1
@@ -531,8 +538,11 @@ def instantiate_tasks(incident: Incident, version: PlaybookVersion, now: datetim
                 anchor=str(anchor),
                 offset=offset,
                 due_at=start + offset if start is not None else None,
+                ladder=t.get("alerts"),
             )
         )
+    for task in tasks:
+        schedule.plan_task(task, incident, now)
     Task.objects.bulk_create(tasks)
     by_key = {task.key: task for task in tasks}
     Through = Task.depends_on.through
@@ -560,6 +570,7 @@ def activate_plan(
         if version is not None:
             inc.playbook_version = version
             inc.statement_due_at = inc.detected_at + timedelta(seconds=version.statement_clock_seconds(inc.severity))
+            schedule.plan_clock(inc, now)
             state["version"] = version
         return {}
 
@@ -601,8 +612,13 @@ def _assign_to_role_leads(incident: Incident) -> list[dict[str, Any]]:
         if owner is not None:
             by_user.setdefault(owner.user_id, []).append(task_id)
             assigned.append({"task": task_id, "assignee": str(owner.user)})
-    for user_id, task_ids in by_user.items():
-        Task.objects.filter(pk__in=task_ids).update(assignee_id=user_id, version=F("version") + 1)
+    now = clock.now()
+    tasks = list(Task.objects.filter(pk__in=[pk for pks in by_user.values() for pk in pks]))
+    for task in tasks:
+        task.assignee_id = next(user for user, pks in by_user.items() if task.pk in pks)
+        task.version += 1
+        schedule.plan_task(task, incident, now)  # a new owner: the ladder starts again for them
+    Task.objects.bulk_update(tasks, ["assignee", "version", *schedule.TASK_ALERT_FIELDS])
     return assigned
 
 
@@ -848,6 +864,7 @@ def assign_task(actor, task: Task | int, assignee: User | None, *, expected_vers
     if before == assignee:
         return task
     task.assignee = assignee
+    schedule.plan_task(task, incident, clock.now())  # reminders now go to the new owner
     _save_task(task)
     record(
         incident,
@@ -881,6 +898,8 @@ def _task_step(
     now = clock.now()
     before = task.status
     extra = change(task, now) or {}
+    if task.is_finished:
+        schedule.stop_task(task)  # nothing left to remind anyone of
     _save_task(task)
     record(
         incident,

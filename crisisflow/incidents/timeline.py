@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crisisflow import clock
 from crisisflow.incidents.models import Event, Incident, TaskStatus
@@ -96,6 +97,22 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+ALERT_WORDS = {
+    "reminder": gettext_lazy("Reminder"),
+    "due": gettext_lazy("Due now"),
+    "escalation": gettext_lazy("Escalation: overdue"),
+    "unassigned": gettext_lazy("Nobody owns this task"),
+    "clock_warning": gettext_lazy("Golden clock running out"),
+    "clock_expired": gettext_lazy("Golden clock expired"),
+    "delivery_failed": gettext_lazy("Delivery failed"),
+}
+CHANNEL_WORDS = {
+    "in_app": gettext_lazy("in the app"),
+    "email": gettext_lazy("e-mail"),
+    "webhook": gettext_lazy("chat / webhook"),
+}
+
+
 def describe(event: Event) -> str:
     """One line in the reader's language for the timeline."""
     d = event.data
@@ -165,6 +182,22 @@ def describe(event: Event) -> str:
         return f"“{localized(d['task_title'])}”: {mark} {localized(d['item'])}"
     if k == Kind.NOTE:
         return d.get("text", "")
+    if k == Kind.ALERT:
+        what = ALERT_WORDS.get(d["alert"], d["alert"])
+        subject = f"“{localized(d['task_title'])}”" if d.get("task_title") else _("first public statement")
+        return _("%(what)s: %(subject)s → %(people)s (%(channels)s)") % {
+            "what": what,
+            "subject": subject,
+            "people": ", ".join(d["recipients"]) or _("nobody"),
+            "channels": ", ".join(str(CHANNEL_WORDS.get(c, c)) for c in d["channels"]),
+        }
+    if k == Kind.DELIVERY:
+        return _("Delivery failed: %(channel)s to %(target)s after %(attempts)d attempts — %(error)s") % {
+            "channel": CHANNEL_WORDS.get(d["channel"], d["channel"]),
+            "target": d["target"],
+            "attempts": d["attempts"],
+            "error": d["error"],
+        }
     return k
 
 

@@ -27,6 +27,10 @@ class User(AbstractUser):
         _("time zone"), max_length=64, default=settings.TIME_ZONE, validators=[validate_time_zone]
     )
     phone = models.CharField(_("phone"), max_length=40, blank=True)
+    # Channel preferences for reminders and escalations. Whatever they say, a deadline
+    # that has passed still reaches the person in the app.
+    alert_in_app = models.BooleanField(_("alerts in the app"), default=True)
+    alert_email = models.BooleanField(_("alerts by e-mail"), default=True)
 
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username

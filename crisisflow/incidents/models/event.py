@@ -47,6 +47,8 @@ class Event(models.Model):
         TASK = "task", _("Task status")
         CHECKLIST = "checklist", _("Checklist")
         NOTE = "note", _("Note")
+        ALERT = "alert", _("Reminder or escalation")
+        DELIVERY = "delivery", _("Delivery failure")
 
     incident = models.ForeignKey("incidents.Incident", on_delete=models.PROTECT, related_name="events")
     seq = models.PositiveIntegerField()

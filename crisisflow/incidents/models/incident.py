@@ -47,6 +47,10 @@ class Incident(ConcurrentTransitionMixin, models.Model):
     team_assembled_at = models.DateTimeField(_("team assembled at"), null=True, blank=True)
     first_statement_at = models.DateTimeField(_("first public statement at"), null=True, blank=True)
     statement_due_at = models.DateTimeField(_("first statement due at"), null=True, blank=True, db_index=True)
+    # The golden clock's next warning (crisisflow.alerts), as for tasks.
+    clock_next_alert_at = models.DateTimeField(null=True, blank=True)
+    clock_step = models.PositiveSmallIntegerField(default=0)
+    clock_generation = models.PositiveIntegerField(default=0)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     dismissed_at = models.DateTimeField(_("dismissed at"), null=True, blank=True)
     dismiss_reason = models.TextField(_("reason for dismissal"), blank=True)
@@ -68,7 +72,14 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         verbose_name = _("incident")
         verbose_name_plural = _("incidents")
         ordering = ["-detected_at"]
-        indexes = [models.Index(fields=["state", "-detected_at"], name="incident_state_detected")]
+        indexes = [
+            models.Index(fields=["state", "-detected_at"], name="incident_state_detected"),
+            models.Index(
+                fields=["clock_next_alert_at"],
+                name="incident_clock_next_alert",
+                condition=models.Q(clock_next_alert_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"

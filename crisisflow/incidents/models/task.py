@@ -50,6 +50,16 @@ class Task(ConcurrentTransitionMixin, models.Model):
     offset = models.DurationField(_("due offset"))
     due_at = models.DateTimeField(_("due at"), null=True, blank=True, db_index=True)
 
+    # The deadline engine (crisisflow.alerts): the next rung of this task's escalation
+    # ladder, found by the sweep through a partial index. alert_generation changes each
+    # time the ladder is rebuilt (new due time, new assignee), alert_step counts the
+    # rungs fired since, alert_window_start is where "half the window" counts from.
+    ladder = models.JSONField(_("escalation ladder override"), null=True, blank=True)
+    next_alert_at = models.DateTimeField(null=True, blank=True)
+    alert_step = models.PositiveSmallIntegerField(default=0)
+    alert_generation = models.PositiveIntegerField(default=0)
+    alert_window_start = models.DateTimeField(null=True, blank=True)
+
     blocked_reason = models.TextField(_("why blocked"), blank=True)
     blocked_from = models.CharField(max_length=16, blank=True)
     skip_reason = models.TextField(_("why skipped"), blank=True)
@@ -63,6 +73,13 @@ class Task(ConcurrentTransitionMixin, models.Model):
         ordering = ["position", "id"]
         constraints = [
             models.UniqueConstraint(fields=["incident", "key"], name="task_key_once_per_incident"),
+        ]
+        indexes = [
+            # Only tasks with an alert still to come are in it: a sweep's cost follows the
+            # due rows, not the open ones.
+            models.Index(
+                fields=["next_alert_at"], name="task_next_alert", condition=models.Q(next_alert_at__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,54 @@
+"""Turning a rung's audience ("role_lead", "executive", …) into people."""
+
+from __future__ import annotations
+
+from crisisflow.people.models import RosterEntry, User
+from crisisflow.vocab import Role
+
+
+def _team_lead(incident, role: str) -> User | None:
+    member = incident.team.filter(role=role, user__is_active=True).select_related("user").order_by("-is_lead", "id")
+    first = member.first()
+    return first.user if first else None
+
+
+def _roster_primary(role: str) -> User | None:
+    entry = (
+        RosterEntry.objects.filter(role=role, user__is_active=True)
+        .select_related("user")
+        .order_by("-rank", "position", "id")  # "primary" sorts after "backup"
+        .first()
+    )
+    return entry.user if entry else None
+
+
+def _lead_of(incident, role: str) -> User | None:
+    """The team's lead for a role; before the team exists, the role's primary on the roster."""
+    return _team_lead(incident, role) or _roster_primary(role)
+
+
+def resolve(audience: tuple[str, ...], incident, task=None) -> list[User]:
+    """People for the audience, each once, in audience order. Whoever cannot be found
+    falls back to the commander, so an alert is never addressed to nobody."""
+    people: list[User] = []
+    for who in audience:
+        person: User | None = None
+        if who == "assignee":
+            person = task.assignee if task is not None else None
+            if person is None:
+                continue  # unassigned: the role lead hears of it through the same rung
+        elif who == "role_lead":
+            person = _lead_of(incident, task.role) if task is not None else None
+        elif who == "commander":
+            person = incident.commander
+        elif who == "executive":
+            person = _lead_of(incident, Role.EXECUTIVE)
+        elif who == "pr_lead":
+            person = _lead_of(incident, Role.PR)
+        elif who == "legal_lead":
+            person = _lead_of(incident, Role.LEGAL)
+        if person is None:
+            person = incident.commander
+        if person is not None and person.is_active and person not in people:
+            people.append(person)
+    return people

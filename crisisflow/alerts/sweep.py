@@ -1,0 +1,200 @@
+"""The deadline sweep: find due rungs through the partial indexes, claim each one, write
+its notifications and its timeline event in one transaction, then hand the
+notifications to the delivery workers.
+
+Safe with several sweepers at once: each claim locks the incident row and then moves the
+deadline on with a compare-and-set update; "0 rows updated" means another sweeper got it
+first. A rung that fails is logged and left for the next sweep; it cannot stop the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+
+from crisisflow import clock
+from crisisflow.alerts import outbox
+from crisisflow.alerts.ladder import alert_time, clock_rungs, first_step
+from crisisflow.alerts.models import Notification
+from crisisflow.alerts.recipients import resolve
+from crisisflow.alerts.schedule import rungs_of_task
+from crisisflow.conf import setting
+from crisisflow.incidents.models import Event, Incident, Task
+from crisisflow.incidents.timeline import record
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepReport:
+    fired: list[str] = field(default_factory=list)  # "CF-2026-0001 task 12 due", …
+    notifications: list[int] = field(default_factory=list)  # ids to deliver
+    redriven: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"fired {len(self.fired)} rungs, wrote {len(self.notifications)} notifications, "
+            f"re-queued {len(self.redriven)}, {len(self.errors)} errors"
+        )
+
+
+def _lock_incident(incident_id: int) -> Incident:
+    return Incident.objects.select_for_update(of=("self",)).get(pk=incident_id)
+
+
+def fire_task_rung(task_id: int, step: int, generation: int, now: datetime) -> tuple[str, list[int]] | None:
+    """Fire rung `step` of the task's current ladder, if it is still due and still ours."""
+    with transaction.atomic():
+        incident_id = Task.objects.filter(pk=task_id).values_list("incident_id", flat=True).first()
+        if incident_id is None:
+            return None
+        incident = _lock_incident(incident_id)
+        task = Task.objects.select_related("assignee").get(pk=task_id)
+        if task.alert_step != step or task.alert_generation != generation or task.next_alert_at is None:
+            return None  # another sweeper fired it, or the deadline moved meanwhile
+        if task.next_alert_at > now:
+            return None
+        rungs = rungs_of_task(task, incident)
+        following = first_step(rungs, now, step + 1)
+        # The claim: move the deadline on only if nobody did since we read it.
+        claimed = Task.objects.filter(pk=task_id, alert_step=step, alert_generation=generation).update(
+            alert_step=following, next_alert_at=alert_time(rungs, following)
+        )
+        if claimed != 1 or step >= len(rungs):
+            return None
+        rung = rungs[step]
+        people = resolve(rung.audience, incident, task)
+        if not people:
+            return f"{incident.reference} task {task.pk} {rung.name} (nobody to tell)", []
+        payload = outbox.payload_for(rung.kind, rung.name, incident, task, due_at=task.due_at)
+        rows = outbox.write(
+            source=f"task:{task.pk}:{generation}:{step}",
+            kind=rung.kind,
+            rung=rung.name,
+            incident=incident,
+            task=task,
+            people=people,
+            payload=payload,
+            now=now,
+            due_at=rung.at,
+        )
+        record(
+            incident,
+            None,
+            Event.Kind.ALERT,
+            {
+                "alert": rung.kind,
+                "rung": rung.name,
+                "task_title": task.title,
+                "due_at": task.due_at.isoformat(),
+                "recipients": [str(p) for p in people],
+                "channels": sorted({r.channel for r in rows}),
+            },
+            task=task,
+            at=now,
+        )
+        return f"{incident.reference} task {task.pk} {rung.name}", [r.pk for r in rows if r.state == "pending"]
+
+
+def fire_clock_rung(incident_id: int, step: int, generation: int, now: datetime) -> tuple[str, list[int]] | None:
+    with transaction.atomic():
+        incident = _lock_incident(incident_id)
+        if incident.clock_step != step or incident.clock_generation != generation:
+            return None
+        if incident.clock_next_alert_at is None or incident.clock_next_alert_at > now:
+            return None
+        rungs = clock_rungs(incident.statement_due_at)
+        following = first_step(rungs, now, step + 1)
+        claimed = Incident.objects.filter(pk=incident_id, clock_step=step, clock_generation=generation).update(
+            clock_step=following, clock_next_alert_at=alert_time(rungs, following)
+        )
+        if claimed != 1 or step >= len(rungs):
+            return None
+        rung = rungs[step]
+        people = resolve(rung.audience, incident)
+        left = max(timedelta(0), incident.statement_due_at - now)
+        payload = outbox.payload_for(
+            rung.kind,
+            rung.name,
+            incident,
+            due_at=incident.statement_due_at,
+            minutes_left=int(left.total_seconds() // 60),
+        )
+        rows = outbox.write(
+            source=f"clock:{incident.pk}:{generation}:{step}",
+            kind=rung.kind,
+            rung=rung.name,
+            incident=incident,
+            people=people,
+            payload=payload,
+            now=now,
+            due_at=rung.at,
+        )
+        record(
+            incident,
+            None,
+            Event.Kind.ALERT,
+            {
+                "alert": rung.kind,
+                "rung": rung.name,
+                "due_at": incident.statement_due_at.isoformat(),
+                "recipients": [str(p) for p in people],
+                "channels": sorted({r.channel for r in rows}),
+            },
+            at=now,
+        )
+        return f"{incident.reference} golden clock {rung.name}", [r.pk for r in rows if r.state == "pending"]
+
+
+def redrive(now: datetime, limit: int) -> list[int]:
+    """Rows whose delivery message was lost (broker restart, worker killed): queue again."""
+    lease_over = Q(state=Notification.State.SENDING, lease_until__lte=now)
+    queued_long_ago = Q(state=Notification.State.PENDING, next_attempt_at__lte=now) & (
+        Q(enqueued_at__isnull=True)
+        | Q(enqueued_at__lte=now - timedelta(seconds=setting("DELIVERY_REDRIVE_AFTER_SECONDS")))
+    )
+    ids = list(
+        Notification.objects.filter(lease_over | queued_long_ago)
+        .order_by("next_attempt_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    if ids:
+        # A lapsed lease goes back to pending; the attempt it used stays counted.
+        Notification.objects.filter(pk__in=ids).filter(lease_over).update(state=Notification.State.PENDING)
+        Notification.objects.filter(pk__in=ids, state=Notification.State.PENDING).update(enqueued_at=now)
+    return ids
+
+
+def sweep(now: datetime | None = None, *, limit: int | None = None) -> SweepReport:
+    """One pass: fire every due rung (up to `limit`), re-queue lost deliveries."""
+    now = now or clock.now()
+    limit = limit or setting("SWEEP_BATCH")
+    report = SweepReport()
+    due_tasks = list(
+        Task.objects.filter(next_alert_at__lte=now)
+        .order_by("next_alert_at")
+        .values_list("id", "alert_step", "alert_generation")[:limit]
+    )
+    due_clocks = list(
+        Incident.objects.filter(clock_next_alert_at__lte=now)
+        .order_by("clock_next_alert_at")
+        .values_list("id", "clock_step", "clock_generation")[:limit]
+    )
+    work = [(fire_clock_rung, row) for row in due_clocks] + [(fire_task_rung, row) for row in due_tasks]
+    for fire, (pk, step, generation) in work:
+        try:
+            result = fire(pk, step, generation, now)
+        except Exception as exc:  # one broken row must not stop the sweep
+            log.exception("deadline sweep: %s %s step %s failed", fire.__name__, pk, step)
+            report.errors.append(f"{fire.__name__} {pk}: {exc}")
+            continue
+        if result is not None:
+            report.fired.append(result[0])
+            report.notifications.extend(result[1])
+    report.redriven = redrive(now, limit)
+    return report
