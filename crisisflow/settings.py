@@ -87,6 +87,7 @@ TEMPLATES = [
                 "django.template.context_processors.tz",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "crisisflow.web.context_processors.unread_notifications",
             ],
         },
     },

@@ -18,7 +18,7 @@ from django.db.models import Q
 
 from crisisflow import clock
 from crisisflow.alerts import outbox
-from crisisflow.alerts.ladder import alert_time, clock_rungs, first_step
+from crisisflow.alerts.ladder import Kind, alert_time, clock_rungs, first_step
 from crisisflow.alerts.models import Notification
 from crisisflow.alerts.recipients import resolve
 from crisisflow.alerts.schedule import rungs_of_task
@@ -47,6 +47,14 @@ def _lock_incident(incident_id: int) -> Incident:
     return Incident.objects.select_for_update(of=("self",)).get(pk=incident_id)
 
 
+def skip_stale(rungs, step: int, now: datetime) -> int:
+    """A warning whose successor is already due is stale ("2 hours left" when the next
+    rung says "1 hour left"): say only the latest one."""
+    while step + 1 < len(rungs) and rungs[step].kind in Kind.WARNINGS and rungs[step + 1].at <= now:
+        step += 1
+    return step
+
+
 def fire_task_rung(task_id: int, step: int, generation: int, now: datetime) -> tuple[str, list[int]] | None:
     """Fire rung `step` of the task's current ladder, if it is still due and still ours."""
     with transaction.atomic():
@@ -60,20 +68,21 @@ def fire_task_rung(task_id: int, step: int, generation: int, now: datetime) -> t
         if task.next_alert_at > now:
             return None
         rungs = rungs_of_task(task, incident)
-        following = first_step(rungs, now, step + 1)
+        speak = skip_stale(rungs, step, now)
+        following = first_step(rungs, now, speak + 1)
         # The claim: move the deadline on only if nobody did since we read it.
         claimed = Task.objects.filter(pk=task_id, alert_step=step, alert_generation=generation).update(
             alert_step=following, next_alert_at=alert_time(rungs, following)
         )
-        if claimed != 1 or step >= len(rungs):
+        if claimed != 1 or speak >= len(rungs):
             return None
-        rung = rungs[step]
+        rung = rungs[speak]
         people = resolve(rung.audience, incident, task)
         if not people:
             return f"{incident.reference} task {task.pk} {rung.name} (nobody to tell)", []
         payload = outbox.payload_for(rung.kind, rung.name, incident, task, due_at=task.due_at)
         rows = outbox.write(
-            source=f"task:{task.pk}:{generation}:{step}",
+            source=f"task:{task.pk}:{generation}:{speak}",
             kind=rung.kind,
             rung=rung.name,
             incident=incident,
@@ -109,13 +118,14 @@ def fire_clock_rung(incident_id: int, step: int, generation: int, now: datetime)
         if incident.clock_next_alert_at is None or incident.clock_next_alert_at > now:
             return None
         rungs = clock_rungs(incident.statement_due_at)
-        following = first_step(rungs, now, step + 1)
+        speak = skip_stale(rungs, step, now)
+        following = first_step(rungs, now, speak + 1)
         claimed = Incident.objects.filter(pk=incident_id, clock_step=step, clock_generation=generation).update(
             clock_step=following, clock_next_alert_at=alert_time(rungs, following)
         )
-        if claimed != 1 or step >= len(rungs):
+        if claimed != 1 or speak >= len(rungs):
             return None
-        rung = rungs[step]
+        rung = rungs[speak]
         people = resolve(rung.audience, incident)
         left = max(timedelta(0), incident.statement_due_at - now)
         payload = outbox.payload_for(
@@ -126,7 +136,7 @@ def fire_clock_rung(incident_id: int, step: int, generation: int, now: datetime)
             minutes_left=int(left.total_seconds() // 60),
         )
         rows = outbox.write(
-            source=f"clock:{incident.pk}:{generation}:{step}",
+            source=f"clock:{incident.pk}:{generation}:{speak}",
             kind=rung.kind,
             rung=rung.name,
             incident=incident,
@@ -185,13 +195,14 @@ def sweep(now: datetime | None = None, *, limit: int | None = None) -> SweepRepo
         .order_by("clock_next_alert_at")
         .values_list("id", "clock_step", "clock_generation")[:limit]
     )
-    work = [(fire_clock_rung, row) for row in due_clocks] + [(fire_task_rung, row) for row in due_tasks]
-    for fire, (pk, step, generation) in work:
+    work = [("golden clock", row) for row in due_clocks] + [("task", row) for row in due_tasks]
+    for what, (pk, step, generation) in work:
+        fire = fire_clock_rung if what == "golden clock" else fire_task_rung
         try:
             result = fire(pk, step, generation, now)
         except Exception as exc:  # one broken row must not stop the sweep
-            log.exception("deadline sweep: %s %s step %s failed", fire.__name__, pk, step)
-            report.errors.append(f"{fire.__name__} {pk}: {exc}")
+            log.exception("deadline sweep: %s %s step %s failed", what, pk, step)
+            report.errors.append(f"{what} {pk}: {exc}")
             continue
         if result is not None:
             report.fired.append(result[0])

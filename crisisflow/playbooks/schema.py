@@ -28,6 +28,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from crisisflow import conf
+from crisisflow.alerts.ladder import AUDIENCES
 from crisisflow.vocab import (
     FACTS,
     GATEABLE_STATES,
@@ -82,10 +83,15 @@ TASK_FIELDS = (
     "conditions",
     "gates",
     "deliverable",
+    "alerts",
 )
 TASK_REQUIRED = ("key", "title", "instructions", "role", "stage", "due")
 DUE_FIELDS = ("anchor", "offset")
 CONDITION_FIELDS = ("severity_at_least", "facts")
+# A task's own escalation ladder; the engine merges it over settings' TASK_LADDER.
+ALERT_FIELDS = ("remind_at_half", "remind_before", "escalate_after")
+# Who a task may escalate to: the assignee is reminded, never escalated to.
+ESCALATION_AUDIENCES = tuple(a for a in AUDIENCES if a != "assignee")
 
 ROLES = tuple(r.value for r in Role)
 STAGES = tuple(s.value for s in Stage)
@@ -136,7 +142,11 @@ def check_text(text: str, path: str) -> tuple[dict | None, list[PlaybookError]]:
         defines_crisis_types [{key, name}], first_statement_within (seconds),
         first_statement_within_critical (seconds or None), roles {role: minimum},
         tasks [{key, title, instructions, role, stage, anchor, offset (seconds),
-                depends_on, checklist, severity_at_least, facts, gates, deliverable}]
+                depends_on, checklist, severity_at_least, facts, gates, deliverable,
+                alerts}]
+
+    A task's `alerts` is None when the file gives none, else only the keys it gives:
+    {remind_at_half: bool, remind_before: [seconds], escalate_after: {audience: seconds}}.
     """
     result = _FileChecker(path).check(text)
     return result.definition, sort_errors(result.errors)
@@ -660,6 +670,7 @@ class _FileChecker:
             info.deliverable = self._choice(
                 task.entries["deliverable"], f"{where}.deliverable", "deliverable", DELIVERABLES
             )
+        alerts = self._alerts(task.get("alerts"), f"{where}.alerts")
 
         info.definition = {
             "key": info.key,
@@ -675,8 +686,81 @@ class _FileChecker:
             "facts": facts,
             "gates": info.gates,
             "deliverable": info.deliverable,
+            "alerts": alerts,
         }
         return info
+
+    def _alerts(self, node: _Node | None, where: str) -> dict[str, Any] | None:
+        """A task's own escalation ladder: only the keys given, durations in seconds.
+
+        The engine merges it over settings' TASK_LADDER key by key, so a key given here
+        replaces that default entirely (an escalate_after lists every audience to hear).
+        """
+        if node is None:
+            return None
+        alerts = self._map(node, where, f"a mapping with {_or(ALERT_FIELDS)}")
+        if alerts is None:
+            return None
+        self._fields(alerts, where, ALERT_FIELDS, ())
+        ladder: dict[str, Any] = {}
+
+        if "remind_at_half" in alerts.entries:
+            value = alerts.entries["remind_at_half"]
+            field_where = f"{where}.remind_at_half"
+            if isinstance(value, _Scalar) and isinstance(value.value, bool):
+                ladder["remind_at_half"] = value.value
+            elif not _broken(value):
+                self.error(value.line, field_where, f"expected yes/no (true or false), found {_found(value)}")
+
+        if "remind_before" in alerts.entries:
+            field_where = f"{where}.remind_before"
+            items = self._list(
+                alerts.entries["remind_before"], field_where, "a list of durations before due (or [] for none)", False
+            )
+            if items is not None:
+                reminders: list[int] = []
+                for i, item in enumerate(items):
+                    seconds = self._duration(item, f"{field_where}[{i}]")
+                    if seconds is None:
+                        continue
+                    if seconds in reminders:
+                        first = reminders.index(seconds)
+                        self.error(
+                            item.line,
+                            f"{field_where}[{i}]",
+                            f"a reminder {format_duration(seconds)} before due is already listed "
+                            f"({field_where}[{first}])",
+                        )
+                        continue
+                    reminders.append(seconds)
+                ladder["remind_before"] = reminders
+
+        if "escalate_after" in alerts.entries:
+            field_where = f"{where}.escalate_after"
+            audiences = self._map(
+                alerts.entries["escalate_after"],
+                field_where,
+                "a mapping of audience -> duration after due, like {commander: 30m}",
+            )
+            if audiences is not None:
+                escalations: dict[str, int] = {}
+                for audience, value in audiences.entries.items():
+                    audience_where = f"{field_where}.{audience}"
+                    if audience not in ESCALATION_AUDIENCES:
+                        if audience == "assignee":
+                            message = (
+                                "the assignee is reminded, not escalated to (use remind_before or "
+                                f"remind_at_half); expected {_or(ESCALATION_AUDIENCES)}"
+                            )
+                        else:
+                            message = f"unknown audience '{audience}' (expected {_or(ESCALATION_AUDIENCES)})"
+                        self.error(audiences.key_lines[audience], audience_where, message)
+                        continue
+                    seconds = self._duration(value, audience_where)
+                    if seconds is not None:
+                        escalations[audience] = seconds
+                ladder["escalate_after"] = escalations
+        return ladder
 
     def _anchor(self, node: _Node | None, where: str) -> str | None:
         if node is None:

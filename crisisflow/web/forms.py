@@ -9,6 +9,7 @@ cases (crisisflow.incidents.actions); their refusals are put back on these forms
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -175,3 +176,58 @@ class AssignForm(TaskForm):
 class TickForm(TaskForm):
     index = forms.IntegerField(min_value=0)
     done = forms.BooleanField(required=False)
+
+
+# Offered in the time-zone field (any other zoneinfo name may be typed): the team's own
+# zone first, then where colleagues and vendors usually sit.
+COMMON_TIME_ZONES = [
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Taipei",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Asia/Seoul",
+    "Asia/Kolkata",
+    "Asia/Dubai",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Australia/Sydney",
+    "UTC",
+]
+
+
+class PreferencesForm(forms.Form):
+    """The /me/ page. Only reads the input; crisisflow.people.prefs decides what is valid."""
+
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    time_zone = forms.CharField(
+        label=_("Time zone"),
+        required=False,
+        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}),
+        help_text=_("Pick one or type any zone name, e.g. Asia/Shanghai. All times are shown in it."),
+    )
+    email = forms.CharField(
+        label=_("E-mail address"),
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone"),
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+        help_text=_("So the commander can call you during a crisis."),
+    )
+    alert_in_app = forms.BooleanField(label=_("Alerts in the app"), required=False)
+    alert_email = forms.BooleanField(label=_("Alerts by e-mail"), required=False)
+
+    @classmethod
+    def for_user(cls, user) -> PreferencesForm:
+        fields = ("language", "time_zone", "email", "phone", "alert_in_app", "alert_email")
+        return cls(initial={name: getattr(user, name) for name in fields}, auto_id="me_%s")
+
+    def time_zones(self) -> list[str]:
+        return COMMON_TIME_ZONES

@@ -10,6 +10,10 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),  # POST only
     path("", views.list_incidents, name="incident-list"),
+    path("notifications/", views.list_notifications, name="notifications"),
+    path("notifications/read/", views.read_all_notifications, name="notifications-read-all"),
+    path("notifications/<int:notification_id>/read/", views.read_notification, name="notification-read"),
+    path("me/", views.edit_preferences, name="preferences"),
     path("incidents/new/", views.report_incident, name="incident-report"),
     path(incident, views.show_incident, name="incident-detail"),
     path(incident + "advance/", views.advance_incident, name="incident-advance"),

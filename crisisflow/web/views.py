@@ -21,20 +21,26 @@ from datetime import timedelta
 from itertools import groupby
 from typing import Any
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
-from django.db.models import Prefetch
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crisisflow import clock
+from crisisflow.alerts import inbox
+from crisisflow.alerts.models import Channel, Notification
 from crisisflow.incidents import actions, permissions
 from crisisflow.incidents.errors import Blocked, Conflict, CrisisFlowError, Forbidden, Invalid, NotFound
 from crisisflow.incidents.models import Incident, Task, TeamMember
 from crisisflow.incidents.tasks import last_heartbeat
+from crisisflow.people import prefs
 from crisisflow.people.models import User
 from crisisflow.playbooks.models import current_versions, versions_serving
 from crisisflow.vocab import STAGE_OF_STATE, Role, Stage, State
@@ -44,6 +50,7 @@ from crisisflow.web.forms import (
     AssignForm,
     MemberForm,
     NoteForm,
+    PreferencesForm,
     ReportForm,
     ScopeForm,
     SeverityForm,
@@ -242,6 +249,22 @@ def _step_forms(incident: Incident, bound: dict) -> list[dict[str, Any]]:
     return steps
 
 
+DELIVERY_LOG_SIZE = 60
+
+
+def _delivery_log(incident: Incident) -> dict[str, Any]:
+    """The incident's notifications for its page. E-mail and webhooks come first: they are
+    the ones that can fail, and a commander must see an escalation that reached nobody."""
+    rows = incident.notifications.select_related("recipient", "endpoint", "task").annotate(
+        in_app=Case(When(channel=Channel.IN_APP, then=Value(1)), default=Value(0), output_field=IntegerField())
+    )
+    counts = incident.notifications.aggregate(
+        total=Count("id"), failed=Count("id", filter=Q(state=Notification.State.FAILED))
+    )
+    shown = list(rows.order_by("in_app", "-created_at", "-id")[:DELIVERY_LOG_SIZE])
+    return {"rows": shown, "total": counts["total"], "failed": counts["failed"], "more": counts["total"] - len(shown)}
+
+
 def _incident_page(
     request: HttpRequest,
     incident: Incident,
@@ -287,6 +310,7 @@ def _incident_page(
         "events": incident.events.select_related("actor").order_by("-seq"),
         "refusal": refusal,
         "met": incident.statement_met_clock(),
+        "deliveries": _delivery_log(incident),
     }
     return render(request, "web/incident_detail.html", context, status=status)
 
@@ -534,3 +558,61 @@ def tick_checklist(request: HttpRequest, reference: str, task_id: int) -> HttpRe
         actions.tick_checklist(request.user, task, data["index"], data["done"], expected_version=data["version"])
 
     return _on_task(request, reference, task_id, tick, form_class=TickForm)
+
+
+# --- the person's own pages: the in-app inbox and the preferences ----------------------------------------
+
+
+@login_required
+def list_notifications(request: HttpRequest) -> HttpResponse:
+    items = inbox.inbox(request.user)
+    unread = sum(1 for n in items if n.read_at is None)
+    return render(request, "web/notifications.html", {"items": items, "unread": unread})
+
+
+@require_POST
+@login_required
+def read_notification(request: HttpRequest, notification_id: int) -> HttpResponse:
+    try:
+        inbox.mark_read(request.user, notification_id)
+    except NotFound as err:  # someone else's is not admitted to exist
+        raise Http404(str(err.message)) from err
+    return redirect("notifications")
+
+
+@require_POST
+@login_required
+def read_all_notifications(request: HttpRequest) -> HttpResponse:
+    inbox.mark_all_read(request.user)
+    return redirect("notifications")
+
+
+@login_required
+def edit_preferences(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return render(request, "web/preferences.html", {"form": PreferencesForm.for_user(request.user)})
+    form = PreferencesForm(request.POST, auto_id="me_%s")
+    if form.is_valid():
+        try:
+            prefs.update_preferences(request.user, **form.cleaned_data)
+        except CrisisFlowError as err:
+            show_error(form, err)
+        else:
+            language = request.user.language
+            with translation.override(language):
+                messages.success(request, _("Your preferences are saved."))
+            response = redirect("preferences")
+            # The cookie wins over the profile (see the middleware): set it to the new
+            # language, or the language switch chosen earlier would keep the old one.
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                language,
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+                path=settings.LANGUAGE_COOKIE_PATH,
+                domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            )
+            return response
+    return render(request, "web/preferences.html", {"form": form}, status=400)
