@@ -38,7 +38,11 @@ TASK = """\
 """
 AUDIENCES = "role_lead, commander, executive, pr_lead or legal_lead"
 DURATION = "whole days, hours and minutes in that order, like 30m, 4h, 1h30m or 2d12h"
-BUILTIN_ALERTS = {"remind_before": [7200, 3600, 1800], "escalate_after": {"commander": 900, "executive": 1800}}
+BUILTIN_ALERTS = {
+    "remind_at_half": False,
+    "remind_before": [7200, 3600, 1800],
+    "escalate_after": {"commander": 900, "executive": 1800},
+}
 
 
 def with_alerts(body: str) -> str:
@@ -105,7 +109,9 @@ def test_only_the_keys_given(body: str, alerts: dict):
 
 def test_flow_style_like_the_builtin_playbooks():
     text = (
-        HEADER + TASK + "  alerts: {remind_before: [2h, 1h, 30m], escalate_after: {commander: 15m, executive: 30m}}\n"
+        HEADER
+        + TASK
+        + "  alerts: {remind_at_half: false, remind_before: [2h, 1h, 30m], escalate_after: {commander: 15m, executive: 30m}}\n"
     )
     assert first_task(text)["alerts"] == BUILTIN_ALERTS
 

@@ -79,6 +79,7 @@ def test_valid_playbook_is_normalised():
                 "facts": {},
                 "gates": "confirmed",
                 "deliverable": "none",
+                "alerts": None,
             },
             {
                 "key": "holding-statement",
@@ -94,6 +95,7 @@ def test_valid_playbook_is_normalised():
                 "facts": {},
                 "gates": "info_published",
                 "deliverable": "holding_statement",
+                "alerts": None,
             },
             {
                 "key": "follow-up",
@@ -109,6 +111,7 @@ def test_valid_playbook_is_normalised():
                 "facts": {"affected_users": {"gt": 10000, "lte": 5000000}, "media_coverage": True},
                 "gates": None,
                 "deliverable": "public_statement",
+                "alerts": None,
             },
         ],
     }
@@ -575,7 +578,7 @@ def test_unknown_fields(workdir):
   conditions: {severity: high}
 """
     )
-    task_fields = "key, title, instructions, role, stage, due, depends_on, checklist, conditions, gates, deliverable"
+    task_fields = "key, title, instructions, role, stage, due, depends_on, checklist, conditions, gates, deliverable, alerts"
     assert errors_in(workdir, text) == [
         "plan.yaml:6: owner: unknown field 'owner' (allowed here: key, name, description, serves, "
         "defines_crisis_types, first_statement_within, first_statement_within_critical, roles, tasks)",
@@ -898,7 +901,7 @@ tasks:
         "(expected confirm, activate, assemble, publish, remediate or review)",
         f"plan.yaml:21: tasks[1].due.offset: invalid duration '30x' (expected {DURATION})",
         "plan.yaml:23: tasks[1].colour: unknown field 'colour' (allowed here: key, title, instructions, role, "
-        "stage, due, depends_on, checklist, conditions, gates, deliverable)",
+        "stage, due, depends_on, checklist, conditions, gates, deliverable, alerts)",
     ]
 
 

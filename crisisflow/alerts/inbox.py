@@ -34,7 +34,8 @@ def unread_count(user) -> int:
 
 def inbox(user, limit: int = INBOX_SIZE) -> list[Notification]:
     """The person's in-app notifications, newest first."""
-    rows = _mine(user).select_related("incident", "task").order_by("-created_at", "-id")
+    # The recipient too: a message is rendered in its reader's time zone.
+    rows = _mine(user).select_related("incident", "recipient").order_by("-created_at", "-id")
     return list(rows[:limit])
 
 

@@ -10,6 +10,7 @@ first. A rung that fails is logged and left for the next sweep; it cannot stop t
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -55,12 +56,16 @@ def skip_stale(rungs, step: int, now: datetime) -> int:
     return step
 
 
-def fire_task_rung(task_id: int, step: int, generation: int, now: datetime) -> tuple[str, list[int]] | None:
-    """Fire rung `step` of the task's current ladder, if it is still due and still ours."""
+def fire_task_rung(
+    task_id: int, step: int, generation: int, now: datetime, incident_id: int | None = None
+) -> tuple[str, list[int]] | None:
+    """Fire rung `step` of the task's current ladder, if it is still due and still ours.
+    The sweep passes the task's incident (a task never moves to another), saving a query."""
     with transaction.atomic():
-        incident_id = Task.objects.filter(pk=task_id).values_list("incident_id", flat=True).first()
         if incident_id is None:
-            return None
+            incident_id = Task.objects.filter(pk=task_id).values_list("incident_id", flat=True).first()
+            if incident_id is None:
+                return None
         incident = _lock_incident(incident_id)
         task = Task.objects.select_related("assignee").get(pk=task_id)
         if task.alert_step != step or task.alert_generation != generation or task.next_alert_at is None:
@@ -180,15 +185,25 @@ def redrive(now: datetime, limit: int) -> list[int]:
     return ids
 
 
-def sweep(now: datetime | None = None, *, limit: int | None = None) -> SweepReport:
-    """One pass: fire every due rung (up to `limit`), re-queue lost deliveries."""
+def sweep(
+    now: datetime | None = None,
+    *,
+    limit: int | None = None,
+    on_fired: Callable[[list[int]], None] | None = None,
+) -> SweepReport:
+    """One pass: fire every due rung (up to `limit`), re-queue lost deliveries.
+
+    `on_fired`, if given, gets the ids of each rung's notifications to deliver as soon as
+    the rung's transaction has committed, so delivery can begin while a long sweep (a
+    burst of deadlines) is still going; they are in the report as well.
+    """
     now = now or clock.now()
     limit = limit or setting("SWEEP_BATCH")
     report = SweepReport()
     due_tasks = list(
         Task.objects.filter(next_alert_at__lte=now)
         .order_by("next_alert_at")
-        .values_list("id", "alert_step", "alert_generation")[:limit]
+        .values_list("id", "alert_step", "alert_generation", "incident_id")[:limit]
     )
     due_clocks = list(
         Incident.objects.filter(clock_next_alert_at__lte=now)
@@ -196,10 +211,10 @@ def sweep(now: datetime | None = None, *, limit: int | None = None) -> SweepRepo
         .values_list("id", "clock_step", "clock_generation")[:limit]
     )
     work = [("golden clock", row) for row in due_clocks] + [("task", row) for row in due_tasks]
-    for what, (pk, step, generation) in work:
+    for what, (pk, step, generation, *incident) in work:
         fire = fire_clock_rung if what == "golden clock" else fire_task_rung
         try:
-            result = fire(pk, step, generation, now)
+            result = fire(pk, step, generation, now, *incident)
         except Exception as exc:  # one broken row must not stop the sweep
             log.exception("deadline sweep: %s %s step %s failed", what, pk, step)
             report.errors.append(f"{what} {pk}: {exc}")
@@ -207,5 +222,7 @@ def sweep(now: datetime | None = None, *, limit: int | None = None) -> SweepRepo
         if result is not None:
             report.fired.append(result[0])
             report.notifications.extend(result[1])
+            if on_fired is not None and result[1]:
+                on_fired(result[1])
     report.redriven = redrive(now, limit)
     return report

@@ -253,16 +253,29 @@ DELIVERY_LOG_SIZE = 60
 
 
 def _delivery_log(incident: Incident) -> dict[str, Any]:
-    """The incident's notifications for its page. E-mail and webhooks come first: they are
-    the ones that can fail, and a commander must see an escalation that reached nobody."""
-    rows = incident.notifications.select_related("recipient", "endpoint", "task").annotate(
-        in_app=Case(When(channel=Channel.IN_APP, then=Value(1)), default=Value(0), output_field=IntegerField())
+    """The incident's notifications for its page. E-mail and webhooks come first, failed
+    ones on top: they are what can fail, and a failed escalation reached nobody. In-app
+    rows are delivered the moment they are written, so they are listed apart."""
+    everything = incident.notifications.all()
+    counts = everything.aggregate(
+        in_app=Count("id", filter=Q(channel=Channel.IN_APP)),
+        outside=Count("id", filter=~Q(channel=Channel.IN_APP)),
+        failed=Count("id", filter=Q(state=Notification.State.FAILED)),
     )
-    counts = incident.notifications.aggregate(
-        total=Count("id"), failed=Count("id", filter=Q(state=Notification.State.FAILED))
+    rows = everything.select_related("recipient", "endpoint", "task")
+    failed_first = Case(
+        When(state=Notification.State.FAILED, then=Value(0)), default=Value(1), output_field=IntegerField()
     )
-    shown = list(rows.order_by("in_app", "-created_at", "-id")[:DELIVERY_LOG_SIZE])
-    return {"rows": shown, "total": counts["total"], "failed": counts["failed"], "more": counts["total"] - len(shown)}
+    outside = list(
+        rows.exclude(channel=Channel.IN_APP).order_by(failed_first, "-created_at", "-id")[:DELIVERY_LOG_SIZE]
+    )
+    in_app = list(rows.filter(channel=Channel.IN_APP).order_by("-created_at", "-id")[:DELIVERY_LOG_SIZE])
+    return {
+        **counts,
+        "outside_rows": outside,
+        "in_app_rows": in_app,
+        "more": counts["outside"] - len(outside) + counts["in_app"] - len(in_app),
+    }
 
 
 def _incident_page(
@@ -565,9 +578,8 @@ def tick_checklist(request: HttpRequest, reference: str, task_id: int) -> HttpRe
 
 @login_required
 def list_notifications(request: HttpRequest) -> HttpResponse:
-    items = inbox.inbox(request.user)
-    unread = sum(1 for n in items if n.read_at is None)
-    return render(request, "web/notifications.html", {"items": items, "unread": unread})
+    # The unread count comes from the context processor (the header shows it too).
+    return render(request, "web/notifications.html", {"items": inbox.inbox(request.user)})
 
 
 @require_POST

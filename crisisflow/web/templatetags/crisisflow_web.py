@@ -5,9 +5,13 @@ from __future__ import annotations
 import logging
 
 from django import template
+from django.conf import settings
+from django.urls import reverse
+from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from crisisflow.alerts import messages
 from crisisflow.incidents import timeline
 from crisisflow.playbooks.models import crisis_type_label, localized
 from crisisflow.vocab import Severity, State
@@ -56,3 +60,34 @@ def localized_text(text) -> str:
 @register.filter
 def state_label(value: str) -> str:
     return str(State(value).label) if value in State.values else value
+
+
+# --- notifications --------------------------------------------------------------------------------
+
+
+@register.filter
+def alert_kind(kind: str) -> str:
+    """What a notification is about ("Escalation: overdue"), as the timeline names it."""
+    return str(timeline.ALERT_WORDS.get(kind, kind))
+
+
+@register.simple_tag
+def notification_message(notification):
+    """The notification in the reader's language (the page's), for the inbox: its
+    `subject` line and its `headline` sentence.
+
+    Like a timeline line, a message that cannot be rendered must not take the whole inbox
+    down: it is logged and shown by its kind instead."""
+    try:
+        return messages.render(notification, translation.get_language() or settings.LANGUAGE_CODE)
+    except Exception:
+        log.exception("cannot render notification %s", notification.pk)
+        what = alert_kind(notification.kind)
+        return {"subject": what, "headline": ""}
+
+
+@register.simple_tag
+def notification_url(notification) -> str:
+    """Where a notification points on this site: its task, or the golden clock."""
+    url = reverse("incident-detail", args=[notification.incident.reference])
+    return f"{url}#task-{notification.task_id}" if notification.task_id else f"{url}#clock"

@@ -1,0 +1,166 @@
+"""How late do escalations arrive when 10,000 deadlines fall due within one minute?
+
+A real Celery worker (prefork, concurrency 2) and beat run against a scratch database
+with the real broker: Redis when REDIS_URL is set or 127.0.0.1:6379 answers (database
+12 of it unless REDIS_URL says otherwise), else the file-system broker. 10,000 tasks get
+their "due" rung spread evenly over the minute starting 5 s after the worker is ready;
+each rung writes one webhook notification (plus in-app rows) for a team webhook pointing
+at an HTTP receiver in this process, so delivery is real: sweep, broker, worker, HTTP.
+
+Lateness of a notification = when the receiver first got it - when its rung was due
+(Notification.due_at). Prints delivered, duplicates (keys that arrived more than once),
+lost (not at the receiver within a bounded wait after the last deadline), lateness
+p50/p99/max, and where the time went: sweep start - due (waiting for a sweep), receipt
+- sweep start (firing, queueing, delivering). Last line:
+p99_late_s=<x> lost=<n> dup=<n> (target: 0 lost, 0 duplicates, p99 <= sweep interval + 5 s).
+
+    .venv/bin/python bench/lateness.py [N] [SWEEP_SECONDS]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import sys
+import threading
+import time
+from collections import Counter
+
+from common import ROOT, World, percentile_ms, setup
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+SWEEP_SECONDS = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
+SPREAD = 60.0  # the deadlines fall due within this many seconds
+LEAD = 5.0  # the first one this long after the worker is ready
+WAIT_AFTER = 60.0  # how long after the last deadline a notification may still arrive
+REDIS_DB = 12
+
+
+def broker_url() -> str:
+    """Redis if there is one (a database of the benchmark's own), else "" (file system)."""
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            if sock.recv(64).startswith(b"+PONG"):
+                return f"redis://127.0.0.1:6379/{REDIS_DB}"
+    except OSError:
+        pass
+    return ""
+
+
+def main() -> None:
+    redis_url = broker_url()
+    os.environ.pop("REDIS_URL", None)  # this process only writes rows; the worker has the broker
+    vendor = setup("crisisflow_bench_lateness")
+
+    from crisisflow import clock
+    from crisisflow.alerts.models import Channel, Notification
+    from tests.receivers import HttpReceiver, Received
+    from tests.workers import Processes, forget_queued_messages, worker_environment
+
+    class TimedReceiver(HttpReceiver):
+        """Notes when each request arrived (before it answers)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.arrivals: list[tuple[str | None, float]] = []
+            self._arrival_lock = threading.Lock()
+
+        def _record(self, received: Received) -> None:
+            at = time.time()
+            with self._arrival_lock:
+                self.arrivals.append((received.idempotency_key, at))
+
+        def first_arrival(self) -> dict[str, float]:
+            with self._arrival_lock:
+                arrivals = list(self.arrivals)
+            first: dict[str, float] = {}
+            for key, at in arrivals:
+                if key is not None and key not in first:
+                    first[key] = at
+            return first
+
+        def counts(self) -> Counter:
+            with self._arrival_lock:
+                return Counter(key for key, _ in self.arrivals)
+
+    work = ROOT / "var" / "bench" / "lateness"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    forget_queued_messages(redis_url)
+    broker = redis_url or "file-system"
+    print(f"database={vendor} broker={broker} deadlines={N} within {SPREAD:g}s sweep_every={SWEEP_SECONDS:g}s")
+
+    receiver = TimedReceiver().start()
+    world = World(300, clock.now(), webhook_url=receiver.url_for("/hook"), email=False)
+    env = worker_environment(
+        work,
+        redis_url=redis_url,
+        CRISISFLOW_SWEEP_SECONDS=str(SWEEP_SECONDS),
+        CRISISFLOW_HEARTBEAT_SECONDS="60",
+        LOG_LEVEL="WARNING",
+    )
+    processes = Processes(work, env)
+    try:
+        worker = processes.worker("worker", concurrency=2)
+        processes.beat()
+        processes.wait_ready(worker)
+
+        start = clock.now()
+        world.add_tasks(N, due_from=LEAD, due_spread=SPREAD, at_due_rung=True, now=start)
+        last_due = start.timestamp() + LEAD + SPREAD
+        print(f"loaded {N} tasks in {time.time() - start.timestamp():.1f}s; waiting")
+        give_up = last_due + WAIT_AFTER
+        while time.time() < give_up and len(receiver.first_arrival()) < N:
+            processes.check_alive()
+            time.sleep(0.5)
+        # A little longer, so a late repeat of a key shows up as a duplicate.
+        time.sleep(min(3.0, max(0.0, give_up - time.time())))
+    finally:
+        processes.stop_all()
+        receiver.stop()
+
+    rows = {
+        f"crisisflow-notification-{pk}": (due_at.timestamp(), created_at.timestamp(), state)
+        for pk, due_at, created_at, state in Notification.objects.filter(channel=Channel.WEBHOOK).values_list(
+            "pk", "due_at", "created_at", "state"
+        )
+    }
+    first = receiver.first_arrival()
+    counts = receiver.counts()
+    late = [first[key] - due for key, (due, _, _) in rows.items() if key in first]
+    waited = [created - due for key, (due, created, _) in rows.items() if key in first]
+    after_sweep = [first[key] - created for key, (_, created, _) in rows.items() if key in first]
+    delivered = sum(1 for _, _, state in rows.values() if state == Notification.State.DELIVERED)
+    dup = sum(1 for key, n in counts.items() if key in rows and n > 1)
+    lost = N - len([key for key in rows if key in first])
+    unknown = sum(1 for key in counts if key not in rows)
+
+    log = "\n".join(p.output() for p in processes.started if p.name == "worker")
+    sweeps = [float(s) for s in re.findall(r"alerts\.tasks\.sweep\[[^]]*\] succeeded in ([\d.]+)s", log)]
+    print(f"webhook notifications written={len(rows)} delivered(db)={delivered} at_receiver={len(first)}")
+    print(f"duplicates={dup} lost={lost} unknown_keys={unknown}")
+    if late:
+        print(
+            "lateness_s "
+            f"p50={percentile_ms(late, 0.5) / 1000:.2f} p99={percentile_ms(late, 0.99) / 1000:.2f} "
+            f"max={max(late):.2f}"
+        )
+        print(
+            "  waiting for a sweep (sweep start - due) "
+            f"p50={percentile_ms(waited, 0.5) / 1000:.2f} p99={percentile_ms(waited, 0.99) / 1000:.2f}; "
+            "firing+queue+delivery (receipt - sweep start) "
+            f"p50={percentile_ms(after_sweep, 0.5) / 1000:.2f} p99={percentile_ms(after_sweep, 0.99) / 1000:.2f}"
+        )
+    if sweeps:
+        print(f"  sweeps run={len(sweeps)} longest={max(sweeps):.2f}s")
+    p99 = percentile_ms(late, 0.99) / 1000 if late else float("nan")
+    print(f"p99_late_s={p99:.2f} lost={lost} dup={dup}")
+
+
+if __name__ == "__main__":
+    main()

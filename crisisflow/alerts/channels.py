@@ -1,0 +1,405 @@
+"""Sending one notification on its channel: e-mail, or a team webhook in one of the
+chat platforms' formats.
+
+Every failure is raised as Transient (worth another try later: the network, a timeout,
+a 5xx, a rate limit, a temporary SMTP refusal) or Permanent (trying again cannot help: a
+4xx, an unknown address, a platform saying the signature or the keyword is wrong).
+delivery.py decides what to do about it. No database writes happen here.
+
+Each message carries its idempotency key (crisisflow-notification-<id>) in a header
+and in the body, so a receiver that sees a retry after a lost answer can drop it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import smtplib
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from crisisflow.alerts.ladder import Kind
+from crisisflow.alerts.messages import Rendered, render
+from crisisflow.alerts.models import Channel, Notification, WebhookEndpoint
+from crisisflow.conf import setting
+
+KEY_HEADER = "X-CrisisFlow-Idempotency-Key"
+SIGNATURE_HEADER = "X-CrisisFlow-Signature"
+TIMESTAMP_HEADER = "X-CrisisFlow-Timestamp"
+USER_AGENT = "CrisisFlow-Webhook/1"
+
+# Most of an answer we read, and how much of it goes into last_error.
+MAX_ANSWER_BYTES = 64 * 1024
+ERROR_SNIPPET = 200
+
+
+class SendError(Exception):
+    transient = True
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Transient(SendError):
+    transient = True
+
+
+class Permanent(SendError):
+    transient = False
+
+
+def send(notification: Notification, now: datetime) -> None:
+    """Send it once; raise Transient or Permanent if that did not work."""
+    if notification.channel == Channel.EMAIL:
+        send_email(notification)
+    elif notification.channel == Channel.WEBHOOK:
+        send_webhook(notification, now)
+    elif notification.channel == Channel.IN_APP:
+        return  # the row itself is the message
+    else:
+        raise Permanent(f"unknown channel {notification.channel!r}")
+
+
+# --- e-mail ---------------------------------------------------------------------------
+
+
+def message_id(notification: Notification) -> str:
+    # Derived from the row, so a resent e-mail has the same Message-ID and mail
+    # clients and archives fold the repeat into one.
+    host = urllib.parse.urlsplit(settings.SITE_URL).hostname or "crisisflow.localhost"
+    return f"<{notification.idempotency_key}@{host}>"
+
+
+def build_email(notification: Notification) -> EmailMultiAlternatives:
+    recipient = notification.recipient
+    if recipient is None:
+        raise Permanent("the e-mail has no recipient")
+    if not recipient.is_active:
+        raise Permanent(f"{recipient} is no longer an active user")
+    if not recipient.email:
+        raise Permanent(f"{recipient} has no e-mail address")
+    language = recipient.language or settings.LANGUAGE_CODE
+    rendered = render(notification, language)
+    email = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        to=[recipient.email],
+        headers={
+            "Message-ID": message_id(notification),
+            KEY_HEADER: notification.idempotency_key,
+            "Content-Language": language,
+            # Out-of-office robots must not answer an alert (RFC 3834).
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    email.attach_alternative(rendered.html, "text/html")
+    return email
+
+
+def send_email(notification: Notification) -> None:
+    email = build_email(notification)
+    try:
+        email.send(fail_silently=False)
+    except smtplib.SMTPRecipientsRefused as err:
+        # Every recipient refused; retry only if all refusals were temporary (4xx).
+        codes = [code for code, _msg in err.recipients.values()]
+        reason = "; ".join(f"{addr}: {code} {_smtp_text(msg)}" for addr, (code, msg) in err.recipients.items())
+        if codes and all(400 <= code < 500 for code in codes):
+            raise Transient(f"SMTP refused the recipient for now: {reason}") from err
+        raise Permanent(f"SMTP refused the recipient: {reason}") from err
+    except smtplib.SMTPResponseException as err:  # sender refused, data refused, auth, connect
+        text = f"SMTP {err.smtp_code} {_smtp_text(err.smtp_error)}"
+        if 400 <= err.smtp_code < 500:
+            raise Transient(text) from err
+        raise Permanent(text) from err
+    except smtplib.SMTPServerDisconnected as err:
+        raise Transient(f"the SMTP server hung up: {err}") from err
+    except smtplib.SMTPException as err:
+        raise Transient(f"SMTP error: {err}") from err
+    except OSError as err:  # refused, unreachable, timed out, TLS
+        raise Transient(f"cannot reach the SMTP server {settings.EMAIL_HOST}:{settings.EMAIL_PORT}: {err}") from err
+
+
+def _smtp_text(message: bytes | str) -> str:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    return " ".join(text.split())[:ERROR_SNIPPET]
+
+
+# --- webhooks -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One HTTP request to a webhook, and how to read the platform's answer."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    check: Callable[[bytes], None]
+
+
+def _json(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _footer(notification: Notification) -> str:
+    # "CrisisFlow" in every chat message also satisfies a bot's keyword filter set to it.
+    return f"CrisisFlow · {notification.idempotency_key}"
+
+
+def _accept_2xx(answer: bytes) -> None:
+    return None
+
+
+def _platform_check(code_fields: tuple[str, ...], transient_codes: frozenset[int], platform: str):
+    """Chat platforms answer HTTP 200 with their own error code in the JSON."""
+
+    def check(answer: bytes) -> None:
+        try:
+            data = json.loads(answer.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            data = None
+        code = next((data[f] for f in code_fields if isinstance(data, dict) and f in data), None)
+        if code is None:
+            # No code at all is not an answer from the platform (a proxy page?). Not
+            # retried, since the message may have gone through; failing it tells the
+            # commander.
+            raise Permanent(f"{platform} gave an unexpected answer: {_snippet(answer)}")
+        if code == 0:
+            return
+        message = data.get("errmsg") or data.get("msg") or data.get("StatusMessage") or ""
+        text = f"{platform} error {code}: {message}"
+        if code in transient_codes:
+            raise Transient(text)
+        raise Permanent(text)
+
+    return check
+
+
+# -1: system busy; 130101: more than 20 messages a minute (then blocked for 10 minutes).
+check_dingtalk = _platform_check(("errcode",), frozenset({-1, 130101}), "DingTalk")
+# 11232: the bot's rate limit; 99991400: the platform's rate limit.
+check_feishu = _platform_check(("code", "StatusCode"), frozenset({11232, 99991400}), "Feishu")
+# -1: system busy; 45009: rate limit (20 a minute); 45033: too many at once.
+check_wecom = _platform_check(("errcode",), frozenset({-1, 45009, 45033}), "WeCom")
+
+
+def _base_headers(notification: Notification) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": USER_AGENT,
+        KEY_HEADER: notification.idempotency_key,
+    }
+
+
+def generic_body(notification: Notification, rendered: Rendered, now: datetime) -> dict[str, Any]:
+    payload = notification.payload
+    return {
+        "idempotency_key": notification.idempotency_key,
+        "kind": notification.kind,
+        "rung": notification.rung,
+        "incident": payload.get("incident"),
+        "task": payload.get("task"),
+        "text": rendered.text,
+        "url": rendered.url,
+        "due_at": payload.get("due_at"),
+        "sent_at": now.isoformat(),
+    }
+
+
+def build_generic(notification: Notification, endpoint: WebhookEndpoint, rendered: Rendered, now: datetime):
+    body = _json(generic_body(notification, rendered, now))
+    headers = _base_headers(notification)
+    headers[TIMESTAMP_HEADER] = str(int(now.timestamp()))
+    if endpoint.secret:
+        digest = hmac.new(endpoint.secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+        headers[SIGNATURE_HEADER] = f"sha256={digest}"
+    return Outgoing(endpoint.url, body, headers, _accept_2xx)
+
+
+def _slack_escape(text: str) -> str:
+    # Slack's mrkdwn reads these three as markup.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def build_slack(notification: Notification, endpoint: WebhookEndpoint, rendered: Rendered, now: datetime):
+    fields = [
+        {"type": "mrkdwn", "text": f"*{_slack_escape(label)}*\n{_slack_escape(value)}"[:2000]}
+        for label, value in rendered.facts[:10]  # Slack takes at most 10 fields
+    ]
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_slack_escape(rendered.headline)}*"[:3000]}},
+        {"type": "section", "fields": fields},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"<{rendered.url}|{_slack_escape(_('Open in CrisisFlow'))}>"},
+        },
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _footer(notification)}]},
+    ]
+    body = {"text": f"{rendered.subject} {rendered.url}", "blocks": blocks}
+    return Outgoing(endpoint.url, _json(body), _base_headers(notification), _accept_2xx)
+
+
+def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
+    """DingTalk's 加签: HMAC-SHA256 of "timestamp\\nsecret" keyed with the secret, base64."""
+    string_to_sign = f"{timestamp_ms}\n{secret}".encode()
+    digest = hmac.new(secret.encode("utf-8"), string_to_sign, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def build_dingtalk(notification: Notification, endpoint: WebhookEndpoint, rendered: Rendered, now: datetime):
+    # DingTalk's markdown needs blank lines to break lines.
+    text = "\n\n".join(
+        [
+            f"#### {rendered.headline}",
+            *[f"- **{label}**: {value}" for label, value in rendered.facts],
+            f"[{_('Open in CrisisFlow')}]({rendered.url})",
+            f"###### {_footer(notification)}",
+        ]
+    )
+    body = {"msgtype": "markdown", "markdown": {"title": rendered.subject[:64], "text": text}}
+    url = endpoint.url
+    if endpoint.secret:
+        timestamp = int(now.timestamp() * 1000)
+        query = urllib.parse.urlencode({"timestamp": timestamp, "sign": dingtalk_sign(endpoint.secret, timestamp)})
+        url += ("&" if urllib.parse.urlsplit(url).query else "?") + query
+    return Outgoing(url, _json(body), _base_headers(notification), check_dingtalk)
+
+
+def feishu_sign(secret: str, timestamp_s: int) -> str:
+    """Feishu's 签名校验: HMAC-SHA256 keyed with "timestamp\\nsecret" over nothing, base64."""
+    key = f"{timestamp_s}\n{secret}".encode()
+    return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode("ascii")
+
+
+def build_feishu(notification: Notification, endpoint: WebhookEndpoint, rendered: Rendered, now: datetime):
+    # Rich text ("post"): a title, one paragraph per line, and a real link.
+    paragraphs: list[list[dict[str, str]]] = [[{"tag": "text", "text": rendered.headline}]]
+    paragraphs += [[{"tag": "text", "text": f"{label}: {value}"}] for label, value in rendered.facts]
+    paragraphs.append([{"tag": "a", "text": _("Open in CrisisFlow"), "href": rendered.url}])
+    paragraphs.append([{"tag": "text", "text": _footer(notification)}])
+    locale = "zh_cn" if rendered.language.startswith("zh") else "en_us"
+    body: dict[str, Any] = {
+        "msg_type": "post",
+        "content": {"post": {locale: {"title": rendered.subject, "content": paragraphs}}},
+    }
+    if endpoint.secret:
+        timestamp = int(now.timestamp())
+        body = {"timestamp": str(timestamp), "sign": feishu_sign(endpoint.secret, timestamp), **body}
+    return Outgoing(endpoint.url, _json(body), _base_headers(notification), check_feishu)
+
+
+def build_wecom(notification: Notification, endpoint: WebhookEndpoint, rendered: Rendered, now: datetime):
+    colour = "warning" if notification.kind in Kind.CRITICAL else "info"
+    content = "\n".join(
+        [
+            f'<font color="{colour}">**{rendered.headline}**</font>',
+            *[f"> {label}: {value}" for label, value in rendered.facts],
+            f"[{_('Open in CrisisFlow')}]({rendered.url})",
+            f'<font color="comment">{_footer(notification)}</font>',
+        ]
+    )
+    # WeCom takes at most 4096 bytes of markdown.
+    content = content.encode("utf-8")[:4096].decode("utf-8", "ignore")
+    body = {"msgtype": "markdown", "markdown": {"content": content}}
+    return Outgoing(endpoint.url, _json(body), _base_headers(notification), check_wecom)
+
+
+BUILDERS: dict[str, Callable[[Notification, WebhookEndpoint, Rendered, datetime], Outgoing]] = {
+    WebhookEndpoint.Format.GENERIC: build_generic,
+    WebhookEndpoint.Format.SLACK: build_slack,
+    WebhookEndpoint.Format.DINGTALK: build_dingtalk,
+    WebhookEndpoint.Format.FEISHU: build_feishu,
+    WebhookEndpoint.Format.WECOM: build_wecom,
+}
+
+
+def build_webhook(notification: Notification, now: datetime) -> Outgoing:
+    endpoint = notification.endpoint
+    if endpoint is None:
+        raise Permanent("the webhook notification has no endpoint")
+    if not endpoint.active:
+        raise Permanent(f"the webhook “{endpoint.name}” is switched off")
+    builder = BUILDERS.get(endpoint.format)
+    if builder is None:
+        raise Permanent(f"unknown webhook format {endpoint.format!r}")
+    # A team channel reads the site's language and time zone.
+    language = settings.LANGUAGE_CODE
+    rendered = render(notification, language, settings.TIME_ZONE)
+    with translation.override(language):
+        return builder(notification, endpoint, rendered, now)
+
+
+def send_webhook(notification: Notification, now: datetime) -> None:
+    outgoing = build_webhook(notification, now)
+    answer = post(outgoing.url, outgoing.body, outgoing.headers)
+    outgoing.check(answer)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # urllib would turn a redirected POST into a bodiless GET and call it a success; a
+    # webhook that moved must be fixed in the endpoint's settings instead.
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def where(url: str) -> str:
+    """The URL without path and query: chat webhooks carry their token there, and the
+    reason ends up on the timeline."""
+    parts = urllib.parse.urlsplit(url)
+    host = f"{parts.hostname or '?'}:{parts.port}" if parts.port else (parts.hostname or "?")
+    hidden = "/…" if parts.path.strip("/") or parts.query else ""
+    return f"{parts.scheme}://{host}{hidden}"
+
+
+def _snippet(data: bytes) -> str:
+    return " ".join(data.decode("utf-8", "replace").split())[:ERROR_SNIPPET]
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> bytes:
+    """POST and return the answer of a 2xx; raise Transient or Permanent otherwise."""
+    timeout = float(setting("WEBHOOK_TIMEOUT_SECONDS"))
+    try:
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        with _opener.open(request, timeout=timeout) as response:
+            return response.read(MAX_ANSWER_BYTES)
+    except urllib.error.HTTPError as err:
+        try:
+            answer = err.read(MAX_ANSWER_BYTES)
+        except (OSError, http.client.HTTPException):
+            answer = b""
+        text = f"HTTP {err.code} from {where(url)}: {_snippet(answer)}".rstrip(": ")
+        # 408 is the server's own timeout, as much a network hiccup as ours.
+        if err.code >= 500 or err.code in (408, 429):
+            raise Transient(text) from err
+        raise Permanent(text) from err
+    except urllib.error.URLError as err:
+        if isinstance(err.reason, ssl.SSLCertVerificationError):
+            raise Permanent(f"the certificate of {where(url)} is not valid: {err.reason}") from err
+        raise Transient(f"cannot reach {where(url)}: {err.reason}") from err
+    except TimeoutError as err:
+        raise Transient(f"no answer from {where(url)} within {timeout:g} s") from err
+    except http.client.InvalidURL as err:
+        raise Permanent(f"bad webhook URL {where(url)}: {err}") from err
+    except (http.client.HTTPException, OSError) as err:  # reset or closed mid-answer
+        raise Transient(f"connection to {where(url)} failed: {err!r}") from err
+    except ValueError as err:  # not a URL urllib can open
+        raise Permanent(f"bad webhook URL {where(url)}: {err}") from err

@@ -1,0 +1,53 @@
+/* The golden clock, live. Every element with data-deadline (an ISO time) counts down
+   each second: "hh:mm:ss left", then "Overdue by hh:mm:ss". The phrases come translated
+   from the server in data-left / data-overdue ("{t}" marks the time), and the server's
+   own text stays in place when this script never runs.
+
+   data-now is the server's time when the page was made: the difference to this
+   device's clock is taken off, so a phone set a few minutes wrong still counts right. */
+(function () {
+  "use strict";
+
+  function pad(n) {
+    return (n < 10 ? "0" : "") + n;
+  }
+
+  function hms(ms) {
+    var s = Math.floor(ms / 1000);
+    return pad(Math.floor(s / 3600)) + ":" + pad(Math.floor(s / 60) % 60) + ":" + pad(s % 60);
+  }
+
+  var clocks = [];
+  var loaded = Date.now();
+  document.querySelectorAll("[data-deadline]").forEach(function (el) {
+    var deadline = Date.parse(el.getAttribute("data-deadline"));
+    var serverNow = Date.parse(el.getAttribute("data-now"));
+    var text = el.querySelector(".clock-text");
+    if (isNaN(deadline) || !text) return;
+    clocks.push({
+      el: el,
+      text: text,
+      icon: el.querySelector(".clock-icon"),
+      deadline: deadline,
+      skew: isNaN(serverNow) ? 0 : serverNow - loaded,
+      left: el.getAttribute("data-left") || "{t}",
+      overdue: el.getAttribute("data-overdue") || "-{t}",
+    });
+  });
+  if (!clocks.length) return;
+
+  function tick() {
+    var now = Date.now();
+    clocks.forEach(function (c) {
+      var left = c.deadline - (now + c.skew);
+      var overdue = left < 0;
+      c.text.textContent = (overdue ? c.overdue : c.left).replace("{t}", hms(Math.abs(left)));
+      c.el.classList.toggle("clock-running", !overdue);
+      c.el.classList.toggle("clock-missed", overdue);
+      if (c.icon) c.icon.textContent = overdue ? "⚠ " : "";
+    });
+  }
+
+  tick();
+  setInterval(tick, 1000);
+})();

@@ -1,0 +1,390 @@
+"""Each channel's wire format, signing and failure reading, checked against what real
+local servers received: the signatures are recomputed here from the raw request."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from crisisflow.alerts import delivery
+from crisisflow.alerts.models import Notification, WebhookEndpoint
+from crisisflow.alerts.sweep import sweep
+from crisisflow.incidents.models import Incident
+from tests.conftest import T0
+from tests.flows import report, walk_to
+from tests.receivers import Reply, SmtpSink, free_port, http_receiver_fixture, smtp_sink_fixture  # noqa: F401
+
+DUE = T0 + timedelta(hours=3)  # the plan's "legal-review" falls due
+SECRET = "SEC-test-secret-0123456789"
+KEY_HEADER = "X-CrisisFlow-Idempotency-Key"
+
+
+@pytest.fixture
+def incident(people, plan) -> Incident:
+    with time_machine.travel(T0, tick=False):
+        return walk_to(people, report(people), "team_assembled")
+
+
+def fire(at) -> None:
+    with time_machine.travel(at, tick=False):
+        while sweep().fired:
+            pass
+
+
+def endpoint(receiver, fmt: str, path: str, secret: str = SECRET, **query: str) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(
+        name=fmt, format=fmt, url=receiver.url_for(path, **query), secret=secret, escalations_only=True
+    )
+
+
+def deliver_due(hook: WebhookEndpoint) -> tuple[str, Notification]:
+    row = Notification.objects.get(endpoint=hook, kind="due")
+    outcome = delivery.deliver_one(row.pk, now=DUE)
+    row.refresh_from_db()
+    return outcome, row
+
+
+def only_request(receiver, path: str):
+    [request] = [r for r in receiver.requests if r.path == path]
+    return request
+
+
+def test_generic_json_is_signed_with_hmac_sha256_of_the_raw_body(incident, http_receiver):
+    hook = endpoint(http_receiver, "generic", "/generic")
+    fire(DUE)
+    assert deliver_due(hook)[0] == "delivered"
+    row = Notification.objects.get(endpoint=hook)
+    got = only_request(http_receiver, "/generic")
+
+    assert got.method == "POST"
+    assert got.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert got.headers[KEY_HEADER] == row.idempotency_key
+    assert got.headers["X-CrisisFlow-Timestamp"] == str(int(DUE.timestamp()))
+    expected = hmac.new(SECRET.encode(), got.body, hashlib.sha256).hexdigest()
+    assert got.headers["X-CrisisFlow-Signature"] == f"sha256={expected}"
+
+    body = got.json()
+    assert set(body) == {"idempotency_key", "kind", "rung", "incident", "task", "text", "url", "due_at", "sent_at"}
+    assert body["idempotency_key"] == row.idempotency_key
+    assert (body["kind"], body["rung"]) == ("due", "due")
+    assert body["incident"] == {
+        "reference": incident.reference,
+        "title": "Payments down in East China",
+        "severity": "high",
+        "state": "team_assembled",
+    }
+    assert body["task"]["title"] == {"en": "Legal review", "zh": "【Legal review】"}
+    assert body["due_at"] == DUE.isoformat()
+    assert body["sent_at"] == DUE.isoformat()
+    assert body["url"].endswith(f"/incidents/{incident.reference}/#task-{row.task_id}")
+    # The site's language (English in tests) and time zone (Asia/Shanghai).
+    assert body["text"].splitlines()[0] == "This task is due now (2026-03-02 20:00 Asia/Shanghai)."
+
+
+def test_a_generic_webhook_without_a_secret_is_sent_unsigned(incident, http_receiver):
+    hook = endpoint(http_receiver, "generic", "/plain", secret="")
+    fire(DUE)
+    assert deliver_due(hook)[0] == "delivered"
+    got = only_request(http_receiver, "/plain")
+    assert "X-CrisisFlow-Signature" not in got.headers
+    assert got.headers[KEY_HEADER] == got.json()["idempotency_key"]
+
+
+def test_slack_incoming_webhook(incident, http_receiver):
+    hook = endpoint(http_receiver, "slack", "/services/T0/B0/xyz", secret="")
+    fire(DUE)
+    assert deliver_due(hook)[0] == "delivered"
+    row = Notification.objects.get(endpoint=hook)
+    got = only_request(http_receiver, "/services/T0/B0/xyz")
+    body = got.json()
+    assert got.headers[KEY_HEADER] == row.idempotency_key
+    assert body["text"].startswith(f"[{incident.reference}] Due now: “Legal review”")
+    headline, fields, link, footer = body["blocks"]
+    assert headline == {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": "*This task is due now (2026-03-02 20:00 Asia/Shanghai).*"},
+    }
+    assert {"type": "mrkdwn", "text": "*Task*\nLegal review"} in fields["fields"]
+    assert link["text"]["text"] == f"<{row.payload['url']}|Open in CrisisFlow>"
+    assert footer == {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": f"CrisisFlow · {row.idempotency_key}"}],
+    }
+
+
+def test_dingtalk_markdown_signed_in_the_query(incident, http_receiver):
+    hook = endpoint(http_receiver, "dingtalk", "/robot/send", access_token="tok123")
+    fire(DUE)
+    assert deliver_due(hook)[0] == "delivered"
+    row = Notification.objects.get(endpoint=hook)
+    got = only_request(http_receiver, "/robot/send")
+
+    assert got.query["access_token"] == ["tok123"]
+    [timestamp] = got.query["timestamp"]
+    [sign] = got.query["sign"]  # parse_qs undid the URL encoding
+    assert timestamp == str(int(DUE.timestamp() * 1000))  # milliseconds
+    digest = hmac.new(SECRET.encode(), f"{timestamp}\n{SECRET}".encode(), hashlib.sha256).digest()
+    assert sign == base64.b64encode(digest).decode()
+
+    body = got.json()
+    assert body["msgtype"] == "markdown"
+    assert body["markdown"]["title"] == f"[{incident.reference}] Due now: “Legal review”"
+    text = body["markdown"]["text"]
+    assert text.startswith("#### This task is due now")
+    assert "- **Task**: Legal review" in text
+    assert f"[Open in CrisisFlow]({row.payload['url']})" in text
+    assert text.endswith(f"###### CrisisFlow · {row.idempotency_key}")
+    assert got.headers[KEY_HEADER] == row.idempotency_key
+
+
+def test_feishu_post_signed_in_the_body(incident, http_receiver):
+    hook = endpoint(http_receiver, "feishu", "/open-apis/bot/v2/hook/abc")
+    fire(DUE)
+    assert deliver_due(hook)[0] == "delivered"
+    row = Notification.objects.get(endpoint=hook)
+    body = only_request(http_receiver, "/open-apis/bot/v2/hook/abc").json()
+
+    assert body["timestamp"] == str(int(DUE.timestamp()))  # seconds
+    key = f"{body['timestamp']}\n{SECRET}".encode()
+    assert body["sign"] == base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
+    assert body["msg_type"] == "post"
+    post = body["content"]["post"]["en_us"]
+    assert post["title"] == f"[{incident.reference}] Due now: “Legal review”"
+    assert post["content"][0] == [{"tag": "text", "text": "This task is due now (2026-03-02 20:00 Asia/Shanghai)."}]
+    assert [{"tag": "a", "text": "Open in CrisisFlow", "href": row.payload["url"]}] in post["content"]
+    assert post["content"][-1] == [{"tag": "text", "text": f"CrisisFlow · {row.idempotency_key}"}]
+
+
+def test_feishu_and_dingtalk_without_a_secret_are_not_signed(incident, http_receiver):
+    feishu = endpoint(http_receiver, "feishu", "/feishu", secret="")
+    dingtalk = endpoint(http_receiver, "dingtalk", "/dingtalk", secret="", access_token="t")
+    fire(DUE)
+    assert deliver_due(feishu)[0] == deliver_due(dingtalk)[0] == "delivered"
+    assert "sign" not in only_request(http_receiver, "/feishu").json()
+    assert only_request(http_receiver, "/dingtalk").query == {"access_token": ["t"]}
+
+
+def test_wecom_markdown(incident, http_receiver):
+    hook = endpoint(http_receiver, "wecom", "/cgi-bin/webhook/send", secret="", key="k-1")
+    fire(DUE)
+    assert deliver_due(hook)[0] == "delivered"
+    row = Notification.objects.get(endpoint=hook)
+    got = only_request(http_receiver, "/cgi-bin/webhook/send")
+    body = got.json()
+    assert body["msgtype"] == "markdown"
+    content = body["markdown"]["content"].splitlines()
+    assert content[0] == '<font color="warning">**This task is due now (2026-03-02 20:00 Asia/Shanghai).**</font>'
+    assert "> Task: Legal review" in content
+    assert content[-1] == f'<font color="comment">CrisisFlow · {row.idempotency_key}</font>'
+    assert got.headers[KEY_HEADER] == row.idempotency_key
+
+
+def test_chat_messages_speak_the_sites_language(incident, http_receiver, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    hook = endpoint(http_receiver, "feishu", "/zh", secret="")
+    fire(DUE)
+    assert deliver_due(hook)[0] == "delivered"
+    post = only_request(http_receiver, "/zh").json()["content"]["post"]
+    assert list(post) == ["zh_cn"]
+    assert "【Legal review】" in post["zh_cn"]["title"]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "answer", "outcome", "error"),
+    [
+        (
+            "dingtalk",
+            {"errcode": 310000, "errmsg": "sign not match"},
+            "failed",
+            "DingTalk error 310000: sign not match",
+        ),
+        ("dingtalk", {"errcode": 130101, "errmsg": "send too fast"}, "retry", "DingTalk error 130101: send too fast"),
+        ("feishu", {"code": 19021, "msg": "sign match fail"}, "failed", "Feishu error 19021: sign match fail"),
+        ("feishu", {"code": 19024, "msg": "Key Words Not Found"}, "failed", "Feishu error 19024: Key Words Not Found"),
+        ("feishu", {"code": 11232, "msg": "frequency limited"}, "retry", "Feishu error 11232: frequency limited"),
+        (
+            "wecom",
+            {"errcode": 93000, "errmsg": "invalid webhook url"},
+            "failed",
+            "WeCom error 93000: invalid webhook url",
+        ),
+        (
+            "wecom",
+            {"errcode": 45009, "errmsg": "api freq out of limit"},
+            "retry",
+            "WeCom error 45009: api freq out of limit",
+        ),
+        (
+            "dingtalk",
+            "<html>proxy login</html>",
+            "failed",
+            "DingTalk gave an unexpected answer: <html>proxy login</html>",
+        ),
+    ],
+)
+def test_platform_error_codes_in_a_200_answer_are_failures(incident, http_receiver, fmt, answer, outcome, error):
+    http_receiver.reply_with(Reply(200, answer))
+    hook = endpoint(http_receiver, fmt, "/bot", key="secret-token")
+    fire(DUE)
+    result, row = deliver_due(hook)
+    assert result == outcome
+    assert row.state == ("failed" if outcome == "failed" else "pending")
+    assert row.last_error == error
+    assert "secret-token" not in row.last_error
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [
+        (502, "retry"),
+        (503, "retry"),
+        (429, "retry"),
+        (400, "failed"),
+        (401, "failed"),
+        (410, "failed"),
+        (301, "failed"),
+    ],
+)
+def test_http_status_classes(incident, http_receiver, status, outcome):
+    http_receiver.reply_with(Reply(status, "nope", headers={"Location": "http://127.0.0.1:1/elsewhere"}))
+    hook = endpoint(http_receiver, "generic", "/status")
+    fire(DUE)
+    result, row = deliver_due(hook)
+    assert result == outcome
+    assert row.last_error == f"HTTP {status} from {http_receiver.url}/…: nope"
+    assert len(http_receiver.requests) == 1  # a redirect is not followed
+
+
+def test_a_timeout_is_transient(incident, http_receiver, settings):
+    settings.CRISISFLOW = {**settings.CRISISFLOW, "WEBHOOK_TIMEOUT_SECONDS": 0.2}
+    http_receiver.reply_with(Reply(200, delay=1.0))
+    hook = endpoint(http_receiver, "generic", "/slow")
+    fire(DUE)
+    result, row = deliver_due(hook)
+    assert result == "retry"
+    assert "timed out" in row.last_error or "no answer" in row.last_error
+
+
+def test_nobody_listening_is_transient(incident):
+    hook = WebhookEndpoint.objects.create(
+        name="gone", url=f"http://127.0.0.1:{free_port()}/hook", escalations_only=True
+    )
+    fire(DUE)
+    result, row = deliver_due(hook)
+    assert result == "retry"
+    assert row.last_error.startswith("cannot reach http://127.0.0.1:")
+
+
+# --- e-mail over SMTP -----------------------------------------------------------------
+
+
+def email_due(people) -> Notification:
+    people.legal.email = "legal@example.com"
+    people.legal.save()
+    fire(DUE)
+    return Notification.objects.get(channel="email", kind="due")
+
+
+def test_e_mail_has_a_text_and_an_html_part_and_stable_ids(people, incident, smtp_sink):
+    row = email_due(people)
+    assert delivery.deliver_one(row.pk, now=DUE) == "delivered"
+    [mail] = smtp_sink.mails
+    assert mail.rcpt_tos == ["legal@example.com"]
+    message = mail.message
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    assert message["Message-ID"] == f"<crisisflow-notification-{row.pk}@127.0.0.1>"
+    assert message[KEY_HEADER] == row.idempotency_key
+    assert message["Auto-Submitted"] == "auto-generated"
+
+
+def test_a_temporary_smtp_refusal_is_retried(people, incident, smtp_sink):
+    smtp_sink.reply_with("451 4.3.0 Try again later")
+    row = email_due(people)
+    assert delivery.deliver_one(row.pk, now=DUE) == "retry"
+    row.refresh_from_db()
+    assert row.last_error == "SMTP 451 4.3.0 Try again later"
+    assert delivery.deliver_one(row.pk, now=DUE + timedelta(seconds=10)) == "delivered"
+    assert smtp_sink.by_key() == {row.idempotency_key: 1}
+
+
+def test_a_permanent_smtp_refusal_fails_at_once(people, incident, settings):
+    with SmtpSink(then="550 5.1.1 No such user", refuse_at="RCPT") as sink:
+        sink.configure(settings)
+        row = email_due(people)
+        assert delivery.deliver_one(row.pk, now=DUE) == "failed"
+    row.refresh_from_db()
+    assert row.last_error == "SMTP refused the recipient: legal@example.com: 550 5.1.1 No such user"
+    assert incident.events.filter(kind="delivery", data__target="Legal").count() == 1
+
+
+def test_a_failed_reminder_goes_on_the_timeline_but_does_not_page_the_commander(people, incident, smtp_sink):
+    smtp_sink.reply_with(then="554 5.7.1 Rejected")
+    people.legal.email = "legal@example.com"
+    people.legal.save()
+    fire(T0 + timedelta(minutes=90))  # half the window: a plain reminder
+    row = Notification.objects.get(channel="email", kind="reminder")
+    assert delivery.deliver_one(row.pk, now=T0 + timedelta(minutes=90)) == "failed"
+    assert incident.events.filter(kind="delivery").count() == 1
+    assert not Notification.objects.filter(kind="delivery_failed").exists()
+
+
+def test_an_smtp_server_that_is_down_is_transient(people, incident, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
+    row = email_due(people)
+    assert delivery.deliver_one(row.pk, now=DUE) == "retry"
+    row.refresh_from_db()
+    assert row.last_error.startswith(f"cannot reach the SMTP server 127.0.0.1:{settings.EMAIL_PORT}:")
+
+
+def test_a_person_without_an_address_fails_for_good(people, incident, smtp_sink):
+    row = email_due(people)
+    people.legal.email = ""
+    people.legal.save()
+    assert delivery.deliver_one(row.pk, now=DUE) == "failed"
+    row.refresh_from_db()
+    assert row.last_error == "Legal has no e-mail address"
+    assert smtp_sink.mails == []
+
+
+def test_golden_clock_warning_says_how_many_minutes_are_left(people, incident, http_receiver):
+    hook = WebhookEndpoint.objects.create(name="all", url=http_receiver.url_for("/all"))
+    for hours in (2, 3, 3.5):  # the warnings 2 h, 1 h and 30 min before the first statement is due
+        fire(T0 + timedelta(hours=hours))
+    row = Notification.objects.get(endpoint=hook, kind="clock_warning", rung="left_1800s")
+    assert delivery.deliver_one(row.pk, now=T0 + timedelta(hours=3, minutes=30)) == "delivered"
+    [got] = http_receiver.requests
+    body = got.json()
+    assert body["task"] is None
+    assert body["text"].splitlines()[0] == "Golden clock: 30 minutes left to publish the first public statement."
+    assert "First public statement due: 2026-03-02 21:00 Asia/Shanghai" in body["text"]
+
+
+# --- admin: where webhooks are set up -------------------------------------------------
+
+
+def test_the_admin_keeps_a_webhook_secret_out_of_the_page(admin_client):
+    form = {"name": "Ops", "format": "dingtalk", "url": "https://oapi.dingtalk.com/robot/send?access_token=a"}
+    form |= {"secret": "SEC-abc", "active": "on", "min_severity": "low"}
+    assert admin_client.post("/admin/alerts/webhookendpoint/add/", form).status_code == 302
+    hook = WebhookEndpoint.objects.get()
+    assert hook.secret == "SEC-abc"
+    assert "SEC-abc" not in admin_client.get(f"/admin/alerts/webhookendpoint/{hook.pk}/change/").content.decode()
+
+    # Left empty, the secret stays; "remove" removes it.
+    admin_client.post(f"/admin/alerts/webhookendpoint/{hook.pk}/change/", form | {"name": "Ops 2", "secret": ""})
+    hook.refresh_from_db()
+    assert (hook.name, hook.secret) == ("Ops 2", "SEC-abc")
+    admin_client.post(f"/admin/alerts/webhookendpoint/{hook.pk}/change/", form | {"secret": "", "clear_secret": "on"})
+    hook.refresh_from_db()
+    assert hook.secret == ""
+
+    # The outbox is there to look at, not to edit.
+    assert admin_client.get("/admin/alerts/notification/?state=failed&channel=webhook&kind=due").status_code == 200
+    assert admin_client.get("/admin/alerts/notification/add/").status_code == 403
