@@ -1,8 +1,9 @@
 """Setting up a scratch database for a benchmark run.
 
 Benchmarks print figures; they never assert timings. Each run uses its own database
-(PostgreSQL when it answers on 127.0.0.1:5432, else a SQLite file under var/bench),
-created fresh and migrated, so figures are not skewed by leftovers.
+(PostgreSQL when it answers on 127.0.0.1:5432, else a SQLite file under var/bench;
+CRISISFLOW_BENCH_DB=sqlite forces SQLite), created fresh and migrated, so figures are not
+skewed by leftovers.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def setup(name: str) -> str:
     """Point Django at a fresh database called `name`, migrate it, return its kind."""
     if os.environ.get("DATABASE_URL"):
         url = os.environ["DATABASE_URL"]
-    elif _postgres_answers():
+    elif os.environ.get("CRISISFLOW_BENCH_DB") != "sqlite" and _postgres_answers():
         import psycopg
 
         with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:

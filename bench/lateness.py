@@ -1,6 +1,6 @@
 """How late do escalations arrive when 10,000 deadlines fall due within one minute?
 
-A real Celery worker (prefork, concurrency 2) and beat run against a scratch database
+A real Celery worker (prefork, concurrency 2 unless told otherwise) and beat run against a scratch database
 with the real broker: Redis when REDIS_URL is set or 127.0.0.1:6379 answers (database
 12 of it unless REDIS_URL says otherwise), else the file-system broker. 10,000 tasks get
 their "due" rung spread evenly over the minute starting 5 s after the worker is ready;
@@ -14,7 +14,8 @@ p50/p99/max, and where the time went: sweep start - due (waiting for a sweep), r
 - sweep start (firing, queueing, delivering). Last line:
 p99_late_s=<x> lost=<n> dup=<n> (target: 0 lost, 0 duplicates, p99 <= sweep interval + 5 s).
 
-    .venv/bin/python bench/lateness.py [N] [SWEEP_SECONDS]
+    .venv/bin/python bench/lateness.py [N] [SWEEP_SECONDS] [CONCURRENCY]
+    CRISISFLOW_BENCH_DB=sqlite CRISISFLOW_BENCH_BROKER=filesystem .venv/bin/python bench/lateness.py
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from common import ROOT, World, percentile_ms, setup
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 SWEEP_SECONDS = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
+CONCURRENCY = int(sys.argv[3]) if len(sys.argv) > 3 else 2
 SPREAD = 60.0  # the deadlines fall due within this many seconds
 LEAD = 5.0  # the first one this long after the worker is ready
 WAIT_AFTER = 60.0  # how long after the last deadline a notification may still arrive
@@ -39,7 +41,10 @@ REDIS_DB = 12
 
 
 def broker_url() -> str:
-    """Redis if there is one (a database of the benchmark's own), else "" (file system)."""
+    """Redis if there is one (a database of the benchmark's own), else "" (file system).
+    CRISISFLOW_BENCH_BROKER=filesystem forces the file-system broker."""
+    if os.environ.get("CRISISFLOW_BENCH_BROKER") == "filesystem":
+        return ""
     if os.environ.get("REDIS_URL"):
         return os.environ["REDIS_URL"]
     try:
@@ -50,6 +55,40 @@ def broker_url() -> str:
     except OSError:
         pass
     return ""
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of the processes so far (Linux /proc; 0 elsewhere)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all processes of the machine have used (Linux /proc/stat; 0 elsewhere)."""
+    try:
+        fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    except OSError:
+        return 0.0
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def pids_where(test) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if entry.isdigit():
+            try:
+                if test(int(entry)):
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
 
 
 def main() -> None:
@@ -93,7 +132,10 @@ def main() -> None:
     work.mkdir(parents=True)
     forget_queued_messages(redis_url)
     broker = redis_url or "file-system"
-    print(f"database={vendor} broker={broker} deadlines={N} within {SPREAD:g}s sweep_every={SWEEP_SECONDS:g}s")
+    print(
+        f"database={vendor} broker={broker} deadlines={N} within {SPREAD:g}s sweep_every={SWEEP_SECONDS:g}s "
+        f"worker_concurrency={CONCURRENCY} load_average={os.getloadavg()[0]:.2f}"
+    )
 
     receiver = TimedReceiver().start()
     world = World(300, clock.now(), webhook_url=receiver.url_for("/hook"), email=False)
@@ -106,10 +148,16 @@ def main() -> None:
     )
     processes = Processes(work, env)
     try:
-        worker = processes.worker("worker", concurrency=2)
+        worker = processes.worker("worker", concurrency=CONCURRENCY)
         processes.beat()
         processes.wait_ready(worker)
 
+        worker_pids = pids_where(lambda pid: os.getpgid(pid) == worker.pid)
+        cpu_before = {
+            "worker": cpu_seconds(worker_pids),
+            "bench+receiver": cpu_seconds([os.getpid()]),
+            "machine": machine_busy_seconds(),
+        }
         start = clock.now()
         world.add_tasks(N, due_from=LEAD, due_spread=SPREAD, at_due_rung=True, now=start)
         last_due = start.timestamp() + LEAD + SPREAD
@@ -118,6 +166,12 @@ def main() -> None:
         while time.time() < give_up and len(receiver.first_arrival()) < N:
             processes.check_alive()
             time.sleep(0.5)
+        took = time.time() - start.timestamp()
+        cpu = {
+            "worker": cpu_seconds(worker_pids) - cpu_before["worker"],
+            "bench+receiver": cpu_seconds([os.getpid()]) - cpu_before["bench+receiver"],
+        }
+        cpu["postgres and the rest"] = machine_busy_seconds() - cpu_before["machine"] - sum(cpu.values())
         # A little longer, so a late repeat of a key shows up as a duplicate.
         time.sleep(min(3.0, max(0.0, give_up - time.time())))
     finally:
@@ -156,8 +210,18 @@ def main() -> None:
             "firing+queue+delivery (receipt - sweep start) "
             f"p50={percentile_ms(after_sweep, 0.5) / 1000:.2f} p99={percentile_ms(after_sweep, 0.99) / 1000:.2f}"
         )
-    if sweeps:
-        print(f"  sweeps run={len(sweeps)} longest={max(sweeps):.2f}s")
+    queueing = sum(float(s) for s in re.findall(r"; queued \d+ in ([\d.]+)s", log))
+    delivering = [float(s) for s in re.findall(r"alerts\.tasks\.deliver\[[^]]*\] succeeded in ([\d.]+)s", log)]
+    print(
+        f"  worker time: sweeping {sum(sweeps):.1f}s in {len(sweeps)} sweeps (longest {max(sweeps, default=0):.1f}s; "
+        f"{queueing:.1f}s of it queueing deliveries), "
+        f"delivering {sum(delivering):.1f}s in {len(delivering)} messages"
+    )
+    print(
+        f"  cpu over {took:.0f}s ({os.cpu_count()} cores = {os.cpu_count() * took:.0f} cpu-s): "
+        + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in cpu.items())
+        + f"; all of it per notification {sum(cpu.values()) / max(1, len(first)) * 1000:.1f} ms"
+    )
     p99 = percentile_ms(late, 0.99) / 1000 if late else float("nan")
     print(f"p99_late_s={p99:.2f} lost={lost} dup={dup}")
 

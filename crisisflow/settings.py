@@ -7,6 +7,7 @@ See README.md, "Configuration", for every variable.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -41,12 +42,15 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",  # login rate limiting (see Security below)
     "rest_framework",
     "django_fsm",
+    "django_htmx",
     "crisisflow.people",
     "crisisflow.playbooks",
     "crisisflow.incidents",
     "crisisflow.alerts",
+    "crisisflow.evidence",
     "crisisflow.web",
     "crisisflow.api",
 ]
@@ -58,9 +62,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "crisisflow.people.middleware.UserLanguageAndTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:
@@ -71,8 +78,13 @@ if not DEBUG:
 ROOT_URLCONF = "crisisflow.urls"
 WSGI_APPLICATION = "crisisflow.wsgi.application"
 AUTH_USER_MODEL = "people.User"
+# Axes first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "incident-list"
+LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
 TEMPLATES = [
@@ -120,6 +132,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "crisisflow" / "static"]
+# Evidence files (crisisflow.evidence). Deliberately no MEDIA_URL route: they are served
+# only by the view that checks who may see the incident.
+MEDIA_ROOT = VAR_DIR / "media"
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -142,6 +159,38 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Behind the proxy every request comes from its address; the lockout below needs
+    # the client's (the last X-Forwarded-For entry, the one the proxy itself added).
+    AXES_CLIENT_IP_CALLABLE = "crisisflow.web.security.client_ip_behind_proxy"
+
+# Sessions: a sign-in lasts one crisis shift (12 h by default), counted from the sign-in,
+# then the person signs in again. Not ended when the browser closes: responders work
+# from phones, whose browsers drop and restore tabs all the time, and a sign-out in the
+# middle of a crisis costs more than the 12 h bound saves.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=300)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = False
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Left readable by scripts on purpose: Django's docs note that an HttpOnly CSRF cookie
+# adds no protection, and HTMX requests may need to send the token from it.
+CSRF_COOKIE_HTTPONLY = False
+
+# Login rate limiting (django-axes): five wrong passwords for one user name from one
+# address lock that pair out for 15 minutes, even with the right password; a successful
+# sign-in clears the count. Locking the pair rather than the user name alone means
+# nobody can lock the commander out in the middle of a crisis by guessing from
+# elsewhere, and one shared office address does not lock out a whole team.
+# `manage.py axes_reset_username <name>` (or the admin) lifts a lockout early.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Retrying while locked out does not restart the 15 minutes the page promised.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The sign-in page itself, with the lockout message, under 429 Too Many Requests.
+AXES_LOCKOUT_CALLABLE = "crisisflow.web.security.lockout_response"
+# No start-up banner on every manage.py command; failures and lockouts are still logged.
+AXES_VERBOSE = False
 
 # --- Celery ---------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
@@ -204,6 +253,7 @@ CRISISFLOW = {
         int(x) for x in env_list("CRISISFLOW_DELIVERY_RETRY_SECONDS", ["10", "30", "120", "600"])
     ],
     "WEBHOOK_TIMEOUT_SECONDS": env_float("CRISISFLOW_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+    "EVIDENCE_MAX_BYTES": env_int("CRISISFLOW_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1),
 }
 
 # --- E-mail (notifications in each recipient's language) ------------------------------

@@ -179,6 +179,7 @@ def test_incident_machine_keeps_its_promises(people, plan):
         IncidentMachine,
         settings=settings(
             max_examples=40,
+            derandomize=True,  # the same walks every run: the reach guard below cannot flake
             stateful_step_count=60,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

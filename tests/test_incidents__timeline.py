@@ -6,10 +6,12 @@ from io import StringIO
 
 import pytest
 from django.contrib.admin.sites import site
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import RequestFactory
 
+from crisisflow.evidence import actions as evidence
 from crisisflow.incidents import actions
 from crisisflow.incidents.models import AppendOnlyError, Event, Incident
 from crisisflow.incidents.timeline import describe, verify
@@ -126,7 +128,8 @@ def test_verify_timeline_passes_intact_timelines(incident, people):
     assert out.getvalue().strip() == "2 timelines intact"
 
 
-def test_every_kind_of_change_reads_as_a_sentence(people, plan):
+def test_every_kind_of_change_reads_as_a_sentence(people, plan, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     incident = walk_to(people, report(people), State.TEAM_ASSEMBLED)
     c = people.commander
     actions.update_scope(c, incident, affected_users=30000, personal_data=True)
@@ -142,6 +145,8 @@ def test_every_kind_of_change_reads_as_a_sentence(people, plan):
     other = make_user("commander2", "commander")
     actions.hand_over_command(c, incident, other)
     actions.add_note(other, incident, "Taking over for the night shift")
+    actions.add_task_comment(other, task, "The CEO lands at 18:00")
+    evidence.attach(other, incident, SimpleUploadedFile("post.txt", b"trending #3"), "Top post")
     actions.assign_task(other, task, people.pr_lead)  # their open work goes back first
     actions.remove_team_member(other, incident.team.get(user=people.pr_member, role="pr").pk)
     lines = [describe(e) for e in incident.events.order_by("seq")]
@@ -157,3 +162,5 @@ def test_every_kind_of_change_reads_as_a_sentence(people, plan):
     assert "“Holding statement”: ☑ Apologise" in lines
     assert "Commander: Commander → Commander2" in lines
     assert "Prmember left PR" in lines
+    assert "On “Exec letter”: The CEO lands at 18:00" in lines
+    assert any(line.startswith("Evidence attached: “post.txt” (11\xa0bytes, SHA-256 ") for line in lines)

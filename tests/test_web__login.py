@@ -13,7 +13,7 @@ def _quick_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def test_sign_in_leads_to_the_incident_list(client, people):
+def test_sign_in_leads_to_the_dashboard(client, people):
     client.cookies["django_language"] = "en"
     page = client.get(reverse("login"))
     assert page.status_code == 200 and 'name="password"' in page.content.decode()
@@ -21,7 +21,7 @@ def test_sign_in_leads_to_the_incident_list(client, people):
     credentials = {"username": "commander", "password": "pw-commander"}
     response = client.post(reverse("login"), credentials, follow=True)
     html = response.content.decode()
-    assert response.redirect_chain[-1][0] == reverse("incident-list")
+    assert response.redirect_chain[-1][0] == reverse("dashboard")
     assert "Signed in as Commander" in html
 
 

@@ -229,8 +229,8 @@ class Processes:
         process.expected_exit = True
         return process
 
-    def python(self, name: str, code: str, env: dict[str, str] | None = None) -> Process:
-        process = self.start(name, [sys.executable, "-c", code], env)
+    def python(self, name: str, code: str, *args: str, env: dict[str, str] | None = None) -> Process:
+        process = self.start(name, [sys.executable, "-c", code, *args], env)
         process.expected_exit = True
         return process
 
@@ -287,6 +287,7 @@ class RedisServer:
         self.process = self.processes.start(
             "redis-server",
             [REDIS_SERVER, "--port", str(self.port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+            dict(os.environ),
         )
         self.processes.wait_for(self.answers, f"redis-server on port {self.port}")
         return self

@@ -45,6 +45,8 @@ class _HandOver:
         self.ids: list[int] = []
         self.since = 0.0
         self.broken = False
+        self.queued = 0
+        self.seconds = 0.0  # spent talking to the broker
 
     def __call__(self, ids: list[int]) -> None:
         if not self.ids:
@@ -57,11 +59,18 @@ class _HandOver:
         ids, self.ids = self.ids + (more or []), []
         if self.broken or not ids:
             return
+        start = time.monotonic()
         try:
             enqueue(ids)
+            self.queued += len(ids)
         except Exception:
             self.broken = True
             log.exception("deadline sweep: could not queue %d deliveries; redrive will", len(ids))
+        finally:
+            self.seconds += time.monotonic() - start
+
+    def __str__(self) -> str:
+        return f"queued {self.queued} in {self.seconds:.2f}s"
 
 
 @contextmanager
@@ -108,7 +117,7 @@ def sweep() -> str:
         hand_over = _HandOver()
         report = run_sweep(on_fired=hand_over)
         hand_over.flush(report.redriven)
-    return str(report)
+    return f"{report}; {hand_over}"
 
 
 @shared_task(name="crisisflow.alerts.tasks.deliver", ignore_result=True, acks_late=True)

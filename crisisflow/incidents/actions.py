@@ -396,6 +396,21 @@ def add_note(actor, incident: Incident | int, text: str) -> Event:
     return record(incident, actor, Kind.NOTE, {"text": text})
 
 
+@transaction.atomic
+def add_task_comment(actor, task: Task | int, text: str) -> Event:
+    """A comment on one task, from those who may post notes (the commander, the reporter,
+    the team but observers). It goes on the timeline with the task; it changes nothing on
+    the task, so it needs no version and never conflicts with someone working it."""
+    incident, task = _lock_task(actor, task, None)
+    permissions.require(permissions.may_post_notes(actor, incident), _("Only the team can comment on tasks."))
+    text = _text(text, "text")
+    if not text:
+        raise Invalid(_("Write something first."), field="text")
+    if len(text) > MAX_TEXT:
+        raise Invalid(_("Keep a comment under %(n)d characters.") % {"n": MAX_TEXT}, field="text")
+    return record(incident, actor, Kind.COMMENT, {"task_title": task.title, "text": text}, task=task)
+
+
 # --- the transitions ----------------------------------------------------------------------------
 
 
@@ -834,7 +849,14 @@ def _lock_task(actor, task: Task | int, expected_version: int | None) -> tuple[I
     locked = Task.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=pk)
     locked.incident = incident
     if expected_version is not None and locked.version != expected_version:
-        who = Event.objects.filter(task=locked).order_by("-seq").select_related("actor").first()
+        # The last person who changed it (reminders on the task have no actor).
+        who = (
+            Event.objects.filter(task=locked, actor__isnull=False)
+            .exclude(kind=Kind.ALERT)
+            .order_by("-seq")
+            .select_related("actor")
+            .first()
+        )
         raise stale_task_error(_name(who.actor) if who and who.actor else None)
     return incident, locked
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -198,6 +199,17 @@ def describe(event: Event) -> str:
             "attempts": d["attempts"],
             "error": d["error"],
         }
+    if k == Kind.COMMENT:
+        return _("On “%(task)s”: %(text)s") % {"task": localized(d["task_title"]), "text": d.get("text", "")}
+    if k == Kind.EVIDENCE:
+        text = _("Evidence attached: “%(name)s” (%(size)s, SHA-256 %(sha256)s)") % {
+            "name": d["name"],
+            "size": filesizeformat(d["size"]),
+            "sha256": d["sha256"],
+        }
+        if d.get("caption"):
+            text += " — " + d["caption"]
+        return text
     return k
 
 

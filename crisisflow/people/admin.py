@@ -7,7 +7,9 @@ from crisisflow.people.models import RosterEntry, User
 
 class RosterInline(admin.TabularInline):
     model = RosterEntry
+    fk_name = "user"  # not updated_by, the audit field
     extra = 0
+    readonly_fields = ("updated_by", "updated_at")
 
 
 @admin.register(User)

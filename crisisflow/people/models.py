@@ -50,6 +50,17 @@ class RosterEntry(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roster_entries")
     rank = models.CharField(_("rank"), max_length=10, choices=Rank.choices, default=Rank.PRIMARY)
     position = models.PositiveIntegerField(_("order within rank"), default=0)
+    # A simple audit (rosters are not incident state, so no timeline): who changed this
+    # entry last through the app, and when. Empty for entries made outside it.
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("last changed by"),
+    )
+    updated_at = models.DateTimeField(_("last changed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("roster entry")

@@ -1,7 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from crisisflow.web import views
+from crisisflow.evidence import views as evidence
+from crisisflow.web import board, dashboard, playbooks, room, views
 
 incident = "incidents/<str:reference>/"
 task = incident + "tasks/<int:task_id>/"
@@ -9,17 +10,36 @@ task = incident + "tasks/<int:task_id>/"
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),  # POST only
-    path("", views.list_incidents, name="incident-list"),
+    path("", dashboard.show_dashboard, name="dashboard"),
+    path("my/tasks/", dashboard.my_tasks, name="my-tasks"),
+    path("live/dashboard/<slug:region>/", dashboard.dashboard_region, name="dashboard-live"),
+    path("live/my-tasks/", dashboard.my_tasks_region, name="my-tasks-live"),
+    path("incidents/", views.list_incidents, name="incident-list"),
     path("notifications/", views.list_notifications, name="notifications"),
     path("notifications/read/", views.read_all_notifications, name="notifications-read-all"),
     path("notifications/<int:notification_id>/read/", views.read_notification, name="notification-read"),
     path("me/", views.edit_preferences, name="preferences"),
+    path("playbooks/", playbooks.list_playbooks, name="playbooks"),
+    path("board/", board.show_board, name="board"),
+    path("board/assign/", board.assign_selected, name="board-assign"),
+    path("board/<str:reference>/team/accept/", board.accept_team, name="board-team-accept"),
+    path("board/<str:reference>/team/replace/", board.replace_role, name="board-team-replace"),
+    path("rosters/", board.show_rosters, name="rosters"),
+    path("rosters/add/", board.add_to_roster, name="roster-add"),
+    path("rosters/<int:entry_id>/rank/", board.set_rank, name="roster-rank"),
+    path("rosters/<int:entry_id>/move/", board.move_entry, name="roster-move"),
+    path("rosters/<int:entry_id>/remove/", board.remove_entry, name="roster-remove"),
+    path("playbooks/<slug:key>/", playbooks.show_playbook, name="playbook-detail"),
     path("incidents/new/", views.report_incident, name="incident-report"),
     path(incident, views.show_incident, name="incident-detail"),
+    path(incident + "live/<slug:region>/", dashboard.incident_region, name="incident-live"),
     path(incident + "advance/", views.advance_incident, name="incident-advance"),
     path(incident + "severity/", views.change_severity, name="incident-severity"),
     path(incident + "scope/", views.update_scope, name="incident-scope"),
     path(incident + "notes/", views.add_note, name="incident-note"),
+    path(incident + "timeline/", room.timeline, name="incident-timeline"),
+    path(incident + "evidence/", room.attach_evidence, name="evidence-attach"),
+    path(incident + "evidence/<int:attachment_id>/", evidence.serve, name="evidence-file"),
     path(incident + "team/accept/", views.accept_team, name="team-accept"),
     path(incident + "team/add/", views.add_team_member, name="team-add"),
     path(incident + "team/<int:member_id>/remove/", views.remove_team_member, name="team-remove"),
@@ -30,4 +50,5 @@ urlpatterns = [
     path(task + "skip/", views.skip_task, name="task-skip"),
     path(task + "assign/", views.assign_task, name="task-assign"),
     path(task + "tick/", views.tick_checklist, name="task-tick"),
+    path(task + "comment/", room.comment_on_task, name="task-comment"),
 ]

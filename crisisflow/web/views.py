@@ -25,11 +25,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
-from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
+from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -44,6 +45,7 @@ from crisisflow.people import prefs
 from crisisflow.people.models import User
 from crisisflow.playbooks.models import current_versions, versions_serving
 from crisisflow.vocab import STAGE_OF_STATE, Role, Stage, State
+from crisisflow.web import live, room
 from crisisflow.web.forms import (
     BOOLEAN_FACTS,
     FACT_LABELS,
@@ -188,6 +190,7 @@ class TaskRow:
     can_work: bool
     can_manage: bool
     error: str = ""
+    card: Any = None  # what the card shows, worked out once per page (room.dress_tasks)
 
     @property
     def actionable(self) -> bool:
@@ -197,19 +200,20 @@ class TaskRow:
 def _task_groups(request: HttpRequest, incident: Incident, refusal: Refusal | None):
     """Tasks by stage (in the order of the response), then by role."""
     now = clock.now()
-    tasks = incident.tasks.select_related("assignee").prefetch_related(
-        Prefetch("depends_on", queryset=Task.objects.only("title", "status"))
-    )
+    # What each task depends on and its comments come with the cards (room.dress_tasks):
+    # one query each for all the tasks.
+    tasks = incident.tasks.select_related("assignee").defer("ladder")
     is_open = incident.is_open
+    rights = room.TaskRights(request.user, incident)  # read once, not once per task
     rows = []
     for task in tasks:
         task.incident = incident  # the permission checks read it; no need to load it again
-        manages = is_open and permissions.manages_task(request.user, task)
+        manages = is_open and rights.manages(task)
         rows.append(
             TaskRow(
                 task=task,
                 overdue=bool(task.due_at and task.due_at < now and not task.is_finished),
-                can_work=is_open and (manages or permissions.works_task(request.user, task)),
+                can_work=is_open and (manages or rights.works(task)),
                 can_manage=manages,
                 error=refusal.message if refusal and refusal.form_key == f"task-{task.pk}" else "",
             )
@@ -320,11 +324,22 @@ def _incident_page(
         "facts": [(FACT_LABELS[name], getattr(incident, name)) for name in BOOLEAN_FACTS],
         "note_form": bound.get("note") or NoteForm(auto_id="note_%s"),
         "task_groups": _task_groups(request, incident, refusal),
-        "events": incident.events.select_related("actor").order_by("-seq"),
         "refusal": refusal,
         "met": incident.statement_met_clock(),
         "deliveries": _delivery_log(incident),
     }
+    # The timeline (a page of it), the team's contacts, evidence, task comments.
+    context.update(
+        room.context(
+            request,
+            incident,
+            bound=bound,
+            members=members,
+            proposals=proposals,
+            task_groups=context["task_groups"],
+            team_users=team_users,
+        )
+    )
     return render(request, "web/incident_detail.html", context, status=status)
 
 
@@ -493,11 +508,25 @@ def _on_task(
     key = f"task-{task.pk}"
     if not form.is_valid():
         err = Invalid("; ".join(str(e) for errors in form.errors.values() for e in errors))
-        return _refused(request, reference, err, form_key=key)
+        return _task_answer(request, task, key, err)
     try:
         use_case(task, form.cleaned_data)
     except CrisisFlowError as err:
-        return _refused(request, reference, err, form_key=key)
+        return _task_answer(request, task, key, err)
+    return _task_answer(request, task, key)
+
+
+def _task_answer(request: HttpRequest, task: Task, key: str, err: CrisisFlowError | None = None) -> HttpResponse:
+    """After a task button: My tasks' in-place buttons (HTMX) get the task's card back,
+    refusals written in it; a plain form goes back to the page it names in `next` (My
+    tasks), else to the task on the incident page."""
+    if live.wants_task_card(request, task) and not isinstance(err, NotFound | Forbidden):
+        return live.task_card(request, task, err)
+    if err is not None:
+        return _refused(request, task.incident.reference, err, form_key=key)
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
     return _back(task.incident, key)
 
 

@@ -52,6 +52,34 @@ def page(chromium):
 
 
 @pytest.fixture
+def signed_in(chromium, live_server):
+    """Open a tab already signed in as `user`, each in a context of its own: another
+    person's browser. A session made by the test client stands in for the login form."""
+    from django.conf import settings
+    from django.test import Client
+
+    contexts = []
+
+    def open_as(user, language: str = "en", viewport: dict | None = None):
+        client = Client()
+        client.force_login(user)
+        context = chromium.new_context(viewport=viewport or {"width": 1280, "height": 900}, locale="en-US")
+        context.set_default_timeout(15_000)
+        context.add_cookies(
+            [
+                {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url},
+                {"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url},
+            ]
+        )
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS

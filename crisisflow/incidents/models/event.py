@@ -49,6 +49,8 @@ class Event(models.Model):
         NOTE = "note", _("Note")
         ALERT = "alert", _("Reminder or escalation")
         DELIVERY = "delivery", _("Delivery failure")
+        COMMENT = "comment", _("Task comment")
+        EVIDENCE = "evidence", _("Evidence")
 
     incident = models.ForeignKey("incidents.Incident", on_delete=models.PROTECT, related_name="events")
     seq = models.PositiveIntegerField()

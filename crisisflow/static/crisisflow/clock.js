@@ -18,23 +18,31 @@
   }
 
   var clocks = [];
-  var loaded = Date.now();
-  document.querySelectorAll("[data-deadline]").forEach(function (el) {
-    var deadline = Date.parse(el.getAttribute("data-deadline"));
-    var serverNow = Date.parse(el.getAttribute("data-now"));
-    var text = el.querySelector(".clock-text");
-    if (isNaN(deadline) || !text) return;
-    clocks.push({
-      el: el,
-      text: text,
-      icon: el.querySelector(".clock-icon"),
-      deadline: deadline,
-      skew: isNaN(serverNow) ? 0 : serverNow - loaded,
-      left: el.getAttribute("data-left") || "{t}",
-      overdue: el.getAttribute("data-overdue") || "-{t}",
+
+  // Finds the clocks on the page. A clock keeps the skew measured when it arrived: the
+  // page's clocks when it loaded, a live region's (HTMX) when it was swapped in.
+  function bind() {
+    var arrived = Date.now();
+    clocks = [];
+    document.querySelectorAll("[data-deadline]").forEach(function (el) {
+      if (!el.cfClock) {
+        var deadline = Date.parse(el.getAttribute("data-deadline"));
+        var serverNow = Date.parse(el.getAttribute("data-now"));
+        var text = el.querySelector(".clock-text");
+        if (isNaN(deadline) || !text) return;
+        el.cfClock = {
+          el: el,
+          text: text,
+          icon: el.querySelector(".clock-icon"),
+          deadline: deadline,
+          skew: isNaN(serverNow) ? 0 : serverNow - arrived,
+          left: el.getAttribute("data-left") || "{t}",
+          overdue: el.getAttribute("data-overdue") || "-{t}",
+        };
+      }
+      clocks.push(el.cfClock);
     });
-  });
-  if (!clocks.length) return;
+  }
 
   function tick() {
     var now = Date.now();
@@ -48,6 +56,12 @@
     });
   }
 
+  bind();
   tick();
   setInterval(tick, 1000);
+  // Live regions swap in new markup with new clocks: count those down too, at once.
+  document.addEventListener("htmx:afterSwap", function () {
+    bind();
+    tick();
+  });
 })();
