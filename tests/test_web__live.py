@@ -127,6 +127,16 @@ def test_a_note_leaves_the_tasks_and_the_header_alone(browse, people, incident):
     assert poll(client, region_url(incident, "timeline"), stamp_in(page, "timeline")).status_code == 200
 
 
+def test_a_comment_on_a_task_refreshes_the_task_list(browse, people, incident):
+    client = browse(people.pr_lead)
+    page = text_of(client.get(reverse("incident-detail", args=[incident.reference])))
+    task = incident.tasks.get(key="legal-review")
+    actions.add_task_comment(people.commander, task, "Statement draft v2 is in the shared folder")
+    fresh = poll(client, region_url(incident, "tasks"), stamp_in(page, "tasks"))
+    assert fresh.status_code == 200
+    assert "Statement draft v2 is in the shared folder" in text_of(fresh)
+
+
 def test_a_task_falling_overdue_changes_the_task_list_with_nobody_touching_it(browse, people, incident):
     client = browse(people.pr_lead)
     with time_machine.travel(T0 + 2 * H, tick=False):

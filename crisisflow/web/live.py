@@ -116,6 +116,7 @@ def incident_stamps(incident: Incident) -> dict[str, str]:
         "task_versions": _scalar(tasks, n=Sum("version")),
         "overdue": _scalar(tasks.filter(status__in=UNFINISHED, due_at__lt=now), n=Count("pk")),
         "last_seq": _scalar(Event.objects.all(), n=Max("seq")),
+        "last_comment": _scalar(Event.objects.filter(kind=Event.Kind.COMMENT), n=Max("seq")),
         # A notification moves pending → sending → delivered or failed, trying again
         # on the way: how many there are in each state, and the tries, show every move.
         "sent": _scalar(sent, n=Count("pk")),
@@ -134,8 +135,8 @@ def incident_stamps(incident: Incident) -> dict[str, str]:
         # Gates read the tasks and the team, and features may add gates on anything
         # that writes an event.
         "next-step": stamp("next", v("version"), tasks_now, v("last_seq")),
-        # Comments on a task change no version, only the timeline: include its end.
-        "tasks": stamp("tasks", v("version"), tasks_now, v("overdue"), v("last_seq")),
+        # Comments on a task change no version, only the timeline: the last one counts.
+        "tasks": stamp("tasks", v("version"), tasks_now, v("overdue"), v("last_comment")),
         "team": stamp("team", v("version"), tasks_now),
         "timeline": stamp("timeline", v("version"), v("last_seq")),
         "notifications": stamp("notifications", delivery),
