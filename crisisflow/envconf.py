@@ -111,7 +111,9 @@ def database_from_url(url: str, *, base_dir: str) -> dict:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": path,
-            "OPTIONS": {"timeout": 20},
+            # IMMEDIATE: a transaction takes the write lock when it starts, so two writers
+            # queue on the timeout instead of one failing with "database is locked".
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
             "TEST": {"NAME": test_path},
         }
     raise ImproperlyConfigured(f"DATABASE_URL scheme {scheme!r} is not supported (use postgres://… or sqlite:///…)")

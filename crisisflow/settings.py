@@ -210,6 +210,8 @@ else:
         # kombu's default is a folder named "control" in the current directory.
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # The default (1 s) lets a worker take about one message a second from the folder.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = False

@@ -64,9 +64,9 @@ def deliver_one(pk: int, now: datetime | None = None) -> str:
     now = now or clock.now()
     if not claim(pk, now):
         return SKIPPED
-    notification = (
-        Notification.objects.select_related("incident", "task", "recipient", "endpoint").filter(pk=pk).first()
-    )
+    # The message is rendered from the payload: the incident and task rows (wide ones)
+    # are read only if the delivery fails and the commander must be told.
+    notification = Notification.objects.select_related("recipient", "endpoint").filter(pk=pk).first()
     if notification is None:  # deleted with its incident meanwhile
         return SKIPPED
     # The attempt number is this claim's token: a later claim (after our lease lapsed)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from crisisflow.alerts.ladder import Kind
+from crisisflow.alerts.memo import remembered
 from crisisflow.alerts.models import Channel, Notification, WebhookEndpoint
 from crisisflow.vocab import severity_at_least
 
@@ -52,7 +53,8 @@ def channels_for(user, kind: str, severity: str) -> list[str]:
 
 def endpoints_for(kind: str, severity: str) -> list[WebhookEndpoint]:
     chosen = []
-    for endpoint in WebhookEndpoint.objects.filter(active=True):
+    active = remembered("endpoints", lambda: list(WebhookEndpoint.objects.filter(active=True)))
+    for endpoint in active:
         if endpoint.escalations_only and kind in Kind.WARNINGS:
             continue
         if severity and not severity_at_least(severity, endpoint.min_severity):

@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+from crisisflow.alerts.memo import remembered
 from crisisflow.people.models import RosterEntry, User
 from crisisflow.vocab import Role
 
 
 def _team_lead(incident, role: str) -> User | None:
-    member = incident.team.filter(role=role, user__is_active=True).select_related("user").order_by("-is_lead", "id")
-    first = member.first()
-    return first.user if first else None
+    # The whole team in one read (remembered for the sweep): lead first, then by join order.
+    members = remembered(
+        ("team", incident.pk),
+        lambda: list(incident.team.filter(user__is_active=True).select_related("user").order_by("-is_lead", "id")),
+    )
+    for member in members:
+        if member.role == role:
+            return member.user
+    return None
 
 
 def _roster_primary(role: str) -> User | None:
-    entry = (
-        RosterEntry.objects.filter(role=role, user__is_active=True)
-        .select_related("user")
-        .order_by("-rank", "position", "id")  # "primary" sorts after "backup"
-        .first()
-    )
-    return entry.user if entry else None
+    def first_on_roster() -> User | None:
+        entry = (
+            RosterEntry.objects.filter(role=role, user__is_active=True)
+            .select_related("user")
+            .order_by("-rank", "position", "id")  # "primary" sorts after "backup"
+            .first()
+        )
+        return entry.user if entry else None
+
+    return remembered(("roster", role), first_on_roster)
 
 
 def _lead_of(incident, role: str) -> User | None:

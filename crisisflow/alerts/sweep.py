@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from crisisflow import clock
-from crisisflow.alerts import outbox
+from crisisflow.alerts import memo, outbox
 from crisisflow.alerts.ladder import Kind, alert_time, clock_rungs, first_step
 from crisisflow.alerts.models import Notification
 from crisisflow.alerts.recipients import resolve
@@ -254,8 +254,11 @@ def sweep(
     transaction that wrote them has committed, so delivery can begin while a long sweep
     (a burst of deadlines) is still going; they are in the report as well.
     """
-    now = now or clock.now()
-    limit = limit or setting("SWEEP_BATCH")
+    with memo.one_sweep():
+        return _sweep(now or clock.now(), limit or setting("SWEEP_BATCH"), on_fired)
+
+
+def _sweep(now: datetime, limit: int, on_fired: Callable[[list[int]], None] | None) -> SweepReport:
     report = SweepReport()
 
     def fired(ids: list[int]) -> None:
