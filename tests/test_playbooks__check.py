@@ -578,7 +578,9 @@ def test_unknown_fields(workdir):
   conditions: {severity: high}
 """
     )
-    task_fields = "key, title, instructions, role, stage, due, depends_on, checklist, conditions, gates, deliverable, alerts"
+    task_fields = (
+        "key, title, instructions, role, stage, due, depends_on, checklist, conditions, gates, deliverable, alerts"
+    )
     assert errors_in(workdir, text) == [
         "plan.yaml:6: owner: unknown field 'owner' (allowed here: key, name, description, serves, "
         "defines_crisis_types, first_statement_within, first_statement_within_critical, roles, tasks)",

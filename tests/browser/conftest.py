@@ -67,7 +67,11 @@ def signed_in(chromium, live_server):
         context.set_default_timeout(15_000)
         context.add_cookies(
             [
-                {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url},
+                {
+                    "name": settings.SESSION_COOKIE_NAME,
+                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                    "url": live_server.url,
+                },
                 {"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url},
             ]
         )
