@@ -31,6 +31,18 @@ def _english(settings):
         yield
 
 
+@pytest.fixture
+def browse(client):
+    """A test client signed in as someone, reading the pages in a language (English)."""
+
+    def as_user(user, language="en"):
+        client.force_login(user)
+        client.cookies["django_language"] = language
+        return client
+
+    return as_user
+
+
 @dataclass
 class Personas:
     commander: User  # on the commander roster: takes command when confirming

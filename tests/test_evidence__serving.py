@@ -29,16 +29,6 @@ def media(settings, tmp_path) -> Path:
 
 
 @pytest.fixture
-def browse(client):
-    def as_user(user, language="en"):
-        client.force_login(user)
-        client.cookies["django_language"] = language
-        return client
-
-    return as_user
-
-
-@pytest.fixture
 def incident(people, plan):
     incident = walk_to(people, report(people), State.TEAM_ASSEMBLED)
     actions.add_team_member(people.commander, incident, people.observer, "observer")

@@ -23,16 +23,6 @@ ROSTERS = reverse("rosters")
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture
-def browse(client):
-    def as_user(user, language="en"):
-        client.force_login(user)
-        client.cookies["django_language"] = language
-        return client
-
-    return as_user
-
-
 @pytest.fixture(autouse=True)
 def frozen():
     with time_machine.travel(T0, tick=False) as traveller:

@@ -25,18 +25,6 @@ H = timedelta(hours=1)
 M = timedelta(minutes=1)
 
 
-@pytest.fixture
-def browse(client):
-    """A test client signed in as someone, reading the pages in English."""
-
-    def as_user(user, language="en"):
-        client.force_login(user)
-        client.cookies["django_language"] = language
-        return client
-
-    return as_user
-
-
 def report(people, title, *, severity="high", detected_at=T0, **fields) -> Incident:
     with time_machine.travel(T0, tick=False):
         return actions.report_incident(

@@ -16,18 +16,6 @@ from tests.conftest import T0
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def browse(client):
-    """A test client signed in as someone, reading the pages in English."""
-
-    def as_user(user, language="en"):
-        client.force_login(user)
-        client.cookies["django_language"] = language
-        return client
-
-    return as_user
-
-
 def report(people, **fields) -> Incident:
     fields = {"title": "Payments failing in app", "crisis_type": "service_outage", "severity": "high", **fields}
     return actions.report_incident(people.commander, **fields)

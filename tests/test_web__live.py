@@ -28,18 +28,6 @@ M = timedelta(minutes=1)
 
 
 @pytest.fixture
-def browse(client):
-    """A test client signed in as someone, reading the pages in English."""
-
-    def as_user(user, language="en"):
-        client.force_login(user)
-        client.cookies["django_language"] = language
-        return client
-
-    return as_user
-
-
-@pytest.fixture
 def incident(people, plan) -> Incident:
     """Team assembled at T0 (high: first statement due T0 + 4 h)."""
     with time_machine.travel(T0, tick=False):

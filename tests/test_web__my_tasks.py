@@ -24,18 +24,6 @@ H = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 
 
-@pytest.fixture
-def browse(client):
-    """A test client signed in as someone, reading the pages in English."""
-
-    def as_user(user, language="en"):
-        client.force_login(user)
-        client.cookies["django_language"] = language
-        return client
-
-    return as_user
-
-
 def assembled(people, title="Payments failing", **fields) -> Incident:
     """Team assembled at T0 (high severity): legal review (legal) due T0 + 3 h, the holding
     statement (PR lead) T0 + 4 h, the executive letter T0 + 6 h; progress update and

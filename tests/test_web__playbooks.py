@@ -15,16 +15,6 @@ from tests.conftest import SMALL_PLAN, H, install_plan
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def browse(client):
-    def as_user(user, language="en"):
-        client.force_login(user)
-        client.cookies["django_language"] = language
-        return client
-
-    return as_user
-
-
 def text_of(response) -> str:
     return response.content.decode()
 

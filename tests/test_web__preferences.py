@@ -12,16 +12,6 @@ from crisisflow.people.prefs import update_preferences
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def browse(client):
-    def as_user(user, language="en"):
-        client.force_login(user)
-        client.cookies["django_language"] = language
-        return client
-
-    return as_user
-
-
 def text_of(response) -> str:
     return response.content.decode()
 

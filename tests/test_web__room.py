@@ -18,16 +18,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def browse(client):
-    def as_user(user, language="en"):
-        client.force_login(user)
-        client.cookies["django_language"] = language
-        return client
-
-    return as_user
-
-
-@pytest.fixture
 def incident(people, plan) -> Incident:
     """Reported by customer service, team assembled (commander, PR lead, legal), an observer."""
     incident = walk_to(people, report(people), State.TEAM_ASSEMBLED)

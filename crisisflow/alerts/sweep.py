@@ -102,34 +102,16 @@ def fire_task_rung(
         people = resolve(rung.audience, incident, task)
         if not people:
             return f"{incident.reference} task {task.pk} {rung.name} (nobody to tell)", []
-        payload = outbox.payload_for(rung.kind, rung.name, incident, task, due_at=task.due_at)
-        rows = outbox.write(
-            source=f"task:{task.pk}:{generation}:{speak}",
-            kind=rung.kind,
-            rung=rung.name,
-            incident=incident,
-            task=task,
-            people=people,
-            payload=payload,
-            now=now,
-            due_at=rung.at,
-        )
-        record(
+        pending = _speak(
+            rung,
             incident,
-            None,
-            Event.Kind.ALERT,
-            {
-                "alert": rung.kind,
-                "rung": rung.name,
-                "task_title": task.title,
-                "due_at": task.due_at.isoformat(),
-                "recipients": [str(p) for p in people],
-                "channels": sorted({r.channel for r in rows}),
-            },
+            people,
+            now,
+            source=f"task:{task.pk}:{generation}:{speak}",
+            due_at=task.due_at,
             task=task,
-            at=now,
         )
-        return f"{incident.reference} task {task.pk} {rung.name}", [r.pk for r in rows if r.state == "pending"]
+        return f"{incident.reference} task {task.pk} {rung.name}", pending
 
 
 def fire_clock_rung(incident_id: int, step: int, generation: int, now: datetime) -> tuple[str, list[int]] | None:
@@ -150,37 +132,43 @@ def fire_clock_rung(incident_id: int, step: int, generation: int, now: datetime)
         rung = rungs[speak]
         people = resolve(rung.audience, incident)
         left = max(timedelta(0), incident.statement_due_at - now)
-        payload = outbox.payload_for(
-            rung.kind,
-            rung.name,
+        pending = _speak(
+            rung,
             incident,
+            people,
+            now,
+            source=f"clock:{incident.pk}:{generation}:{speak}",
             due_at=incident.statement_due_at,
             minutes_left=int(left.total_seconds() // 60),
         )
-        rows = outbox.write(
-            source=f"clock:{incident.pk}:{generation}:{speak}",
-            kind=rung.kind,
-            rung=rung.name,
-            incident=incident,
-            people=people,
-            payload=payload,
-            now=now,
-            due_at=rung.at,
-        )
-        record(
-            incident,
-            None,
-            Event.Kind.ALERT,
-            {
-                "alert": rung.kind,
-                "rung": rung.name,
-                "due_at": incident.statement_due_at.isoformat(),
-                "recipients": [str(p) for p in people],
-                "channels": sorted({r.channel for r in rows}),
-            },
-            at=now,
-        )
-        return f"{incident.reference} golden clock {rung.name}", [r.pk for r in rows if r.state == "pending"]
+        return f"{incident.reference} golden clock {rung.name}", pending
+
+
+def _speak(rung, incident, people, now: datetime, *, source: str, due_at: datetime, task=None, **extra) -> list[int]:
+    """Write a fired rung's notifications and its timeline event; the ids still to deliver."""
+    payload = outbox.payload_for(rung.kind, rung.name, incident, task, due_at=due_at, **extra)
+    rows = outbox.write(
+        source=source,
+        kind=rung.kind,
+        rung=rung.name,
+        incident=incident,
+        task=task,
+        people=people,
+        payload=payload,
+        now=now,
+        due_at=rung.at,
+    )
+    data = {
+        "alert": rung.kind,
+        "rung": rung.name,
+        "due_at": due_at.isoformat(),
+        "recipients": [str(p) for p in people],
+        "channels": sorted({r.channel for r in rows}),
+    }
+    if task is not None:
+        data["task_title"] = task.title
+    record(incident, None, Event.Kind.ALERT, data, task=task, at=now)
+    return [r.pk for r in rows if r.state == "pending"]
 
 
 def redrive(now: datetime, limit: int) -> list[int]:
