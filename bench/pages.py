@@ -9,7 +9,7 @@ session) measured in the same run. DEBUG is off while timing, as in production.
 Prints p50/p95 and queries per page; last line:
 incident_p95_ms=<x> ratio=<incident p95 / trivial p95>   (target p95 <= 150 ms on PostgreSQL)
 
-    .venv/bin/python bench/pages.py [K] [--freeze]
+    .venv/bin/python bench/pages.py [K] [--no-freeze]
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from common import median_ms, percentile_ms, setup  # also puts the project on s
 
 ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
 K = int(ARGS[0]) if ARGS else 50
-# --freeze: as a server process that moves its start-up heap out of the garbage
-# collector's way (gc.freeze() once the app is loaded); without it, full collections
-# over Django's own objects land on random requests and make the p95.
-FREEZE = "--freeze" in sys.argv
+# As a server process (crisisflow/wsgi.py) the start-up heap is moved out of the garbage
+# collector's way (gc.freeze() once the app is loaded); --no-freeze measures without it,
+# when full collections over Django's own objects land on random requests and make the p95.
+FREEZE = "--no-freeze" not in sys.argv
 DASHBOARD_INCIDENTS = 40
 WARM_UP = 5
 
