@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import timedelta
 
 import pytest
@@ -169,6 +170,10 @@ def test_commander_confirms_and_activates_the_plan_from_the_page(browse, people,
     html = text_of(client.get(page(incident)))
     assert "Legal review" in html and "Holding statement" in html
     assert "Accept proposed team" in html
+    # Each task with a due time counts down live (clock.js), in the viewer's time zone.
+    due = incident.tasks.get(key="legal-review").due_at.astimezone(zoneinfo.ZoneInfo(people.commander.time_zone))
+    assert f'class="clock due-clock" role="timer" data-deadline="{due.isoformat()}"' in html
+    assert 'data-left="{t} left"' in html
 
 
 def test_people_who_do_not_command_get_no_buttons_and_a_403(browse, people, plan):

@@ -289,6 +289,9 @@ def clock_in(zone):
 def task_words() -> dict[str, str]:
     """The fixed words of a task card, translated once per page."""
     return {
+        # Countdown phrases for clock.js, the same messages as web/_live_due.html.
+        "left_tpl": _("%(left)s left") % {"left": "{t}"},
+        "overdue_tpl": _("Overdue by %(late)s") % {"late": "{t}"},
         "overdue": _("Overdue"),
         "role": _("Role"),
         "assignee": _("Assignee"),
@@ -404,6 +407,7 @@ def dress_tasks(
                     ],
                     "gates": _("the move to “%(state)s”") % {"state": state_label(task.gates)} if task.gates else "",
                     "due": when(task.due_at) if task.due_at else None,
+                    "counting": task.due_at is not None and state not in FINISHED,
                     "depends": ", ".join(
                         f"{pick(title)} ({statuses.get(status, status)})" for title, status in prerequisites.get(pk, [])
                     ),
