@@ -230,6 +230,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_float("CRISISFLOW_SWEEP_SECONDS", 5.0, minimum=0.5),
         "options": {"expires": 60},
     },
+    # Files of evidence uploads whose transaction was rolled back (see evidence/cleanup.py).
+    "remove-orphan-evidence": {
+        "task": "crisisflow.evidence.tasks.remove_orphans",
+        "schedule": 3600.0,
+        "options": {"expires": 600},
+    },
 }
 
 # --- REST API -------------------------------------------------------------------------

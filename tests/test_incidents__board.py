@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from crisisflow.incidents import actions, board
+from crisisflow.incidents import actions, board, permissions
 from crisisflow.incidents.errors import Conflict, Forbidden, Invalid, NotFound
 from crisisflow.incidents.models import Event, Incident, Task
 from crisisflow.vocab import Role
@@ -70,7 +70,7 @@ def test_members_and_outsiders_have_nothing_on_their_board(people, plan, frozen)
     for person in (people.pr_member, people.outsider, people.observer):
         seen = board.board_for(person)
         assert seen.incidents == [] and seen.unassigned == [] and seen.loads == []
-        assert not board.manages_any(person)
+        assert not permissions.manages_any(person)
 
 
 def test_closed_and_dismissed_incidents_leave_the_board(people, plan, frozen):
@@ -107,10 +107,10 @@ def test_each_persons_load_is_counted(people, plan, frozen):
     incident = activated(people)
     c = people.commander
     task = {t.key: t for t in incident.tasks.all()}
-    board.assign_tasks(
+    actions.assign_tasks(
         c, picks([task["holding-statement"], task["exec-letter"], task["progress-update"]]), people.pr_member
     )
-    board.assign_tasks(c, picks([Task.objects.get(pk=task["legal-review"].pk)]), people.legal)
+    actions.assign_tasks(c, picks([Task.objects.get(pk=task["legal-review"].pk)]), people.legal)
     actions.start_task(people.pr_member, task["exec-letter"].pk)
     actions.block_task(people.pr_member, task["progress-update"].pk, "waiting for the statement")
     frozen.shift(timedelta(hours=5))  # the statement (4 h) and legal review (3 h) are overdue
@@ -131,7 +131,7 @@ def test_each_persons_load_is_counted(people, plan, frozen):
 def test_finished_tasks_do_not_count(people, plan, frozen):
     incident = activated(people)
     task = incident.tasks.get(key="exec-letter")
-    board.assign_tasks(people.commander, picks([task]), people.pr_member)
+    actions.assign_tasks(people.commander, picks([task]), people.pr_member)
     actions.skip_task(people.commander, task.pk, "not needed")
     loads = {load.user: load for load in board.board_for(people.commander).loads}
     assert loads[people.pr_member].open == 0
@@ -147,7 +147,7 @@ def test_bulk_assignment_gives_each_task_an_event_and_a_fresh_deadline_ladder(pe
     generations = {t.pk: t.alert_generation for t in tasks}
     events = incident.events.count()
 
-    done = board.assign_tasks(people.commander, picks(tasks), people.pr_member)
+    done = actions.assign_tasks(people.commander, picks(tasks), people.pr_member)
 
     assert [t.pk for t in done] == [t.pk for t in tasks]
     for task in Task.objects.filter(pk__in=generations):
@@ -168,7 +168,7 @@ def test_one_stale_task_assigns_nothing_and_the_refusal_names_it(people, plan, f
     events = incident.events.count()
 
     with pytest.raises(Conflict) as refused:
-        board.assign_tasks(people.commander, seen, people.pr_member)
+        actions.assign_tasks(people.commander, seen, people.pr_member)
 
     assert str(refused.value) == (
         f"“Holding statement” ({incident.reference}) was changed by Prlead; reload the page and try again."
@@ -190,7 +190,7 @@ def test_a_reminder_after_the_change_does_not_hide_who_made_it(people, plan, fro
     sweep()  # writes reminder events on the task
     assert incident.events.filter(task=statement, kind=Event.Kind.ALERT).exists()
     with pytest.raises(Conflict, match="was changed by Prlead"):
-        board.assign_tasks(people.commander, seen, people.pr_member)
+        actions.assign_tasks(people.commander, seen, people.pr_member)
 
 
 def test_a_role_lead_cannot_assign_another_roles_task_in_a_bulk(people, plan, frozen):
@@ -198,7 +198,7 @@ def test_a_role_lead_cannot_assign_another_roles_task_in_a_bulk(people, plan, fr
     pr_task = incident.tasks.get(key="holding-statement")
     legal_task = incident.tasks.get(key="legal-review")
     with pytest.raises(Forbidden) as refused:
-        board.assign_tasks(people.pr_lead, picks([pr_task, legal_task]), people.pr_member)
+        actions.assign_tasks(people.pr_lead, picks([pr_task, legal_task]), people.pr_member)
     assert "Legal review" in str(refused.value)
     assert not Task.objects.filter(assignee__isnull=False).exists()
 
@@ -207,21 +207,21 @@ def test_a_role_lead_cannot_assign_another_roles_task_in_a_bulk(people, plan, fr
 def test_people_who_manage_nothing_cannot_assign(people, plan, frozen, who):
     incident = activated(people)
     with pytest.raises(Forbidden):
-        board.assign_tasks(getattr(people, who), picks(incident.tasks.filter(role="pr")), people.pr_member)
+        actions.assign_tasks(getattr(people, who), picks(incident.tasks.filter(role="pr")), people.pr_member)
     assert not Task.objects.filter(assignee__isnull=False).exists()
 
 
 def test_a_restricted_incident_stays_hidden_from_outsiders(people, plan, frozen):
     incident = activated(people, restricted=True)
     with pytest.raises(NotFound):
-        board.assign_tasks(people.outsider, picks(incident.tasks.all()[:1]), people.pr_member)
+        actions.assign_tasks(people.outsider, picks(incident.tasks.all()[:1]), people.pr_member)
 
 
 def test_the_assignee_must_be_on_each_incidents_team(people, plan, frozen):
     incident = activated(people)
     task = incident.tasks.get(key="exec-letter")
     with pytest.raises(Invalid) as refused:
-        board.assign_tasks(people.commander, picks([task]), people.cs)
+        actions.assign_tasks(people.commander, picks([task]), people.cs)
     assert str(refused.value) == f"“Exec letter” ({incident.reference}): Cs is not on this incident's team."
 
 
@@ -229,7 +229,7 @@ def test_tasks_from_several_incidents_in_one_go(people, plan, frozen):
     first = activated(people)
     second = activated(people, title="Second outage")
     tasks = [first.tasks.get(key="exec-letter"), second.tasks.get(key="exec-letter"), first.tasks.get(key="follow-up")]
-    board.assign_tasks(people.commander, picks(tasks), people.pr_member)
+    actions.assign_tasks(people.commander, picks(tasks), people.pr_member)
     assert Task.objects.filter(assignee=people.pr_member).count() == 3
     assert first.events.filter(kind=Event.Kind.ASSIGNMENT).count() == 2
     assert second.events.filter(kind=Event.Kind.ASSIGNMENT).count() == 1
@@ -238,10 +238,10 @@ def test_tasks_from_several_incidents_in_one_go(people, plan, frozen):
 def test_a_bulk_needs_tasks_and_a_person(people, plan, frozen):
     incident = activated(people)
     with pytest.raises(Invalid) as no_tasks:
-        board.assign_tasks(people.commander, [], people.pr_member)
+        actions.assign_tasks(people.commander, [], people.pr_member)
     assert no_tasks.value.field == "tasks"
     with pytest.raises(Invalid) as nobody:
-        board.assign_tasks(people.commander, picks(incident.tasks.all()[:1]), None)
+        actions.assign_tasks(people.commander, picks(incident.tasks.all()[:1]), None)
     assert nobody.value.field == "assignee"
 
 
@@ -251,7 +251,7 @@ def test_a_bulk_needs_tasks_and_a_person(people, plan, frozen):
 def test_replace_role_adds_the_chosen_and_removes_the_others(people, plan, frozen):
     incident = activated(people)
     events = incident.events.count()
-    change = board.replace_role(
+    change = actions.replace_role(
         people.commander, incident, Role.PR, [people.pr_member, people.cs], expected_version=incident.version
     )
     assert change.removed == [people.pr_lead] and change.added == [people.cs]
@@ -264,7 +264,7 @@ def test_replace_role_adds_the_chosen_and_removes_the_others(people, plan, froze
 
 def test_a_newcomer_chosen_first_leads_a_role_whose_lead_left(people, plan, frozen):
     incident = activated(people)
-    board.replace_role(people.commander, incident, Role.PR, [people.cs, people.pr_member])
+    actions.replace_role(people.commander, incident, Role.PR, [people.cs, people.pr_member])
     pr = {m.user: m.is_lead for m in incident.team.filter(role=Role.PR)}
     assert pr == {people.cs: True, people.pr_member: False}
 
@@ -272,13 +272,13 @@ def test_a_newcomer_chosen_first_leads_a_role_whose_lead_left(people, plan, froz
 def test_replace_role_refuses_to_remove_someone_with_open_tasks_there(people, plan, frozen):
     incident = activated(people)
     tasks = incident.tasks.filter(key__in=["exec-letter", "holding-statement"])
-    board.assign_tasks(people.commander, picks(tasks), people.pr_member)
+    actions.assign_tasks(people.commander, picks(tasks), people.pr_member)
     incident.refresh_from_db()
     before = list(incident.team.values_list("user", "role", "is_lead"))
     events = incident.events.count()
 
     with pytest.raises(Invalid) as refused:
-        board.replace_role(people.commander, incident, Role.PR, [people.cs], expected_version=incident.version)
+        actions.replace_role(people.commander, incident, Role.PR, [people.cs], expected_version=incident.version)
 
     assert str(refused.value) == "Cannot take Prmember (2 open tasks) off PR: reassign their open PR tasks first."
     assert refused.value.field == "users"
@@ -289,8 +289,8 @@ def test_replace_role_refuses_to_remove_someone_with_open_tasks_there(people, pl
 def test_open_tasks_in_another_role_do_not_hold_someone_in_this_one(people, plan, frozen):
     incident = activated(people)
     actions.add_team_member(people.commander, incident.pk, people.pr_member, Role.LEGAL)
-    board.assign_tasks(people.commander, picks(incident.tasks.filter(key="legal-review")), people.pr_member)
-    board.replace_role(people.commander, incident, Role.PR, [people.pr_lead])
+    actions.assign_tasks(people.commander, picks(incident.tasks.filter(key="legal-review")), people.pr_member)
+    actions.replace_role(people.commander, incident, Role.PR, [people.pr_lead])
     assert not incident.team.filter(role=Role.PR, user=people.pr_member).exists()
     assert incident.team.filter(role=Role.LEGAL, user=people.pr_member).exists()
 
@@ -298,16 +298,16 @@ def test_open_tasks_in_another_role_do_not_hold_someone_in_this_one(people, plan
 def test_replace_role_is_the_commanders_and_checks_the_version(people, plan, frozen):
     incident = activated(people)
     with pytest.raises(Forbidden):
-        board.replace_role(people.pr_lead, incident, Role.PR, [people.pr_member])
+        actions.replace_role(people.pr_lead, incident, Role.PR, [people.pr_member])
     with pytest.raises(Conflict):
-        board.replace_role(
+        actions.replace_role(
             people.commander, incident, Role.PR, [people.pr_member], expected_version=incident.version - 1
         )
     with pytest.raises(Invalid) as commander_role:
-        board.replace_role(people.commander, incident, Role.COMMANDER, [people.pr_lead])
+        actions.replace_role(people.commander, incident, Role.COMMANDER, [people.pr_lead])
     assert commander_role.value.field == "role"
     with pytest.raises(Invalid) as nobody:
-        board.replace_role(people.commander, incident, Role.PR, [])
+        actions.replace_role(people.commander, incident, Role.PR, [])
     assert nobody.value.field == "users"
 
 
@@ -345,7 +345,7 @@ def test_two_bulks_over_the_same_incidents_in_opposite_orders_neither_deadlock_n
     def run(i, actor, seen, assignee):
         try:
             barrier.wait(timeout=10)
-            results[i] = board.assign_tasks(actor, seen, assignee)
+            results[i] = actions.assign_tasks(actor, seen, assignee)
         except Exception as err:  # noqa: BLE001 - the race's outcome is what is checked
             results[i] = err
         finally:

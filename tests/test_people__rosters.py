@@ -239,3 +239,15 @@ def test_concurrent_moves_and_adds_keep_one_clean_order(people):
     assert [str(e) for e in errors] == ["E is already on the Public-opinion analyst roster (Primary)."]
     assert positions(Role.ANALYST, "primary") == [0, 1, 2, 3, 4]
     assert sorted(names(Role.ANALYST)[0]) == ["a", "b", "c", "d", "e"]
+
+
+def test_the_admin_shows_rosters_but_changes_them_only_through_the_rosters_page(client, people):
+    root = User.objects.create_superuser("root", password="pw")
+    client.force_login(root)
+    entry = RosterEntry.objects.filter(user=people.pr_lead).get()
+    assert client.get("/admin/people/rosterentry/").status_code == 200
+    assert client.get("/admin/people/rosterentry/add/").status_code == 403
+    page = client.get(f"/admin/people/rosterentry/{entry.pk}/change/")
+    assert page.status_code == 200 and b'name="rank"' not in page.content  # shown, not editable
+    client.post(f"/admin/people/rosterentry/{entry.pk}/delete/", {"post": "yes"})
+    assert RosterEntry.objects.filter(pk=entry.pk).exists()

@@ -21,11 +21,11 @@ from crisisflow import clock
 from crisisflow.evidence import sniff
 from crisisflow.evidence.models import Attachment
 from crisisflow.incidents import permissions
-from crisisflow.incidents.actions import _lock, _text  # the use cases' shared plumbing
 from crisisflow.incidents.errors import Invalid
+from crisisflow.incidents.inputs import clean_text
 from crisisflow.incidents.models import Event, Incident
 from crisisflow.incidents.timeline import record
-from crisisflow.vocab import Role
+from crisisflow.incidents.unit import lock_incident, require_open
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_CAPTION = 500
@@ -36,13 +36,6 @@ ALLOWED = gettext_lazy("PNG, JPEG, GIF or WebP images, PDF documents, and plain 
 def max_bytes() -> int:
     """settings.CRISISFLOW["EVIDENCE_MAX_BYTES"] (env CRISISFLOW_EVIDENCE_MAX_BYTES)."""
     return int(getattr(settings, "CRISISFLOW", {}).get("EVIDENCE_MAX_BYTES", DEFAULT_MAX_BYTES))
-
-
-def may_attach(user, incident: Incident) -> bool:
-    """The commander, and the team except observers (who read, not act)."""
-    if permissions.commands(user, incident):
-        return True
-    return incident.team.filter(user=user).exclude(role=Role.OBSERVER).exists()
 
 
 def clean_name(name: str | None) -> str:
@@ -76,14 +69,16 @@ def _refusal(name: str, problem: str) -> Invalid:
 def attach(actor, incident: Incident | int, uploaded_file: UploadedFile | None, caption: str = "") -> Attachment:
     """Keep a file as evidence on the incident: checked by its content, stored under a
     random name, with its size and SHA-256 on the timeline."""
-    incident = _lock(actor, incident)
+    incident = lock_incident(actor, incident)
     permissions.require(
-        may_attach(actor, incident), _("Only the commander and the team (not observers) can attach evidence.")
+        permissions.may_attach(actor, incident),
+        _("Only the commander and the team (not observers) can attach evidence."),
     )
+    require_open(incident)
     if uploaded_file is None:
         raise Invalid(_("Choose a file to attach."), field="file")
     name = clean_name(uploaded_file.name)
-    caption = _text(caption, "caption")
+    caption = clean_text(caption, "caption")
     if len(caption) > MAX_CAPTION:
         raise Invalid(_("Keep the caption under %(n)d characters.") % {"n": MAX_CAPTION}, field="caption")
     limit = max_bytes()

@@ -7,57 +7,28 @@ those tasks and, for commanders, the team proposal from the rosters. A fixed num
 queries whatever the number of tasks, plus the two actions.propose_team reads for each
 incident whose team the person assembles.
 
-Changing: `assign_tasks` (bulk assignment, all or nothing) and `replace_role` (choose
-other people for a role). Both are built from the single-object use cases in
-crisisflow.incidents.actions, so the permission checks, the timeline event per change
-and the deadline rescheduling stay in one place.
+Changing happens through the use cases in crisisflow.incidents.actions
+(`assign_tasks`, `replace_role`, …); this module only reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Q
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from crisisflow import clock
-from crisisflow.incidents import actions
-from crisisflow.incidents.errors import Conflict, CrisisFlowError, Forbidden, Invalid, NotFound
-from crisisflow.incidents.models import Event, Incident, Task, TeamMember
+from crisisflow.incidents import actions, permissions
+from crisisflow.incidents.models import Incident, Task, TeamMember
 from crisisflow.incidents.models.task import UNFINISHED, TaskStatus
-from crisisflow.incidents.timeline import record
 from crisisflow.people.models import RosterEntry, User
 from crisisflow.people.rosters import primary_first
 from crisisflow.vocab import OPEN_STATES, Role, State
 
-# Events that change a task (and its version) by someone's hand; reminders and delivery
-# failures are written on the task too but change nothing a form shows.
-TASK_CHANGES = (Event.Kind.ASSIGNMENT, Event.Kind.TASK, Event.Kind.CHECKLIST)
 # From activation on, an incident has a plan and so a team to assemble.
 TEAM_STATES = OPEN_STATES - {State.REPORTED, State.CONFIRMED}
-
-
-# --- who manages what -------------------------------------------------------------------------
-
-
-def managed_incidents(user) -> QuerySet[Incident]:
-    """Open incidents the person commands or leads a role in."""
-    if not user.is_authenticated:
-        return Incident.objects.none()
-    led = TeamMember.objects.filter(user=user, is_lead=True).values("incident_id")
-    return Incident.objects.filter(state__in=OPEN_STATES).filter(Q(commander=user) | Q(pk__in=led))
-
-
-def manages(user, incident: Incident) -> bool:
-    return managed_incidents(user).filter(pk=incident.pk).exists()
-
-
-def manages_any(user) -> bool:
-    return managed_incidents(user).exists()
 
 
 # --- the board --------------------------------------------------------------------------------------
@@ -153,7 +124,7 @@ def _person_key(user: User) -> tuple[str, str]:
 def board_for(user, incident: Incident | None = None, *, now: datetime | None = None) -> Board:
     """The board of everything `user` manages (or only `incident`, if given)."""
     now = now or clock.now()
-    incidents_qs = managed_incidents(user).select_related("commander", "playbook_version")
+    incidents_qs = permissions.managed_incidents(user).select_related("commander", "playbook_version")
     if incident is not None:
         incidents_qs = incidents_qs.filter(pk=incident.pk)
     incidents = list(incidents_qs.order_by("-detected_at"))
@@ -241,148 +212,3 @@ def _team_panels(incidents: list[Incident]) -> list[TeamPanel]:
             choices.append(RoleChoice(incident.pk, proposal, candidates, {u.pk for u in members}))
         panels.append(TeamPanel(incident, choices))
     return panels
-
-
-# --- assigning in bulk -----------------------------------------------------------------------------
-
-
-@transaction.atomic
-def assign_tasks(actor, assignments: Sequence[tuple[int, int]], assignee: User | None) -> list[Task]:
-    """Give every listed task (id, the version the person saw) to `assignee`: all of them
-    or, if any one is refused, none. Each goes through actions.assign_task (permissions,
-    team membership, one timeline event, the deadline ladder restarted for the new owner);
-    a refusal names the task it is about. Tasks may come from several incidents."""
-    if assignee is None:
-        raise Invalid(_("Choose who gets the selected tasks."), field="assignee")
-    wanted: dict[int, int] = {}
-    for task_id, version in assignments:
-        if wanted.setdefault(int(task_id), int(version)) != int(version):
-            raise Invalid(_("A task was selected twice with different versions; reload the page."), field="tasks")
-    if not wanted:
-        raise Invalid(_("Choose at least one task."), field="tasks")
-    homes = dict(Task.objects.filter(pk__in=wanted).values_list("pk", "incident_id"))
-    if len(homes) != len(wanted):
-        raise NotFound(_("A selected task no longer exists."))
-    # Incidents are locked in id order, so two bulk assignments over the same incidents
-    # queue up instead of deadlocking.
-    done: dict[int, Task] = {}
-    for task_id in sorted(wanted, key=lambda pk: (homes[pk], pk)):
-        try:
-            done[task_id] = actions.assign_task(actor, task_id, assignee, expected_version=wanted[task_id])
-        except NotFound:
-            raise  # a restricted incident is not admitted to exist: no title to name
-        except CrisisFlowError as err:
-            raise _naming_task(err, task_id, wanted[task_id]) from err
-    return [done[pk] for pk in wanted]
-
-
-def _naming_task(err: CrisisFlowError, task_id: int, expected_version: int) -> CrisisFlowError:
-    """The refusal of one task of a bulk change, saying which task (and, if it was
-    stale, who changed it). Its `task_id` lets a page mark the row."""
-    task = Task.objects.select_related("incident").get(pk=task_id)
-    names = {"task": task.title_text(), "incident": task.incident.reference}
-    named: CrisisFlowError
-    if isinstance(err, Conflict) and task.version != expected_version:
-        last = (
-            Event.objects.filter(task=task, kind__in=TASK_CHANGES, actor__isnull=False)
-            .select_related("actor")
-            .order_by("-seq")
-            .first()
-        )
-        if last is not None:
-            message = _("“%(task)s” (%(incident)s) was changed by %(who)s; reload the page and try again.")
-            named = Conflict(message % {**names, "who": last.actor})
-        else:
-            named = Conflict(
-                _("“%(task)s” (%(incident)s) was changed by someone else; reload the page and try again.") % names
-            )
-    else:
-        kind = type(err) if type(err) in (Invalid, Forbidden, Conflict) else Invalid
-        named = kind(_("“%(task)s” (%(incident)s): %(problem)s") % {**names, "problem": err.message}, field="tasks")
-    named.task_id = task_id  # type: ignore[attr-defined]
-    return named
-
-
-# --- choosing other people for a role -------------------------------------------------------------------
-
-
-@dataclass
-class RoleChange:
-    role: str
-    added: list[User] = field(default_factory=list)
-    removed: list[User] = field(default_factory=list)
-    new_lead: User | None = None
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.removed or self.new_lead)
-
-
-@transaction.atomic
-def replace_role(
-    actor, incident: Incident | int, role: str, users: Iterable[User], expected_version: int | None = None
-) -> RoleChange:
-    """Make `users` the people in `role` on the incident's team: add those who are not
-    in it and remove its other members. Refused, changing nothing, if a member to be
-    removed still has open tasks in the role. The first chosen person leads the role if
-    its lead leaves. One timeline event per change (joined, left, now leads)."""
-    incident = actions._lock(actor, incident, expected_version)
-    actions._require_commander(actor, incident)
-    actions._require_open(incident)
-    if role not in Role.values:
-        raise Invalid(_("Unknown role “%(role)s”.") % {"role": role}, field="role")
-    if role == Role.COMMANDER:
-        raise Invalid(_("Hand over command on the incident page to change the commander."), field="role")
-    chosen: list[User] = []
-    for user in users:
-        if user not in chosen:
-            chosen.append(user)
-    if not chosen:
-        raise Invalid(
-            _("Choose at least one person for %(role)s.") % {"role": Role(role).label},
-            field="users",
-        )
-
-    current = list(incident.team.filter(role=role).select_related("user").order_by("-is_lead", "id"))
-    keep = {u.pk for u in chosen}
-    leaving = [m for m in current if m.user_id not in keep]
-    busy = dict(
-        incident.tasks.filter(role=role, status__in=UNFINISHED, assignee__in=[m.user_id for m in leaving])
-        .order_by()
-        .values_list("assignee")
-        .annotate(n=Count("id"))
-    )
-    if busy:
-        people = ", ".join(
-            ngettext("%(person)s (%(n)d open task)", "%(person)s (%(n)d open tasks)", busy[m.user_id])
-            % {"person": m.user, "n": busy[m.user_id]}
-            for m in leaving
-            if m.user_id in busy
-        )
-        raise Invalid(
-            _("Cannot take %(people)s off %(role)s: reassign their open %(role)s tasks first.")
-            % {"people": people, "role": Role(role).label},
-            field="users",
-        )
-
-    change = RoleChange(role)
-    for member in leaving:
-        actions.remove_team_member(actor, member.pk)
-        change.removed.append(member.user)
-    # The lock is held: nobody else changed the incident since the version was checked,
-    # so the calls below need not check it again.
-    members = {m.user_id for m in current}
-    first = chosen[0]
-    if not any(m.is_lead for m in current if m.user_id in keep) and first.pk in members:
-        # The lead left; the first chosen person, already in the role, takes over.
-        TeamMember.objects.filter(incident=incident, role=role, user=first).update(is_lead=True)
-        Incident.objects.filter(pk=incident.pk).update(version=F("version") + 1)
-        record(incident, actor, Event.Kind.TEAM, {"change": "lead", "person": str(first), "role": role})
-        change.new_lead = first
-    for user in chosen:
-        if user.pk not in members:
-            # The first newcomer leads a role left without a lead (actions decides that);
-            # by then a kept lead or the one promoted above already leads it otherwise.
-            actions.add_team_member(actor, incident.pk, user, role)
-            change.added.append(user)
-    return change

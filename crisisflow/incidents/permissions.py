@@ -14,7 +14,9 @@ commander; duty commanders (the commander roster) may take charge of a new incid
 | severity, facts, team                |                                                    |
 | assign / reassign / skip a task      | commander, or the lead of the task's role          |
 | start / finish / block / tick a task | its assignee, or those who may assign it           |
-| post a note                          | commander, reporter and team members but observers |
+| post a note or a task comment        | commander, reporter and team members but observers |
+| attach evidence                      | commander and team members but observers           |
+| hold a task                          | team members in a role other than observer         |
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from django.db.models import Q, QuerySet
 
 from crisisflow.incidents.errors import Forbidden, NotFound
 from crisisflow.incidents.models import Incident, Task, TeamMember
-from crisisflow.vocab import Role
+from crisisflow.vocab import OPEN_STATES, Role
 
 
 def visible_incidents(user) -> QuerySet[Incident]:
@@ -74,6 +76,29 @@ def works_task(user, task: Task) -> bool:
 
 def may_post_notes(user, incident: Incident) -> bool:
     if commands(user, incident) or user.pk == incident.reporter_id:
+        return True
+    return incident.team.filter(user=user).exclude(role=Role.OBSERVER).exists()
+
+
+def managed_incidents(user) -> QuerySet[Incident]:
+    """Open incidents the person commands or leads a role in (the manager's board)."""
+    if not user.is_authenticated:
+        return Incident.objects.none()
+    led = TeamMember.objects.filter(user=user, is_lead=True).values("incident_id")
+    return Incident.objects.filter(state__in=OPEN_STATES).filter(Q(commander=user) | Q(pk__in=led))
+
+
+def manages(user, incident: Incident) -> bool:
+    return managed_incidents(user).filter(pk=incident.pk).exists()
+
+
+def manages_any(user) -> bool:
+    return managed_incidents(user).exists()
+
+
+def may_attach(user, incident: Incident) -> bool:
+    """Evidence: the commander, and the team except observers (who read, not act)."""
+    if commands(user, incident):
         return True
     return incident.team.filter(user=user).exclude(role=Role.OBSERVER).exists()
 

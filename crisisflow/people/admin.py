@@ -5,11 +5,26 @@ from django.utils.translation import gettext_lazy as _
 from crisisflow.people.models import RosterEntry, User
 
 
-class RosterInline(admin.TabularInline):
+class ReadOnly:
+    """Rosters change only through the roster use cases (the /rosters/ page), which keep
+    the order of each rank and record who changed what; the admin shows them."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class RosterInline(ReadOnly, admin.TabularInline):
     model = RosterEntry
     fk_name = "user"  # not updated_by, the audit field
     extra = 0
-    readonly_fields = ("updated_by", "updated_at")
+    fields = ("role", "rank", "position", "updated_by", "updated_at")
+    readonly_fields = fields
 
 
 @admin.register(User)
@@ -22,6 +37,6 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(RosterEntry)
-class RosterEntryAdmin(admin.ModelAdmin):
+class RosterEntryAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("role", "user", "rank", "position")
     list_filter = ("role", "rank")

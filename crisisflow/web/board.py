@@ -138,7 +138,7 @@ def _filter(request: HttpRequest) -> Incident | None:
     if not reference:
         return None
     incident = _visible_incident(request, reference)
-    if not board.manages(request.user, incident):
+    if not permissions.manages(request.user, incident):
         raise PermissionDenied(
             _("You neither command %(reference)s nor lead a role on it (or it is no longer open).")
             % {"reference": incident.reference}
@@ -171,7 +171,7 @@ def _board_page(
         "filter": incident,
         # Plain values: an Incident with deferred fields would load its state one by one.
         "choices": list(
-            board.managed_incidents(request.user).order_by("-detected_at").values("pk", "reference", "title")
+            permissions.managed_incidents(request.user).order_by("-detected_at").values("pk", "reference", "title")
         ),
         "refusal": refusal,
         "notice": notice,
@@ -224,10 +224,13 @@ def assign_selected(request: HttpRequest) -> HttpResponse:
         )
 
     try:
-        _guard(board.manages_any(request.user), _("Only incident commanders and role leads can assign from the board."))
+        _guard(
+            permissions.manages_any(request.user),
+            _("Only incident commanders and role leads can assign from the board."),
+        )
         if not form.is_valid():
             raise Invalid("; ".join(str(e) for errors in form.errors.values() for e in errors), field="assignee")
-        tasks = board.assign_tasks(request.user, selected, chosen)
+        tasks = actions.assign_tasks(request.user, selected, chosen)
     except NotFound as err:
         raise Http404(str(err.message)) from err
     except Forbidden as err:
@@ -299,7 +302,7 @@ def replace_role(request: HttpRequest, reference: str) -> HttpResponse:
         return _board_page(request, _filter(request), refusal=refusal, status=400)
     data = form.cleaned_data
     try:
-        change = board.replace_role(
+        change = actions.replace_role(
             request.user, incident, data["role"], form.people(), expected_version=data["version"]
         )
     except CrisisFlowError as err:

@@ -524,7 +524,7 @@ def attach_evidence(request: HttpRequest, reference: str) -> HttpResponse:
 def _attach_evidence(request: HttpRequest, reference: str) -> HttpResponse:
     incident = pages._incident_for(request, reference)
     pages._require(
-        evidence.may_attach(request.user, incident),
+        permissions.may_attach(request.user, incident),
         _("Only the commander and the team (not observers) can attach evidence."),
     )
     form = EvidenceForm(request.POST, request.FILES, auto_id="evidence_%s")
@@ -575,7 +575,7 @@ def context(
         "team_roles": team_roles(incident, members, proposals),
         "attachments": attachments[:EVIDENCE_SHOWN],
         "more_attachments": len(attachments) > EVIDENCE_SHOWN,
-        "may_attach": evidence.may_attach(request.user, incident),
+        "may_attach": permissions.may_attach(request.user, incident),
         "evidence_form": bound.get("evidence") or EvidenceForm(auto_id="evidence_%s"),
         "words": words,
         "csrf_input": csrf_input,
