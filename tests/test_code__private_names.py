@@ -47,7 +47,9 @@ def reaches_into_private(source: str, filename: str) -> list[str]:
 
 
 def test_the_checker_catches_both_forms():
-    source = "from crisisflow.incidents.actions import _lock\nfrom crisisflow.web import views\nviews._incident_for(1)\n"
+    source = (
+        "from crisisflow.incidents.actions import _lock\nfrom crisisflow.web import views\nviews._incident_for(1)\n"
+    )
     assert reaches_into_private(source, "x.py") == [
         "x.py:1: imports crisisflow.incidents.actions._lock",
         "x.py:3: uses views._incident_for",
