@@ -19,6 +19,21 @@ DEFAULTS: dict[str, Any] = {
         "remind_before": [15 * 60],
         "escalate_after": {"commander": 30 * 60, "executive": 2 * 3600},
     },
+    # The golden clock before a playbook is pinned: seconds from the outbreak to the
+    # first public statement, per severity (a severity not listed has no clock until a
+    # plan gives it one). A pinned playbook's first_statement_within rules after that.
+    "GOLDEN_CLOCK_SECONDS": {"critical": 4 * 3600, "high": 4 * 3600},
+    # A report must be confirmed or dismissed within this many seconds of reporting.
+    "TRIAGE_SECONDS": 30 * 60,
+    "TRIAGE_LADDER": {
+        "warn_before": [10 * 60],
+        "remind_after": [30 * 60, 60 * 60],
+        "to": ["duty_commanders"],
+    },
+    # A deadline whose firing fails backs off: the first retry after this many seconds,
+    # doubling each time up to the cap, so a broken row never heads every sweep.
+    "SWEEP_BACKOFF_SECONDS": 60,
+    "SWEEP_BACKOFF_MAX_SECONDS": 3600,
     # The golden clock's ladder.
     "CLOCK_LADDER": {
         "warn_before": [2 * 3600, 3600, 30 * 60],

@@ -61,7 +61,7 @@ def test_incidents_come_most_urgent_first(browse, people, plan):
     low = report(people, "Low: app rating dips", severity="low")
     no_severity = report(people, "Not judged yet", severity="")
     critical = activated(people, report(people, "Critical: data leak", severity="critical"))
-    high_no_clock = report(people, "High: no plan yet")
+    unconfirmed = report(people, "High: not confirmed yet")
     # Golden clocks of the high ones: 4 h from detection.
     soonest = activated(people, report(people, "High: clock ends first", detected_at=T0 - 3 * H))
     sooner = activated(people, report(people, "High: clock ends second", detected_at=T0 - H))
@@ -77,14 +77,14 @@ def test_incidents_come_most_urgent_first(browse, people, plan):
 
     assert response.status_code == 200
     assert shown(response) == [
-        critical.title,  # severity first
+        unconfirmed.title,  # reports waiting for triage first (its golden clock runs: high)
+        low.title,  # then by severity; not judged yet last among them
+        no_severity.title,
+        critical.title,  # then severity
         soonest.title,  # then the golden clock still running, soonest first (even past due)
         sooner.title,
         overdue.title,  # the same clock: more overdue tasks first
         on_time.title,
-        high_no_clock.title,  # no clock running comes after the running ones
-        low.title,
-        no_severity.title,  # severity not set yet: last
     ]
     assert closed.title not in text_of(response)
 

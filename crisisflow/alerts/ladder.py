@@ -9,8 +9,13 @@ to the assignee and the role lead; 30 minutes after to the commander; 2 hours af
 the executive sponsor. An unassigned task alerts the role lead at once.
 
 Golden clock (CRISISFLOW["CLOCK_LADDER"]): warnings 2 h, 1 h and 30 min before the first
-public statement is due to the PR lead, the legal lead and the commander; at expiry to
-the executive sponsor and the commander.
+public statement is due to the PR lead, the legal lead and the commander (the duty
+commanders while the incident has none); at expiry to the executive sponsor and the
+commander.
+
+Triage (CRISISFLOW["TRIAGE_LADDER"]): a report neither confirmed nor dismissed warns the
+duty commanders 10 minutes before its triage deadline (30 minutes after the report),
+then at it and 30 and 60 minutes after.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any
 from crisisflow.conf import setting
 
 # Who a rung speaks to; resolved to people when it fires (recipients.py).
-AUDIENCES = ("assignee", "role_lead", "commander", "executive", "pr_lead", "legal_lead")
+AUDIENCES = ("assignee", "role_lead", "commander", "executive", "pr_lead", "legal_lead", "duty_commanders")
 
 
 class Kind:
@@ -33,12 +38,14 @@ class Kind:
     CLOCK_WARNING = "clock_warning"  # golden clock running out
     CLOCK_EXPIRED = "clock_expired"  # golden clock ran out
     DELIVERY_FAILED = "delivery_failed"  # a notification could not be delivered
+    TRIAGE_WARNING = "triage_warning"  # a report still waits to be confirmed or dismissed
+    TRIAGE_OVERDUE = "triage_overdue"  # and its triage deadline has passed
 
     # Rungs that only make sense before the moment they warn about: when one is already
     # past as the ladder is (re)built, it is skipped rather than fired late.
-    WARNINGS = (REMINDER, CLOCK_WARNING)
+    WARNINGS = (REMINDER, CLOCK_WARNING, TRIAGE_WARNING)
     # What must always reach someone, whatever their channel preferences.
-    CRITICAL = (DUE, ESCALATION, CLOCK_EXPIRED, DELIVERY_FAILED, UNASSIGNED)
+    CRITICAL = (DUE, ESCALATION, CLOCK_EXPIRED, DELIVERY_FAILED, UNASSIGNED, TRIAGE_OVERDUE)
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,23 @@ def clock_rungs(statement_due_at: datetime) -> list[Rung]:
         for seconds in sorted(ladder["warn_before"], reverse=True)
     ]
     rungs.append(Rung("expired", statement_due_at, Kind.CLOCK_EXPIRED, tuple(ladder["expired_to"])))
+    return rungs
+
+
+def triage_rungs(triage_due_at: datetime) -> list[Rung]:
+    """A report not yet confirmed or dismissed: a warning before its triage deadline,
+    then reminders at it and after it, to the duty commanders (CRISISFLOW["TRIAGE_LADDER"])."""
+    ladder = setting("TRIAGE_LADDER")
+    audience = tuple(ladder["to"])
+    rungs = [
+        Rung(f"triage_left_{seconds}s", triage_due_at - timedelta(seconds=seconds), Kind.TRIAGE_WARNING, audience)
+        for seconds in sorted(ladder["warn_before"], reverse=True)
+    ]
+    rungs.append(Rung("triage_due", triage_due_at, Kind.TRIAGE_OVERDUE, audience))
+    for seconds in sorted(ladder["remind_after"]):
+        rungs.append(
+            Rung(f"triage_after_{seconds}s", triage_due_at + timedelta(seconds=seconds), Kind.TRIAGE_OVERDUE, audience)
+        )
     return rungs
 
 

@@ -31,6 +31,8 @@ KIND_WORDS = {
     Kind.CLOCK_WARNING: gettext_lazy("Golden clock running out"),
     Kind.CLOCK_EXPIRED: gettext_lazy("Golden clock expired"),
     Kind.DELIVERY_FAILED: gettext_lazy("Delivery failed"),
+    Kind.TRIAGE_WARNING: gettext_lazy("Waiting for triage"),
+    Kind.TRIAGE_OVERDUE: gettext_lazy("Triage overdue"),
 }
 
 # What a failed message went through, for the "delivery failed" headline.
@@ -111,6 +113,10 @@ def headline(payload: dict, zone: str) -> str:
         return _("Golden clock expired: the first public statement was due at %(due)s and is not published.") % {
             "due": due
         }
+    if kind == Kind.TRIAGE_WARNING:
+        return _("This report is not confirmed or dismissed yet; triage it by %(due)s.") % {"due": due}
+    if kind == Kind.TRIAGE_OVERDUE:
+        return _("Triage overdue: this report was to be confirmed or dismissed by %(due)s.") % {"due": due}
     if kind == Kind.DELIVERY_FAILED:
         failed = payload.get("failed") or {}
         return _("A “%(what)s” message could not be delivered by %(channel)s to %(target)s: %(error)s") % {
@@ -135,7 +141,10 @@ def facts(payload: dict, zone: str) -> tuple[tuple[str, str], ...]:
     kind = payload.get("kind", "")
     if payload.get("due_at"):
         clock = kind in (Kind.CLOCK_WARNING, Kind.CLOCK_EXPIRED)
-        lines.append((_("First public statement due") if clock else _("Due"), when(payload["due_at"], zone)))
+        label = _("First public statement due") if clock else _("Due")
+        if kind in (Kind.TRIAGE_WARNING, Kind.TRIAGE_OVERDUE):
+            label = _("Triage due")
+        lines.append((label, when(payload["due_at"], zone)))
     return tuple(lines)
 
 

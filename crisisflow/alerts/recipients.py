@@ -37,11 +37,30 @@ def _lead_of(incident, role: str) -> User | None:
     return _team_lead(incident, role) or _roster_primary(role)
 
 
+def duty_commanders() -> list[User]:
+    """Everyone on the commander roster: who triages a report nobody commands yet."""
+    return remembered(
+        ("roster-all", Role.COMMANDER),
+        lambda: [
+            entry.user
+            for entry in RosterEntry.objects.filter(role=Role.COMMANDER, user__is_active=True)
+            .select_related("user")
+            .order_by("-rank", "position", "id")
+        ],
+    )
+
+
 def resolve(audience: tuple[str, ...], incident, task=None) -> list[User]:
     """People for the audience, each once, in audience order. Whoever cannot be found
     falls back to the commander, so an alert is never addressed to nobody."""
     people: list[User] = []
     for who in audience:
+        if who == "duty_commanders" or (who == "commander" and incident.commander_id is None):
+            # Nobody commands it yet: whoever is on duty hears of it (and may take it).
+            for person in [incident.commander] if incident.commander_id else duty_commanders():
+                if person is not None and person.is_active and person not in people:
+                    people.append(person)
+            continue
         person: User | None = None
         if who == "assignee":
             person = task.assignee if task is not None else None

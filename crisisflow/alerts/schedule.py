@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from crisisflow.alerts.ladder import Rung, alert_time, clock_rungs, first_step, task_rungs
+from crisisflow.alerts.ladder import Rung, alert_time, clock_rungs, first_step, task_rungs, triage_rungs
 from crisisflow.vocab import OPEN_STATES
 
 
@@ -58,3 +58,19 @@ def plan_clock(incident, now: datetime) -> None:
 
 def stop_clock(incident) -> None:
     incident.clock_next_alert_at = None
+
+
+def plan_triage(incident, now: datetime) -> None:
+    """Rebuild the triage ladder: a report came in, or its deadline moved."""
+    incident.triage_generation += 1
+    if incident.triage_due_at is None or incident.confirmed_at is not None or incident.state not in OPEN_STATES:
+        incident.triage_step = 0
+        incident.triage_next_alert_at = None
+        return
+    rungs = triage_rungs(incident.triage_due_at)
+    incident.triage_step = first_step(rungs, now)
+    incident.triage_next_alert_at = alert_time(rungs, incident.triage_step)
+
+
+def stop_triage(incident) -> None:
+    incident.triage_next_alert_at = None

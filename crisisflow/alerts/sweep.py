@@ -4,9 +4,11 @@ notifications to the delivery workers.
 
 Safe with several sweepers at once: each claim locks the incident row and then moves the
 deadline on with a compare-and-set update; "0 rows updated" means another sweeper got it
-first. A rung that fails is logged and left for the next sweep; it cannot stop the others.
-Task rungs are fired a chunk at a time (one transaction, a savepoint per rung) to save
-the per-rung locking and reading; see _fire_chunk.
+first. A rung that fails is logged and backed off (see sources.backoff_delay); it cannot stop
+the others. What to sweep comes from the registry in sources.py: the engine registers
+the golden clock, triage and tasks, and every app its own deadlines. Task rungs are
+fired a chunk at a time (one transaction, a savepoint per rung) to save the per-rung
+locking and reading; see fire_task_chunk.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from django.db.models import Q
 
 from crisisflow import clock
 from crisisflow.alerts import memo, outbox
-from crisisflow.alerts.ladder import Kind, alert_time, clock_rungs, first_step
+from crisisflow.alerts.ladder import Kind, alert_time, clock_rungs, first_step, triage_rungs
 from crisisflow.alerts.models import Notification
 from crisisflow.alerts.recipients import resolve
 from crisisflow.alerts.schedule import rungs_of_task
+from crisisflow.alerts.sources import DeadlineSource, Row, backoff_delay, register, registered
 from crisisflow.conf import setting
 from crisisflow.incidents.models import Event, Incident, Task
 from crisisflow.incidents.timeline import record
@@ -94,7 +97,7 @@ def fire_task_rung(
         following = first_step(rungs, now, speak + 1)
         # The claim: move the deadline on only if nobody did since we read it.
         claimed = Task.objects.filter(pk=task_id, alert_step=step, alert_generation=generation).update(
-            alert_step=following, next_alert_at=alert_time(rungs, following)
+            alert_step=following, next_alert_at=alert_time(rungs, following), alert_failures=0
         )
         if claimed != 1 or speak >= len(rungs):
             return None
@@ -114,34 +117,66 @@ def fire_task_rung(
         return f"{incident.reference} task {task.pk} {rung.name}", pending
 
 
-def fire_clock_rung(incident_id: int, step: int, generation: int, now: datetime) -> tuple[str, list[int]] | None:
+@dataclass(frozen=True)
+class IncidentLadder:
+    """A deadline kept on the incident row itself: the golden clock, triage. `prefix`
+    names its columns (<prefix>_next_alert_at, _step, _generation, _failures)."""
+
+    name: str
+    prefix: str
+    rungs: Callable[[Incident], list]
+    due_at: Callable[[Incident], datetime | None]
+    label: str
+
+    def field(self, suffix: str) -> str:
+        return f"{self.prefix}_{suffix}"
+
+
+GOLDEN_CLOCK = IncidentLadder(
+    "golden_clock", "clock", lambda i: clock_rungs(i.statement_due_at), lambda i: i.statement_due_at, "golden clock"
+)
+TRIAGE = IncidentLadder(
+    "triage", "triage", lambda i: triage_rungs(i.triage_due_at), lambda i: i.triage_due_at, "triage"
+)
+
+
+def fire_incident_rung(
+    ladder: IncidentLadder, incident_id: int, step: int, generation: int, now: datetime
+) -> tuple[str, list[int]] | None:
+    f = ladder.field
     with transaction.atomic():
         incident = _lock_incident(incident_id)
-        if incident.clock_step != step or incident.clock_generation != generation:
+        if getattr(incident, f("step")) != step or getattr(incident, f("generation")) != generation:
             return None
-        if incident.clock_next_alert_at is None or incident.clock_next_alert_at > now:
+        next_at = getattr(incident, f("next_alert_at"))
+        if next_at is None or next_at > now:
             return None
-        rungs = clock_rungs(incident.statement_due_at)
+        rungs = ladder.rungs(incident)
         speak = skip_stale(rungs, step, now)
         following = first_step(rungs, now, speak + 1)
-        claimed = Incident.objects.filter(pk=incident_id, clock_step=step, clock_generation=generation).update(
-            clock_step=following, clock_next_alert_at=alert_time(rungs, following)
+        claimed = Incident.objects.filter(**{"pk": incident_id, f("step"): step, f("generation"): generation}).update(
+            **{f("step"): following, f("next_alert_at"): alert_time(rungs, following), f("failures"): 0}
         )
         if claimed != 1 or speak >= len(rungs):
             return None
         rung = rungs[speak]
         people = resolve(rung.audience, incident)
-        left = max(timedelta(0), incident.statement_due_at - now)
+        due_at = ladder.due_at(incident)
+        left = max(timedelta(0), due_at - now)
         pending = _speak(
             rung,
             incident,
             people,
             now,
-            source=f"clock:{incident.pk}:{generation}:{speak}",
-            due_at=incident.statement_due_at,
+            source=f"{ladder.prefix}:{incident.pk}:{generation}:{speak}",
+            due_at=due_at,
             minutes_left=int(left.total_seconds() // 60),
         )
-        return f"{incident.reference} golden clock {rung.name}", pending
+        return f"{incident.reference} {ladder.label} {rung.name}", pending
+
+
+def fire_clock_rung(incident_id: int, step: int, generation: int, now: datetime) -> tuple[str, list[int]] | None:
+    return fire_incident_rung(GOLDEN_CLOCK, incident_id, step, generation, now)
 
 
 def _speak(rung, incident, people, now: datetime, *, source: str, due_at: datetime, task=None, **extra) -> list[int]:
@@ -196,13 +231,12 @@ def redrive(now: datetime, limit: int) -> list[int]:
 CHUNK = 20
 
 
-def _fire_chunk(chunk: list[tuple[int, int, int, int]], now: datetime, report: SweepReport) -> list[int]:
-    """Fire a chunk of due task rungs in one transaction; the ids to deliver, once it
-    has committed. The incidents are locked in id order, the same order any other
-    sweeper uses, so two sweepers cannot deadlock; each rung is then a savepoint."""
-    fired: list[str] = []
-    ids: list[int] = []
-    errors: list[str] = []
+def fire_task_chunk(chunk: list[Row], now: datetime) -> list[tuple[str, list[int]]]:
+    """Fire a chunk of due task rungs in one transaction. The incidents are locked in id
+    order, the same order any other sweeper uses, so two sweepers cannot deadlock; each
+    rung is then a savepoint, and one that fails is backed off without the others."""
+    results: list[tuple[str, list[int]]] = []
+    failed: list[Row] = []
     with transaction.atomic():
         incident_ids = sorted({row[3] for row in chunk})
         incidents = {
@@ -210,7 +244,8 @@ def _fire_chunk(chunk: list[tuple[int, int, int, int]], now: datetime, report: S
             for incident in Incident.objects.select_for_update(of=("self",)).filter(pk__in=incident_ids).order_by("pk")
         }
         tasks = Task.objects.select_related("assignee").in_bulk([row[0] for row in chunk])
-        for pk, step, generation, incident_id in chunk:
+        for row in chunk:
+            pk, step, generation, incident_id = row
             incident = incidents.get(incident_id)
             if incident is None:
                 continue  # deleted meanwhile
@@ -219,15 +254,74 @@ def _fire_chunk(chunk: list[tuple[int, int, int, int]], now: datetime, report: S
                 result = fire_task_rung(pk, step, generation, now, incident_id, (incident, tasks.get(pk)))
             except Exception as exc:  # one broken row must not stop the others
                 log.exception("deadline sweep: task %s step %s failed", pk, step)
-                errors.append(f"task {pk}: {exc}")
+                failed.append((*row, exc))
                 continue
             if result is not None:
-                fired.append(result[0])
-                ids.extend(result[1])
-    report.fired.extend(fired)
-    report.notifications.extend(ids)
-    report.errors.extend(errors)
-    return ids
+                results.append(result)
+    for *row, exc in failed:
+        back_off_task(tuple(row), now)
+        results.append((f"error: task {row[0]}: {exc}", []))
+    return results
+
+
+def due_tasks(now: datetime, limit: int) -> list[Row]:
+    return list(
+        Task.objects.filter(next_alert_at__lte=now)
+        .order_by("next_alert_at")
+        .values_list("id", "alert_step", "alert_generation", "incident_id")[:limit]
+    )
+
+
+def back_off_task(row: Row, now: datetime) -> None:
+    pk, step, generation = row[0], row[1], row[2]
+    failures = Task.objects.filter(pk=pk).values_list("alert_failures", flat=True).first() or 0
+    Task.objects.filter(pk=pk, alert_step=step, alert_generation=generation).update(
+        next_alert_at=now + backoff_delay(failures), alert_failures=min(failures + 1, 1000)
+    )
+
+
+def incident_ladder_source(ladder: IncidentLadder) -> DeadlineSource:
+    f = ladder.field
+
+    def due(now: datetime, limit: int) -> list[Row]:
+        return list(
+            Incident.objects.filter(**{f("next_alert_at") + "__lte": now})
+            .order_by(f("next_alert_at"))
+            .values_list("id", f("step"), f("generation"))[:limit]
+        )
+
+    def fire(row: Row, now: datetime):
+        return fire_incident_rung(ladder, row[0], row[1], row[2], now)
+
+    def back_off(row: Row, now: datetime) -> None:
+        pk, step, generation = row
+        failures = Incident.objects.filter(pk=pk).values_list(f("failures"), flat=True).first() or 0
+        Incident.objects.filter(**{"pk": pk, f("step"): step, f("generation"): generation}).update(
+            **{f("next_alert_at"): now + backoff_delay(failures), f("failures"): min(failures + 1, 1000)}
+        )
+
+    return DeadlineSource(name=ladder.name, due=due, fire=fire, back_off=back_off)
+
+
+def fire_one_task(row: Row, now: datetime):
+    pk, step, generation, incident_id = row
+    return fire_task_rung(pk, step, generation, now, incident_id)
+
+
+def register_builtin_sources() -> None:
+    """The engine's own deadlines: the golden clock, triage, tasks (alerts' ready())."""
+    register(incident_ladder_source(GOLDEN_CLOCK))
+    register(incident_ladder_source(TRIAGE))
+    register(
+        DeadlineSource(
+            name="task",
+            due=due_tasks,
+            fire=fire_one_task,
+            back_off=back_off_task,
+            fire_many=fire_task_chunk,
+            chunk=CHUNK,
+        )
+    )
 
 
 def sweep(
@@ -236,7 +330,8 @@ def sweep(
     limit: int | None = None,
     on_fired: Callable[[list[int]], None] | None = None,
 ) -> SweepReport:
-    """One pass: fire every due rung (up to `limit`), re-queue lost deliveries.
+    """One pass: fire every due rung of every registered deadline source (up to `limit`
+    each), re-queue lost deliveries.
 
     `on_fired`, if given, gets the ids of the notifications to deliver as soon as the
     transaction that wrote them has committed, so delivery can begin while a long sweep
@@ -249,50 +344,51 @@ def sweep(
 def _sweep(now: datetime, limit: int, on_fired: Callable[[list[int]], None] | None) -> SweepReport:
     report = SweepReport()
 
-    def fired(ids: list[int]) -> None:
+    def take(results: list[tuple[str, list[int]]]) -> None:
+        ids: list[int] = []
+        for what, pending in results:
+            if what.startswith("error: "):
+                report.errors.append(what[len("error: ") :])
+                continue
+            report.fired.append(what)
+            ids.extend(pending)
+        report.notifications.extend(ids)
         if on_fired is not None and ids:
             on_fired(ids)
 
-    due_clocks = list(
-        Incident.objects.filter(clock_next_alert_at__lte=now)
-        .order_by("clock_next_alert_at")
-        .values_list("id", "clock_step", "clock_generation")[:limit]
-    )
-    for pk, step, generation in due_clocks:
-        try:
-            result = fire_clock_rung(pk, step, generation, now)
-        except Exception as exc:  # one broken row must not stop the sweep
-            log.exception("deadline sweep: golden clock %s step %s failed", pk, step)
-            report.errors.append(f"golden clock {pk}: {exc}")
-            continue
-        if result is not None:
-            report.fired.append(result[0])
-            report.notifications.extend(result[1])
-            fired(result[1])
-
-    due_tasks = list(
-        Task.objects.filter(next_alert_at__lte=now)
-        .order_by("next_alert_at")
-        .values_list("id", "alert_step", "alert_generation", "incident_id")[:limit]
-    )
-    for start in range(0, len(due_tasks), CHUNK):
-        chunk = due_tasks[start : start + CHUNK]
-        try:
-            fired(_fire_chunk(chunk, now, report))
-        except Exception:
-            # The chunk as a whole failed (a lock timeout, a lost connection at commit):
-            # nothing of it was written. Try its rungs one by one, each on its own.
-            log.exception("deadline sweep: a chunk of %d rungs failed; firing them one by one", len(chunk))
-            for pk, step, generation, incident_id in chunk:
+    def one_by_one(source: DeadlineSource, rows: list[Row]) -> None:
+        for row in rows:
+            try:
+                result = source.fire(row, now)
+            except Exception as exc:  # one broken row must not stop the sweep
+                log.exception("deadline sweep: %s %s failed", source.name, row[0])
+                report.errors.append(f"{source.name} {row[0]}: {exc}")
                 try:
-                    result = fire_task_rung(pk, step, generation, now, incident_id)
-                except Exception as exc:
-                    log.exception("deadline sweep: task %s step %s failed", pk, step)
-                    report.errors.append(f"task {pk}: {exc}")
-                    continue
-                if result is not None:
-                    report.fired.append(result[0])
-                    report.notifications.extend(result[1])
-                    fired(result[1])
+                    source.back_off(row, now)
+                except Exception:
+                    log.exception("deadline sweep: could not back off %s %s", source.name, row[0])
+                continue
+            if result is not None:
+                take([result])
+
+    for source in registered():
+        try:
+            rows = source.due(now, limit)
+        except Exception as exc:
+            log.exception("deadline sweep: source %s could not list its due rows", source.name)
+            report.errors.append(f"{source.name}: {exc}")
+            continue
+        if source.fire_many is None:
+            one_by_one(source, rows)
+            continue
+        for start in range(0, len(rows), source.chunk):
+            chunk = rows[start : start + source.chunk]
+            try:
+                take(source.fire_many(chunk, now))
+            except Exception:
+                # The chunk as a whole failed (a lock timeout, a lost connection at
+                # commit): nothing of it was written. Fire its rows one by one.
+                log.exception("deadline sweep: a chunk of %d %s rows failed; one by one", len(chunk), source.name)
+                one_by_one(source, chunk)
     report.redriven = redrive(now, limit)
     return report

@@ -106,6 +106,8 @@ ALERT_WORDS = {
     "clock_warning": gettext_lazy("Golden clock running out"),
     "clock_expired": gettext_lazy("Golden clock expired"),
     "delivery_failed": gettext_lazy("Delivery failed"),
+    "triage_warning": gettext_lazy("Waiting for triage"),
+    "triage_overdue": gettext_lazy("Triage overdue"),
 }
 CHANNEL_WORDS = {
     "in_app": gettext_lazy("in the app"),
@@ -146,7 +148,10 @@ def describe(event: Event) -> str:
             f"{_field_label(name)}: {_value(change['before'])} → {_value(change['after'])}"
             for name, change in sorted(d["changes"].items(), key=lambda item: _field_order(item[0]))
         ]
-        return _("Scope updated: %(changes)s") % {"changes": "; ".join(parts)}
+        text = _("Scope updated: %(changes)s") % {"changes": "; ".join(parts)}
+        if d.get("reason"):
+            text += " — " + d["reason"]
+        return text
     if k == Kind.COMMANDER:
         return _("Commander: %(before)s → %(after)s") % {
             "before": _person(d, "before"),
@@ -185,7 +190,12 @@ def describe(event: Event) -> str:
         return d.get("text", "")
     if k == Kind.ALERT:
         what = ALERT_WORDS.get(d["alert"], d["alert"])
-        subject = f"“{localized(d['task_title'])}”" if d.get("task_title") else _("first public statement")
+        if d.get("task_title"):
+            subject = f"“{localized(d['task_title'])}”"
+        elif str(d["alert"]).startswith("triage"):
+            subject = _("confirm or dismiss the report")
+        else:
+            subject = _("first public statement")
         return _("%(what)s: %(subject)s → %(people)s (%(channels)s)") % {
             "what": what,
             "subject": subject,

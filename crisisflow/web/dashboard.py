@@ -25,7 +25,7 @@ from crisisflow.incidents import permissions
 from crisisflow.incidents.models import Incident, Task
 from crisisflow.incidents.models.task import UNFINISHED
 from crisisflow.incidents.tasks import last_heartbeat
-from crisisflow.vocab import OPEN_STATES, STAGE_OF_STATE, Severity
+from crisisflow.vocab import OPEN_STATES, STAGE_OF_STATE, Severity, State
 from crisisflow.web import live, views
 
 # The dashboard's short lists; My tasks and the inbox have the rest.
@@ -44,7 +44,8 @@ SEVERITY_ORDER = Case(
 
 
 def active_incidents(user, now: datetime) -> QuerySet[Incident]:
-    """Open incidents the person may see, most urgent first: severity, then the golden
+    """Open incidents the person may see, most urgent first: reports still waiting to be
+    confirmed or dismissed (their clocks run already), then severity, then the golden
     clock still running (soonest first), then the number of overdue tasks."""
     unfinished = Q(tasks__status__in=UNFINISHED)
     soon = Q(tasks__due_at__gte=now, tasks__due_at__lt=now + live.DUE_SOON)
@@ -55,11 +56,14 @@ def active_incidents(user, now: datetime) -> QuerySet[Incident]:
         .annotate(
             overdue=Count("tasks", filter=unfinished & Q(tasks__due_at__lt=now)),
             due_soon=Count("tasks", filter=unfinished & soon),
+            awaiting_triage=Case(When(state=State.REPORTED, then=Value(0)), default=Value(1)),
             severity_rank=SEVERITY_ORDER,
             # The clock runs until the first public statement is out.
             clock_due=Case(When(first_statement_at__isnull=True, then=F("statement_due_at"))),
         )
-        .order_by("severity_rank", F("clock_due").asc(nulls_last=True), "-overdue", "-detected_at", "pk")
+        .order_by(
+            "awaiting_triage", "severity_rank", F("clock_due").asc(nulls_last=True), "-overdue", "-detected_at", "pk"
+        )
     )
 
 

@@ -14,13 +14,14 @@ tasks — and are all importable from here: `from crisisflow.incidents import ac
 """
 
 from crisisflow.incidents.actions.machine import STEPS, NextStep, Step, next_steps, run_step
-from crisisflow.incidents.actions.planning import activate_plan, anchor_happened, choose_plan, instantiate_tasks
+from crisisflow.incidents.actions.planning import activate_plan, choose_plan, instantiate_tasks
 from crisisflow.incidents.actions.reporting import (
     DETECTED_AT_SKEW,
     SCOPE_FIELDS,
     add_note,
     change_severity,
     clean_scope,
+    correct_outbreak_time,
     report_incident,
     update_scope,
 )
@@ -58,6 +59,7 @@ from crisisflow.incidents.actions.team import (
     remove_team_member,
     replace_role,
 )
+from crisisflow.incidents.anchors import anchor_happened
 from crisisflow.incidents.inputs import MAX_TEXT
 
 __all__ = [
@@ -85,6 +87,7 @@ __all__ = [
     "change_severity",
     "choose_plan",
     "clean_scope",
+    "correct_outbreak_time",
     "close_incident",
     "complete_task",
     "confirm_incident",

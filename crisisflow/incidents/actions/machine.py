@@ -109,6 +109,8 @@ def run_step(
         data.update(after(incident, now))
     if incident.state not in OPEN_STATES or incident.first_statement_at is not None:
         schedule.stop_clock(incident)  # the golden clock stops with the first statement
+    if incident.state != State.REPORTED:
+        schedule.stop_triage(incident)  # confirmed or dismissed: triaged
     save_incident(incident)
     record(incident, actor, Event.Kind.TRANSITION, data, at=now)
     return incident

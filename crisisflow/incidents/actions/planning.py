@@ -9,26 +9,14 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from crisisflow import clock
 from crisisflow.alerts import schedule
+from crisisflow.incidents import golden_clock
 from crisisflow.incidents.actions.machine import run_step
 from crisisflow.incidents.errors import Invalid
 from crisisflow.incidents.models import Incident, Task
-from crisisflow.incidents.models.task import UNFINISHED
 from crisisflow.playbooks.models import PlaybookVersion, current_versions, versions_serving
 from crisisflow.playbooks.schema import conditions_hold
 from crisisflow.vocab import TASK_ANCHOR_PREFIX, Anchor
-
-
-def anchor_happened(incident: Incident, anchor: str, at: datetime) -> int:
-    """Give a due time to the tasks that were waiting for `anchor`, and start their
-    escalation ladders."""
-    waiting = list(incident.tasks.filter(anchor=anchor, due_at__isnull=True, status__in=UNFINISHED))
-    for task in waiting:
-        task.due_at = at + task.offset
-        schedule.plan_task(task, incident, clock.now())
-    Task.objects.bulk_update(waiting, ["due_at", *schedule.TASK_ALERT_FIELDS])
-    return len(waiting)
 
 
 def choose_plan(incident: Incident, playbook_key: str | None) -> PlaybookVersion | None:
@@ -62,6 +50,9 @@ def instantiate_tasks(incident: Incident, version: PlaybookVersion, now: datetim
             anchor = Anchor.PLAN_ACTIVATED  # the task it waited for is not part of this incident
         offset = timedelta(seconds=t["offset"])
         start = happened.get(anchor)
+        due_at = start + offset if start is not None else None
+        if t["deliverable"] == golden_clock.FIRST_STATEMENT_DELIVERABLE:
+            due_at = golden_clock.statement_task_due(incident, due_at)
         tasks.append(
             Task(
                 incident=incident,
@@ -76,7 +67,7 @@ def instantiate_tasks(incident: Incident, version: PlaybookVersion, now: datetim
                 checklist=[{"text": item, "done": False} for item in t["checklist"]],
                 anchor=str(anchor),
                 offset=offset,
-                due_at=start + offset if start is not None else None,
+                due_at=due_at,
                 ladder=t.get("alerts"),
             )
         )
@@ -108,8 +99,7 @@ def activate_plan(
         version = choose_plan(inc, playbook_key)
         if version is not None:
             inc.playbook_version = version
-            inc.statement_due_at = inc.detected_at + timedelta(seconds=version.statement_clock_seconds(inc.severity))
-            schedule.plan_clock(inc, now)
+            golden_clock.restart(inc, now)  # the plan's clock rules from now on
             state["version"] = version
         return {}
 
@@ -123,7 +113,7 @@ def activate_plan(
                 "name": version.definition["name"],
                 "tasks_created": len(tasks),
             },
-            "statement_due_at": inc.statement_due_at.isoformat(),
+            "statement_due_at": inc.statement_due_at.isoformat() if inc.statement_due_at else None,
         }
 
     return run_step(actor, incident, "activate", expected_version=expected_version, prepare=prepare, after=after)

@@ -12,14 +12,15 @@ from django.utils.translation import gettext as _
 from crisisflow import clock
 from crisisflow.alerts import schedule
 from crisisflow.conf import setting
-from crisisflow.incidents import permissions
+from crisisflow.incidents import golden_clock, permissions
 from crisisflow.incidents.errors import Forbidden, Invalid
 from crisisflow.incidents.inputs import MAX_TEXT, check_crisis_type, check_severity, clean_reason, clean_text
-from crisisflow.incidents.models import Event, Incident, ReferenceCounter, TeamMember
+from crisisflow.incidents.models import Event, Incident, ReferenceCounter, Task, TeamMember
+from crisisflow.incidents.models.task import UNFINISHED
 from crisisflow.incidents.timeline import record
 from crisisflow.incidents.unit import lock_incident, person_name, require_commander, require_open, save_incident
 from crisisflow.people.models import User
-from crisisflow.vocab import FACTS, Role, Severity
+from crisisflow.vocab import FACTS, Anchor, Role, Severity
 
 Kind = Event.Kind
 
@@ -27,6 +28,16 @@ Kind = Event.Kind
 DETECTED_AT_SKEW = timedelta(minutes=5)
 
 SCOPE_FIELDS = ("title", "summary", "affected_users", "regions", "platforms", *FACTS)
+
+
+def check_outbreak_time(detected_at, now: datetime) -> datetime:
+    if not isinstance(detected_at, datetime):
+        raise Invalid(_("Give the outbreak time as a date and time."), field="detected_at")
+    if detected_at.tzinfo is None:
+        raise Invalid(_("Give the outbreak time with its time zone."), field="detected_at")
+    if detected_at > now + DETECTED_AT_SKEW:
+        raise Invalid(_("The outbreak time cannot be in the future."), field="detected_at")
+    return detected_at
 
 
 def clean_scope(changes: dict[str, Any]) -> dict[str, Any]:
@@ -104,16 +115,11 @@ def report_incident(
         check_crisis_type(crisis_type)
     if severity:
         check_severity(severity)
-    if detected_at is None:
-        detected_at = now
-    if detected_at.tzinfo is None:
-        raise Invalid(_("Give the outbreak time with its time zone."), field="detected_at")
-    if detected_at > now + DETECTED_AT_SKEW:
-        raise Invalid(_("The outbreak time cannot be in the future."), field="detected_at")
+    detected_at = now if detected_at is None else check_outbreak_time(detected_at, now)
     if commander is not None and not permissions.is_duty_commander(commander):
         raise Invalid(_("%(person)s is not on the commander roster.") % {"person": commander}, field="commander")
 
-    incident = Incident.objects.create(
+    incident = Incident(
         reference=next_reference(now),
         crisis_type=crisis_type,
         severity=severity,
@@ -124,6 +130,11 @@ def report_incident(
         commander=commander,
         **fields,
     )
+    # The clock counts from the outbreak whatever the stage; triage from the report.
+    golden_clock.restart(incident, now)
+    incident.triage_due_at = now + timedelta(seconds=setting("TRIAGE_SECONDS"))
+    schedule.plan_triage(incident, now)
+    incident.save(force_insert=True)
     if commander is not None:
         TeamMember.objects.create(incident=incident, user=commander, role=Role.COMMANDER, is_lead=True, added_at=now)
     record(
@@ -179,10 +190,7 @@ def change_severity(
     if before == severity:
         raise Invalid(_("The severity is already %(s)s.") % {"s": Severity(severity).label}, field="severity")
     incident.severity = severity
-    if incident.playbook_version_id and incident.first_statement_at is None:
-        clock_s = incident.playbook_version.statement_clock_seconds(severity)
-        incident.statement_due_at = incident.detected_at + timedelta(seconds=clock_s)
-        schedule.plan_clock(incident, clock.now())
+    golden_clock.restart(incident, clock.now())
     save_incident(incident)
     record(incident, actor, Kind.SEVERITY, {"before": before, "after": severity, "reason": reason})
     return incident
@@ -199,3 +207,47 @@ def add_note(actor, incident: Incident | int, text: str) -> Event:
     if len(text) > MAX_TEXT:
         raise Invalid(_("Keep a note under %(n)d characters.") % {"n": MAX_TEXT}, field="text")
     return record(incident, actor, Kind.NOTE, {"text": text})
+
+
+@transaction.atomic
+def correct_outbreak_time(
+    actor, incident: Incident | int, detected_at: datetime, reason: str, *, expected_version: int | None = None
+) -> Incident:
+    """The commander corrects when the crisis broke out (a wrong time zone at report
+    time, a post found that predates the report). Everything counted from it moves:
+    the golden clock and its warnings, and the due times of tasks counted from detection."""
+    incident = lock_incident(actor, incident, expected_version)
+    require_commander(actor, incident)
+    require_open(incident)
+    reason = clean_reason(reason)
+    now = clock.now()
+    detected_at = check_outbreak_time(detected_at, now)
+    if incident.first_statement_at is not None and detected_at > incident.first_statement_at:
+        raise Invalid(_("The outbreak cannot come after the first public statement."), field="detected_at")
+    before = incident.detected_at
+    if before == detected_at:
+        raise Invalid(
+            _("The outbreak time is already %(time)s.") % {"time": detected_at.isoformat()}, field="detected_at"
+        )
+    incident.detected_at = detected_at
+    golden_clock.restart(incident, now)
+    moved = list(incident.tasks.filter(anchor=Anchor.DETECTED, status__in=UNFINISHED, due_at__isnull=False))
+    for task in moved:
+        task.due_at = detected_at + task.offset
+        task.version += 1
+        schedule.plan_task(task, incident, now)
+    Task.objects.bulk_update(moved, ["due_at", "version", *schedule.TASK_ALERT_FIELDS])
+    # A task that delivers the first statement follows the clock, not its own offset.
+    golden_clock.align_statement_tasks(incident, now)
+    save_incident(incident)
+    record(
+        incident,
+        actor,
+        Kind.FACTS,
+        {
+            "changes": {"detected_at": {"before": before.isoformat(), "after": detected_at.isoformat()}},
+            "reason": reason,
+        },
+        at=now,
+    )
+    return incident

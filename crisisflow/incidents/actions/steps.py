@@ -11,8 +11,10 @@ from django.utils.translation import gettext as _
 
 from crisisflow import clock
 from crisisflow.alerts import schedule
+from crisisflow.incidents import golden_clock
 from crisisflow.incidents.actions.machine import STEPS, run_step
-from crisisflow.incidents.actions.planning import activate_plan, anchor_happened
+from crisisflow.incidents.actions.planning import activate_plan
+from crisisflow.incidents.anchors import anchor_happened
 from crisisflow.incidents.errors import Invalid
 from crisisflow.incidents.inputs import check_crisis_type, check_severity
 from crisisflow.incidents.models import Incident, Task, TeamMember
@@ -51,6 +53,7 @@ def confirm_incident(
             incident=inc, user=inc.commander, role=Role.COMMANDER, defaults={"is_lead": True, "added_at": now}
         )
         anchor_happened(inc, Anchor.CONFIRMED, now)
+        golden_clock.restart(inc, now)  # confirming may have set or changed the severity
         return {}
 
     return run_step(actor, incident, "confirm", expected_version=expected_version, prepare=prepare, after=after)
@@ -110,7 +113,8 @@ def publish_information(actor, incident: Incident | int, *, expected_version: in
     """The first public statement is out (attitude, facts, action); the clock stops."""
 
     def after(inc: Incident, now: datetime) -> dict[str, Any]:
-        anchor_happened(inc, Anchor.FIRST_STATEMENT, inc.first_statement_at)
+        if inc.first_statement_at == now:  # publishing was the first statement
+            anchor_happened(inc, Anchor.FIRST_STATEMENT, now)
         met = inc.statement_met_clock()
         return {"first_statement_met_clock": met} if met is not None else {}
 

@@ -14,7 +14,7 @@ from django_fsm import can_proceed
 from crisisflow import clock
 from crisisflow.alerts import schedule
 from crisisflow.incidents import permissions
-from crisisflow.incidents.actions.planning import anchor_happened
+from crisisflow.incidents.anchors import anchor_happened
 from crisisflow.incidents.errors import Blocked, Conflict, CrisisFlowError, Forbidden, Invalid, NotFound
 from crisisflow.incidents.inputs import MAX_TEXT, clean_reason, clean_text
 from crisisflow.incidents.models import Event, Task

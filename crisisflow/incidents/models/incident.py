@@ -51,6 +51,14 @@ class Incident(ConcurrentTransitionMixin, models.Model):
     clock_next_alert_at = models.DateTimeField(null=True, blank=True)
     clock_step = models.PositiveSmallIntegerField(default=0)
     clock_generation = models.PositiveIntegerField(default=0)
+    clock_failures = models.PositiveSmallIntegerField(default=0)
+    # Triage: a reported incident must be confirmed or dismissed by triage_due_at; its
+    # reminders to the duty commanders are a ladder like the clock's.
+    triage_due_at = models.DateTimeField(_("triage due at"), null=True, blank=True)
+    triage_next_alert_at = models.DateTimeField(null=True, blank=True)
+    triage_step = models.PositiveSmallIntegerField(default=0)
+    triage_generation = models.PositiveIntegerField(default=0)
+    triage_failures = models.PositiveSmallIntegerField(default=0)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     dismissed_at = models.DateTimeField(_("dismissed at"), null=True, blank=True)
     dismiss_reason = models.TextField(_("reason for dismissal"), blank=True)
@@ -79,6 +87,11 @@ class Incident(ConcurrentTransitionMixin, models.Model):
                 name="incident_clock_next_alert",
                 condition=models.Q(clock_next_alert_at__isnull=False),
             ),
+            models.Index(
+                fields=["triage_next_alert_at"],
+                name="incident_triage_next_alert",
+                condition=models.Q(triage_next_alert_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -98,6 +111,13 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         if self.first_statement_at is not None:
             return self.first_statement_at <= self.statement_due_at
         return None
+
+    def statement_margin(self):
+        """How far the first statement beat the clock (positive) or missed it (negative);
+        None while undecided."""
+        if self.statement_due_at is None or self.first_statement_at is None:
+            return None
+        return self.statement_due_at - self.first_statement_at
 
     # --- transitions: declared once; no side effects beyond this row ---------------------
     @transition(
@@ -136,7 +156,11 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         conditions=[gate_condition(State.INFO_PUBLISHED)],
     )
     def publish_information(self, at):
-        if self.first_statement_at is None:
+        # Unless another app defines the first statement (crisisflow.incidents.golden_clock),
+        # publishing is it.
+        from crisisflow.incidents import golden_clock
+
+        if self.first_statement_at is None and golden_clock.publish_step_is_first_statement():
             self.first_statement_at = at
 
     @transition(

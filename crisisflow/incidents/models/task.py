@@ -59,6 +59,8 @@ class Task(ConcurrentTransitionMixin, models.Model):
     alert_step = models.PositiveSmallIntegerField(default=0)
     alert_generation = models.PositiveIntegerField(default=0)
     alert_window_start = models.DateTimeField(null=True, blank=True)
+    # Sweeps in a row whose firing of this task's rung failed; the next try backs off.
+    alert_failures = models.PositiveSmallIntegerField(default=0)
 
     blocked_reason = models.TextField(_("why blocked"), blank=True)
     blocked_from = models.CharField(max_length=16, blank=True)
