@@ -54,3 +54,9 @@ DEFAULTS: dict[str, Any] = {
 
 def setting(name: str) -> Any:
     return getattr(settings, "CRISISFLOW", {}).get(name, DEFAULTS[name])
+
+
+def unknown_keys() -> list[str]:
+    """Keys of settings.CRISISFLOW that no default names: a typo would otherwise be
+    silently ignored (see the system check in crisisflow.incidents.apps)."""
+    return sorted(set(getattr(settings, "CRISISFLOW", {})) - set(DEFAULTS))

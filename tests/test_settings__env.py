@@ -206,3 +206,13 @@ def test_bad_boolean_in_the_environment_stops_start_up(tmp_path):
     result = _manage(tmp_path, "check", DEBUG="sometimes")
     assert result.returncode != 0
     assert "DEBUG='sometimes'" in result.stderr
+
+
+def test_an_unknown_crisisflow_setting_is_refused_by_the_system_check(settings):
+    from django.core import checks
+
+    settings.CRISISFLOW = {**settings.CRISISFLOW, "SWEEP_SECONDZ": 1}
+    errors = [e for e in checks.run_checks() if e.id == "crisisflow.E001"]
+    assert [e.msg for e in errors] == ["settings.CRISISFLOW has an unknown key 'SWEEP_SECONDZ'"]
+    settings.CRISISFLOW = {k: v for k, v in settings.CRISISFLOW.items() if k != "SWEEP_SECONDZ"}
+    assert not [e for e in checks.run_checks() if e.id == "crisisflow.E001"]

@@ -1,5 +1,21 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.utils.translation import gettext_lazy as _
+
+
+@checks.register(checks.Tags.compatibility)
+def known_crisisflow_settings(app_configs, **kwargs):
+    """Every key of settings.CRISISFLOW must be one crisisflow/conf.py knows."""
+    from crisisflow.conf import DEFAULTS, unknown_keys
+
+    return [
+        checks.Error(
+            f"settings.CRISISFLOW has an unknown key {key!r}",
+            hint="Known keys: " + ", ".join(sorted(DEFAULTS)),
+            id="crisisflow.E001",
+        )
+        for key in unknown_keys()
+    ]
 
 
 class IncidentsConfig(AppConfig):
