@@ -46,6 +46,7 @@ from crisisflow.people.models import User
 from crisisflow.playbooks.models import current_versions, versions_serving
 from crisisflow.vocab import STAGE_OF_STATE, Role, Stage, State
 from crisisflow.web import live, room
+from crisisflow.web.tokens import token_section
 from crisisflow.web.forms import (
     BOOLEAN_FACTS,
     FACT_LABELS,
@@ -631,7 +632,8 @@ def read_all_notifications(request: HttpRequest) -> HttpResponse:
 @login_required
 def edit_preferences(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        return render(request, "web/preferences.html", {"form": PreferencesForm.for_user(request.user)})
+        context = {"form": PreferencesForm.for_user(request.user), **token_section(request.user)}
+        return render(request, "web/preferences.html", context)
     form = PreferencesForm(request.POST, auto_id="me_%s")
     if form.is_valid():
         try:
@@ -656,4 +658,4 @@ def edit_preferences(request: HttpRequest) -> HttpResponse:
                 samesite=settings.LANGUAGE_COOKIE_SAMESITE,
             )
             return response
-    return render(request, "web/preferences.html", {"form": form}, status=400)
+    return render(request, "web/preferences.html", {"form": form, **token_section(request.user)}, status=400)
