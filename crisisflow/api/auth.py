@@ -15,6 +15,7 @@ import math
 from datetime import UTC, datetime
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rest_framework import authentication
 from rest_framework.exceptions import APIException, AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -46,14 +47,15 @@ def account_locked(request, credentials: dict) -> AccountLocked:
     until = lockout_ends_at(request, credentials)
     wait = (until - clock.now()).total_seconds()
     shown = until.astimezone(UTC).strftime("%H:%M")
+    minutes = max(1, round(wait / 60))
     message = _(
         "Too many failed sign-ins: “%(username)s” is locked for your network address (%(address)s) "
-        "until %(time)s UTC (in %(minutes)d minutes). Try again then, or ask an administrator to lift the lockout."
+        "until %(time)s UTC (%(in_minutes)s). Try again then, or ask an administrator to lift the lockout."
     ) % {
         "username": credentials.get("username") or "",
         "address": client_address(request),
         "time": shown,
-        "minutes": max(1, round(wait / 60)),
+        "in_minutes": ngettext("in %(n)d minute", "in %(n)d minutes", minutes) % {"n": minutes},
     }
     return AccountLocked(message, until, wait)
 

@@ -16,10 +16,12 @@ entry behind the TLS proxy), so one setting decides it for both.
 
 from __future__ import annotations
 
+import math
+
 from axes.helpers import get_client_ip_address
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from rest_framework.exceptions import Throttled
+from rest_framework.exceptions import APIException, Throttled
 from rest_framework.throttling import SimpleRateThrottle
 
 from crisisflow.conf import DEFAULTS, setting
@@ -38,6 +40,15 @@ WHAT = {
     "steps": gettext_lazy("move incidents through their steps"),
     "timeline": gettext_lazy("read timelines"),
 }
+
+
+class TooManyRequests(Throttled):
+    """429 with our own message, which already says how long to wait (DRF's Throttled
+    would add a second sentence saying it again); `wait` becomes Retry-After."""
+
+    def __init__(self, wait: float, detail: str):
+        APIException.__init__(self, detail)
+        self.wait = math.ceil(wait)
 
 
 def rates() -> dict[str, str]:
@@ -84,7 +95,7 @@ class AuthFailures(_Window):
     def check(self) -> None:
         wait = self.seen(self.ident)
         if wait is not None:
-            raise Throttled(
+            raise TooManyRequests(
                 wait,
                 detail=_(
                     "Too many failed authentications from your network address (%(address)s); "
@@ -123,7 +134,7 @@ class PerPerson(_Window):
         wait = self.seen(self.ident(request))
         if wait is not None:
             # Raised here rather than returned, for a message that says which limit.
-            raise Throttled(wait, detail=self.message(WHAT[scope], wait))
+            raise TooManyRequests(wait, detail=self.message(WHAT[scope], wait))
         self.history.insert(0, self.now)
         self.cache.set(self.key, self.history, self.duration)
         return True
