@@ -113,7 +113,7 @@ def test_recursion_error_never_escapes_even_without_the_depth_check(boss, incide
         (b'{"a": [1, {"b": []}]}', 4),
         (b'{"a": "[[[[", "b": "\\"[[["}', 1),
         (b'["\\\\", [[]]]', 3),
-        ("[\"中文[[[\", [[]]]".encode(), 3),
+        ('["中文[[[", [[]]]'.encode(), 3),
     ],
 )
 def test_nesting_depth_counts_levels_outside_strings(text, depth):
@@ -147,7 +147,10 @@ def test_invalid_utf8_is_400_saying_so(boss, incident):
         ("text/plain", '{"title": "T"}'),
         ("application/xml", "<incident/>"),
         ("application/x-www-form-urlencoded", "title=T"),
-        ("multipart/form-data; boundary=xyz", '--xyz\r\nContent-Disposition: form-data; name="title"\r\n\r\nT\r\n--xyz--'),
+        (
+            "multipart/form-data; boundary=xyz",
+            '--xyz\r\nContent-Disposition: form-data; name="title"\r\n\r\nT\r\n--xyz--',
+        ),
     ],
 )
 def test_another_content_type_is_415_in_the_api_shape(boss, incident, content_type, body):
@@ -174,7 +177,13 @@ def test_a_body_may_be_left_out_entirely_where_nothing_is_needed(boss, incident)
 
 @pytest.mark.parametrize(
     ("body", "kind"),
-    [("[1, 2]", "an array"), ('"just a string"', "a string"), ("null", "null"), ("42", "a number"), ("true", "true or false")],
+    [
+        ("[1, 2]", "an array"),
+        ('"just a string"', "a string"),
+        ("null", "null"),
+        ("42", "a number"),
+        ("true", "true or false"),
+    ],
 )
 def test_anything_but_an_object_is_400_naming_what_came(boss, incident, body, kind):
     for method, path in writes(incident):

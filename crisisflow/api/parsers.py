@@ -94,9 +94,7 @@ class JSONObjectParser(JSONParser):
             # depth check above were ever wrong — still a refusal, never a 500.
             raise ParseError(_("The request body is not valid JSON: %(problem)s.") % {"problem": err}) from None
         if not isinstance(value, dict):
-            raise ParseError(
-                _("The request body must be a JSON object ({…}), not %(kind)s.") % {"kind": _kind(value)}
-            )
+            raise ParseError(_("The request body must be a JSON object ({…}), not %(kind)s.") % {"kind": _kind(value)})
         return value
 
 

@@ -46,7 +46,6 @@ from crisisflow.people.models import User
 from crisisflow.playbooks.models import current_versions, versions_serving
 from crisisflow.vocab import STAGE_OF_STATE, Role, Stage, State
 from crisisflow.web import live, room
-from crisisflow.web.tokens import token_section
 from crisisflow.web.forms import (
     BOOLEAN_FACTS,
     FACT_LABELS,
@@ -63,6 +62,7 @@ from crisisflow.web.forms import (
     VersionedForm,
     show_error,
 )
+from crisisflow.web.tokens import token_section
 
 ROLE_ORDER = {role: i for i, role in enumerate(Role.values)}
 # The stages an incident walks through, in order, for the progress strip.

@@ -1,6 +1,6 @@
 """Create an API token for a person and print it (the only time it is ever shown).
 
-    manage.py create_api_token <username> --scope read|write --name "status page" [--expires-days 90]
+manage.py create_api_token <username> --scope read|write --name "status page" [--expires-days 90]
 """
 
 from __future__ import annotations
