@@ -79,8 +79,9 @@ class JSONObjectParser(JSONParser):
             ) from None
         if not text.strip():
             raise ParseError(_("The request body is empty; send a JSON object, e.g. {}."))
-        depth = nesting_depth(body)
-        if depth > MAX_DEPTH:
+        # Counting brackets is nearly free; only a body with more of them than the limit
+        # allows needs its strings cut out and its depth measured.
+        if body.count(b"[") + body.count(b"{") > MAX_DEPTH and nesting_depth(body) > MAX_DEPTH:
             raise ParseError(_("JSON nested too deeply (more than %(max)d levels).") % {"max": MAX_DEPTH})
         try:
             value = json.loads(text, parse_constant=_refuse_constant)
