@@ -49,6 +49,23 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_TIMEOUT_SECONDS": 10.0,
     # Largest evidence attachment accepted.
     "EVIDENCE_MAX_BYTES": 10 * 1024 * 1024,
+    # API rate limits (crisisflow.api.throttles), sliding windows kept in the cache.
+    # "<scope>" counts per person, "<scope>_address" per network address (a whole
+    # office behind one address, hence the larger figure). Generous: a crisis team
+    # working flat out, or a script polling every second, stays well below them.
+    # Settings and CRISISFLOW_API_RATES override single keys; unknown keys are refused.
+    "API_RATES": {
+        # Failed API authentications (wrong password, unknown or revoked token).
+        "auth_failures": "20/10min",
+        "report": "120/hour",
+        "report_address": "600/hour",
+        "steps": "600/hour",
+        "steps_address": "3000/hour",
+        "timeline": "3600/hour",
+        "timeline_address": "18000/hour",
+        "list": "3600/hour",
+        "list_address": "18000/hour",
+    },
 }
 
 

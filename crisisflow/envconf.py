@@ -7,6 +7,7 @@ deployment stops at start-up instead of misbehaving during a crisis.
 from __future__ import annotations
 
 import os
+import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -67,6 +68,54 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+# "120/hour", "20/10min", "5/s": a number of requests per period (optionally several units).
+RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour|d|day)s?\s*$", re.IGNORECASE)
+RATE_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "h": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+}
+
+
+def parse_rate(text: str) -> tuple[int, int]:
+    """(requests, seconds) of a rate such as "120/hour" or "20/10min"; ValueError otherwise."""
+    match = RATE.match(str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not a rate like 120/hour or 20/10min")
+    count, units, unit = match.groups()
+    seconds = int(units or 1) * RATE_UNITS[unit.lower()]
+    if seconds == 0:
+        raise ValueError(f"{text!r} has an empty period")
+    return int(count), seconds
+
+
+def env_rates(name: str) -> dict[str, str]:
+    """name=rate pairs separated by commas ("report=60/hour,list=600/hour")."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return {}
+    rates = {}
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        key, sep, rate = item.partition("=")
+        if not sep or not key.strip():
+            raise ImproperlyConfigured(f"{name}: {item.strip()!r} is not name=rate (e.g. report=60/hour)")
+        try:
+            parse_rate(rate)
+        except ValueError as err:
+            raise ImproperlyConfigured(f"{name}: {key.strip()}: {err}") from None
+        rates[key.strip()] = rate.strip()
+    return rates
 
 
 def database_from_url(url: str, *, base_dir: str) -> dict:

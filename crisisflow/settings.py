@@ -18,6 +18,7 @@ from crisisflow.envconf import (
     env_float,
     env_int,
     env_list,
+    env_rates,
     env_str,
 )
 
@@ -238,14 +239,45 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Cache: the API's rate limits, shared by every web process -----------------------
+# Redis when there is one (the broker's database, under a prefix of its own), else
+# files under var/cache, which separate processes on one machine share as well.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "crisisflow-cache",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Basic first, so a request without credentials gets 401 with WWW-Authenticate.
-        "rest_framework.authentication.BasicAuthentication",
+        # Both password and token checks answer a lockout or too many failures with 429.
+        "crisisflow.api.auth.PasswordAuthentication",
+        "crisisflow.api.auth.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "crisisflow.api.auth.TokenScope",
+        "crisisflow.api.parsers.NoEmptyJSONBody",
+    ],
+    # JSON objects only, with a nesting limit; anything else is 415.
+    "DEFAULT_PARSER_CLASSES": ["crisisflow.api.parsers.JSONObjectParser"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "crisisflow.api.throttles.PerPerson",
+        "crisisflow.api.throttles.PerAddress",
+    ],
     "EXCEPTION_HANDLER": "crisisflow.api.errors.exception_handler",
 }
 
@@ -263,6 +295,8 @@ CRISISFLOW = {
     ],
     "WEBHOOK_TIMEOUT_SECONDS": env_float("CRISISFLOW_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1),
     "EVIDENCE_MAX_BYTES": env_int("CRISISFLOW_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1),
+    # Only the rates given here; the rest keep their defaults (crisisflow/conf.py).
+    "API_RATES": env_rates("CRISISFLOW_API_RATES"),
 }
 
 # --- E-mail (notifications in each recipient's language) ------------------------------

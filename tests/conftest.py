@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,6 +23,20 @@ def _fast_passwords():
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings, tmp_path):
+    """Each test starts with an empty cache (the API's rate-limit counts live there).
+
+    A key prefix of its own rather than cache.clear(): with Redis the cache shares the
+    broker's database, and clearing it would flush the task queue too. The file cache
+    goes to the test's own folder."""
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    if caches["default"]["BACKEND"].endswith("FileBasedCache"):
+        caches["default"]["LOCATION"] = str(tmp_path / "cache")
+    settings.CACHES = caches
 
 
 @pytest.fixture(autouse=True)

@@ -147,6 +147,7 @@ _SETTINGS_VARIABLES = (
     "SECURE_HSTS_INCLUDE_SUBDOMAINS",
     "SECURE_HSTS_PRELOAD",
     "BEHIND_TLS_PROXY",
+    "CRISISFLOW_API_RATES",
 )
 
 
@@ -168,7 +169,8 @@ def _manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProce
     )
 
 
-def test_check_deploy_passes_without_warnings(tmp_path):
+@pytest.mark.parametrize("redis", [{}, {"REDIS_URL": "redis://127.0.0.1:6379/0"}], ids=["files", "redis"])
+def test_check_deploy_passes_without_warnings(tmp_path, redis):
     secret = secrets.token_urlsafe(60)[:60]
     result = _manage(
         tmp_path,
@@ -179,11 +181,41 @@ def test_check_deploy_passes_without_warnings(tmp_path):
         DEBUG="0",
         SECRET_KEY=secret,
         ALLOWED_HOSTS="crisis.example.com",
+        **redis,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "no issues" in output
     assert "WARNINGS" not in output
+
+
+@pytest.mark.parametrize(
+    ("env", "backend", "where"),
+    [
+        ({}, "django.core.cache.backends.filebased.FileBasedCache", "var/cache"),
+        ({"REDIS_URL": "redis://127.0.0.1:6379/0"}, "django.core.cache.backends.redis.RedisCache", "6379/0"),
+    ],
+)
+def test_the_cache_is_shared_between_processes(tmp_path, env, backend, where):
+    # The API's rate limits are counted in it; a per-process memory cache would let
+    # every web worker count on its own.
+    result = _manage(
+        tmp_path,
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; c = settings.CACHES['default']; print(c['BACKEND'], c['LOCATION'])",
+        **env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == backend
+    assert result.stdout.split()[1].endswith(where)
+
+
+def test_a_bad_api_rate_stops_start_up(tmp_path):
+    result = _manage(tmp_path, "check", CRISISFLOW_API_RATES="report=often")
+    assert result.returncode != 0
+    assert "CRISISFLOW_API_RATES: report: 'often' is not a rate" in result.stderr
 
 
 def test_debug_off_without_secret_key_fails_loudly(tmp_path):

@@ -2,14 +2,20 @@
 a step is blocked and "errors" (DRF's per-field messages) when the input did not parse.
 
 A use case's refusal (CrisisFlowError) keeps its own status and its message, already in
-the reader's language; DRF's exceptions keep theirs (400 malformed JSON, 403 not signed
-in, 405 …). Anything else is a real bug and stays a 500.
+the reader's language; DRF's exceptions keep theirs (400 malformed JSON, 401 not signed
+in, 403, 405, 415 not JSON, 429 too many requests with Retry-After …). A body over
+Django's DATA_UPLOAD_MAX_MEMORY_SIZE is 413 here, not Django's HTML page. Anything else
+is a real bug and stays a 500.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -18,7 +24,23 @@ from rest_framework.views import set_rollback
 from crisisflow.incidents.errors import Blocked, CrisisFlowError
 
 
+class BodyTooLarge(exceptions.APIException):
+    status_code = 413
+    default_detail = gettext_lazy("The request body is too large.")
+    default_code = "too_large"
+
+
+def too_large() -> BodyTooLarge:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return BodyTooLarge(
+        _("The request body is too large: the API reads at most %(size)s bytes.") % {"size": f"{limit:,}"}
+    )
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        # Raised by request.body (DATA_UPLOAD_MAX_MEMORY_SIZE) while DRF reads the JSON.
+        exc = too_large()
     if isinstance(exc, CrisisFlowError):
         # The use cases are atomic and have already rolled back; this covers
         # ATOMIC_REQUESTS should anyone switch it on.
@@ -36,6 +58,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         response.data = {"detail": message, "field": field, "errors": response.data}
     elif isinstance(response.data, dict) and "detail" in response.data:
         response.data.setdefault("field", None)
+        locked_until = getattr(exc, "locked_until", None)  # crisisflow.api.auth.AccountLocked
+        if locked_until is not None:
+            response.data["locked_until"] = locked_until.isoformat().replace("+00:00", "Z")
     response.data = _encodable(response.data)
     return response
 

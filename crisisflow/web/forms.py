@@ -231,3 +231,27 @@ class PreferencesForm(forms.Form):
 
     def time_zones(self) -> list[str]:
         return COMMON_TIME_ZONES
+
+
+class ApiTokenForm(forms.Form):
+    """The "new API token" form on /me/. crisisflow.api.tokens decides what is valid."""
+
+    name = forms.CharField(
+        label=_("Name"),
+        required=False,
+        widget=forms.TextInput(attrs={"maxlength": 100, "autocomplete": "off"}),
+        help_text=_("What will use it, e.g. “status page” or “monitoring”."),
+    )
+    scope = forms.ChoiceField(
+        label=_("Scope"),
+        choices=[("read", _("Read only")), ("write", _("Read and write"))],
+        initial="read",
+    )
+    expires_in_days = forms.TypedChoiceField(
+        label=_("Expires"),
+        choices=[("30", _("in 30 days")), ("90", _("in 90 days")), ("365", _("in a year")), ("", _("never"))],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        initial="90",
+    )

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from crisisflow.evidence import views as evidence
-from crisisflow.web import board, dashboard, playbooks, room, views
+from crisisflow.web import board, dashboard, playbooks, room, tokens, views
 
 incident = "incidents/<str:reference>/"
 task = incident + "tasks/<int:task_id>/"
@@ -19,6 +19,8 @@ urlpatterns = [
     path("notifications/read/", views.read_all_notifications, name="notifications-read-all"),
     path("notifications/<int:notification_id>/read/", views.read_notification, name="notification-read"),
     path("me/", views.edit_preferences, name="preferences"),
+    path("me/tokens/", tokens.create_api_token, name="api-token-create"),
+    path("me/tokens/<int:token_id>/revoke/", tokens.revoke_api_token, name="api-token-revoke"),
     path("playbooks/", playbooks.list_playbooks, name="playbooks"),
     path("board/", board.show_board, name="board"),
     path("board/assign/", board.assign_selected, name="board-assign"),

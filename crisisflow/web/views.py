@@ -62,6 +62,7 @@ from crisisflow.web.forms import (
     VersionedForm,
     show_error,
 )
+from crisisflow.web.tokens import token_section
 
 ROLE_ORDER = {role: i for i, role in enumerate(Role.values)}
 # The stages an incident walks through, in order, for the progress strip.
@@ -631,7 +632,8 @@ def read_all_notifications(request: HttpRequest) -> HttpResponse:
 @login_required
 def edit_preferences(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        return render(request, "web/preferences.html", {"form": PreferencesForm.for_user(request.user)})
+        context = {"form": PreferencesForm.for_user(request.user), **token_section(request.user)}
+        return render(request, "web/preferences.html", context)
     form = PreferencesForm(request.POST, auto_id="me_%s")
     if form.is_valid():
         try:
@@ -656,4 +658,4 @@ def edit_preferences(request: HttpRequest) -> HttpResponse:
                 samesite=settings.LANGUAGE_COOKIE_SAMESITE,
             )
             return response
-    return render(request, "web/preferences.html", {"form": form}, status=400)
+    return render(request, "web/preferences.html", {"form": form, **token_section(request.user)}, status=400)
