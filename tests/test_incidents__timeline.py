@@ -12,8 +12,8 @@ from django.db import connection
 from django.test import RequestFactory
 
 from crisisflow.evidence import actions as evidence
-from crisisflow.incidents import actions
-from crisisflow.incidents.models import AppendOnlyError, Event, Incident
+from crisisflow.incidents import actions, append_only
+from crisisflow.incidents.models import AppendOnlyError, Event, Incident, TimelineHead
 from crisisflow.incidents.timeline import describe, verify
 from crisisflow.vocab import State
 from tests.conftest import make_user
@@ -81,8 +81,23 @@ def test_each_event_says_who_did_what_in_words(incident, people):
 
 
 def tamper(sql: str, params: list) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    """What only someone allowed to change the schema can do: lift the database's
+    triggers (test_incidents__append_only.py), change rows, put the triggers back."""
+    append_only.uninstall(connection)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    finally:
+        append_only.install(connection)
+
+
+def test_the_head_follows_every_event(incident):
+    head = TimelineHead.objects.get(incident=incident)
+    last = incident.events.order_by("seq").last()
+    assert (head.seq, head.hash) == (last.seq, last.hash)
+    actions.add_note(incident.commander, incident, "One more")
+    head.refresh_from_db()
+    assert (head.seq, head.hash) == (last.seq + 1, incident.events.get(seq=last.seq + 1).hash)
 
 
 def test_verify_timeline_finds_a_row_changed_in_the_database(incident):
@@ -100,6 +115,65 @@ def test_verify_timeline_finds_a_deleted_row(incident):
     tamper("DELETE FROM incidents_event WHERE incident_id = %s AND seq = 2", [incident.pk])
     problem = verify(incident)
     assert str(problem) == f"{incident.reference}: event #2: missing (next present is #3)"
+
+
+def test_verify_timeline_finds_the_last_event_deleted(incident):
+    last = incident.events.order_by("seq").last().seq
+    tamper("DELETE FROM incidents_event WHERE incident_id = %s AND seq = %s", [incident.pk, last])
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 of 1 timelines are broken"):
+        call_command("verify_timeline", stdout=out)
+    assert out.getvalue().strip() == (
+        f"BROKEN {incident.reference}: event #{last}: missing (the timeline ends at #{last - 1}; #{last} was written)"
+    )
+
+
+def test_verify_timeline_finds_every_event_deleted(incident, people):
+    report(people, title="Another")
+    written = incident.events.count()
+    tamper("DELETE FROM incidents_event WHERE incident_id = %s", [incident.pk])
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 of 2 timelines are broken"):
+        call_command("verify_timeline", stdout=out)
+    assert out.getvalue().strip() == (
+        f"BROKEN {incident.reference}: event #1: missing (no events are left; #{written} was written)"
+    )
+
+
+def test_verify_timeline_finds_a_rewritten_last_event(incident):
+    # The last event has no successor whose link would break: the head's hash shows it.
+    last = incident.events.order_by("seq").last()
+    forged = Event(
+        incident=incident,
+        seq=last.seq,
+        at=last.at,
+        actor=last.actor,
+        kind=last.kind,
+        data={"text": "Nothing to see here"},
+        prev_hash=last.prev_hash,
+    )
+    tamper(
+        "UPDATE incidents_event SET data = %s, hash = %s WHERE id = %s",
+        ['{"text": "Nothing to see here"}', forged.compute_hash(), last.pk],
+    )
+    assert str(verify(incident)) == (
+        f"{incident.reference}: event #{last.seq}: is not the event that was written last "
+        "(its hash differs from the head's)"
+    )
+
+
+def test_verify_timeline_finds_an_event_added_behind_the_apps_back(incident):
+    last = incident.events.order_by("seq").last()
+    extra = Event(incident=incident, seq=last.seq + 1, at=last.at, kind="note", data={"text": "x"}, prev_hash=last.hash)
+    extra.hash = extra.compute_hash()
+    tamper(
+        "INSERT INTO incidents_event (incident_id, seq, at, kind, data, prev_hash, hash) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        [incident.pk, extra.seq, last.at, "note", '{"text": "x"}', extra.prev_hash, extra.hash],
+    )
+    assert str(verify(incident)) == (
+        f"{incident.reference}: event #{extra.seq}: not written by the app (the timeline's head is #{last.seq})"
+    )
 
 
 def test_verify_timeline_finds_a_rehashed_forgery(incident):

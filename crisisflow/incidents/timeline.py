@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crisisflow import clock
-from crisisflow.incidents.models import Event, Incident, TaskStatus
+from crisisflow.incidents.models import Event, Incident, TaskStatus, TimelineHead
 from crisisflow.incidents.models.event import GENESIS_HASH
 from crisisflow.playbooks.models import crisis_type_label, localized
 from crisisflow.vocab import Role, Severity, State
@@ -20,10 +20,11 @@ Kind = Event.Kind
 
 
 def record(incident: Incident, actor, kind: str, data: dict[str, Any] | None = None, *, task=None, at=None) -> Event:
-    """Append one event. Call inside the transaction that made the change, with the
-    incident row locked (select_for_update), so sequence numbers never collide."""
-    last = incident.events.order_by("-seq").values_list("seq", "hash").first()
-    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    """Append one event and move the timeline's head onto it. Call inside the transaction
+    that made the change, with the incident row locked (select_for_update), so sequence
+    numbers never collide."""
+    head = TimelineHead.objects.filter(incident=incident).values_list("seq", "hash").first()
+    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
     event = Event(
         incident=incident,
         seq=seq,
@@ -36,6 +37,10 @@ def record(incident: Incident, actor, kind: str, data: dict[str, Any] | None = N
     )
     event.hash = event.compute_hash()
     event.save(force_insert=True)
+    if head:
+        TimelineHead.objects.filter(incident=incident).update(seq=seq, hash=event.hash)
+    else:
+        TimelineHead.objects.create(incident=incident, seq=seq, hash=event.hash)
     return event
 
 
@@ -50,7 +55,12 @@ class Break:
 
 
 def verify(incident: Incident) -> Break | None:
-    """The first broken link in an incident's hash chain, or None if it is intact."""
+    """The first broken link in an incident's hash chain, or None if it is intact.
+
+    The chain shows an event changed, forged or missing in the middle; the head (the
+    number and hash of the last event written) shows events missing at the end, all of
+    them included."""
+    head = TimelineHead.objects.filter(incident=incident).values_list("seq", "hash").first()
     prev_hash = GENESIS_HASH
     expected_seq = 1
     for event in incident.events.order_by("seq").iterator():
@@ -62,6 +72,18 @@ def verify(incident: Incident) -> Break | None:
             return Break(incident, event.seq, "content does not match its hash (changed after writing)")
         prev_hash = event.hash
         expected_seq += 1
+    last = expected_seq - 1
+    if head is None:
+        # Every incident's timeline starts with its report, written with the head.
+        return Break(incident, last + 1 if last else 1, "missing (the timeline has no head: no event was recorded)")
+    head_seq, head_hash = head
+    if last < head_seq:
+        ends = f"the timeline ends at #{last}" if last else "no events are left"
+        return Break(incident, last + 1, f"missing ({ends}; #{head_seq} was written)")
+    if last > head_seq:
+        return Break(incident, head_seq + 1, f"not written by the app (the timeline's head is #{head_seq})")
+    if prev_hash != head_hash:
+        return Break(incident, last, "is not the event that was written last (its hash differs from the head's)")
     return None
 
 
