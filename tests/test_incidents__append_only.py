@@ -148,3 +148,24 @@ def test_a_transactional_test_with_a_timeline_can_be_flushed(people, plan):
 def test_the_next_transactional_test_starts_empty_and_guarded(people):
     assert not Event.objects.exists()
     assert append_only.installed(connection) == set(append_only.trigger_names(connection))
+
+
+def test_the_migration_gives_existing_timelines_their_head(incident, people):
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    migration = import_module("crisisflow.incidents.migrations.0005_timeline_head_and_append_only_triggers")
+    other = report(people, title="Another")
+    # As before the migration: events, no heads.
+    append_only.uninstall(connection)
+    sql("DELETE FROM incidents_timelinehead")
+    append_only.install(connection)
+    assert verify(incident) is not None
+
+    migration.record_heads(apps, SimpleNamespace(connection=connection))
+    for each in (incident, other):
+        last = each.events.order_by("seq").last()
+        assert TimelineHead.objects.filter(incident=each, seq=last.seq, hash=last.hash).exists()
+        assert verify(each) is None
