@@ -9,6 +9,8 @@ from django.conf import settings
 DEFAULTS: dict[str, Any] = {
     "REFERENCE_PREFIX": "CF",
     "PLAYBOOK_DIR": str(settings.BASE_DIR / "playbooks"),
+    # Largest playbook file read; a larger one is an error, not read past the limit.
+    "PLAYBOOK_MAX_BYTES": 256 * 1024,
     # How often beat runs the deadline sweep (seconds).
     "SWEEP_SECONDS": 5.0,
     # Most due rows one sweep claims before it lets the next sweep carry on.

@@ -6,15 +6,20 @@ from io import StringIO
 
 import pytest
 from django.contrib.admin.sites import site
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy
+from rest_framework.test import APIClient
 
 from crisisflow.evidence import actions as evidence
-from crisisflow.incidents import actions
-from crisisflow.incidents.models import AppendOnlyError, Event, Incident
-from crisisflow.incidents.timeline import describe, verify
+from crisisflow.incidents import actions, append_only
+from crisisflow.incidents.models import AppendOnlyError, Event, Incident, TimelineHead
+from crisisflow.incidents.timeline import describe, describes, record, unregister, verify
 from crisisflow.vocab import State
 from tests.conftest import make_user
 from tests.flows import report, walk_to
@@ -81,8 +86,23 @@ def test_each_event_says_who_did_what_in_words(incident, people):
 
 
 def tamper(sql: str, params: list) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    """What only someone allowed to change the schema can do: lift the database's
+    triggers (test_incidents__append_only.py), change rows, put the triggers back."""
+    append_only.uninstall(connection)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    finally:
+        append_only.install(connection)
+
+
+def test_the_head_follows_every_event(incident):
+    head = TimelineHead.objects.get(incident=incident)
+    last = incident.events.order_by("seq").last()
+    assert (head.seq, head.hash) == (last.seq, last.hash)
+    actions.add_note(incident.commander, incident, "One more")
+    head.refresh_from_db()
+    assert (head.seq, head.hash) == (last.seq + 1, incident.events.get(seq=last.seq + 1).hash)
 
 
 def test_verify_timeline_finds_a_row_changed_in_the_database(incident):
@@ -100,6 +120,65 @@ def test_verify_timeline_finds_a_deleted_row(incident):
     tamper("DELETE FROM incidents_event WHERE incident_id = %s AND seq = 2", [incident.pk])
     problem = verify(incident)
     assert str(problem) == f"{incident.reference}: event #2: missing (next present is #3)"
+
+
+def test_verify_timeline_finds_the_last_event_deleted(incident):
+    last = incident.events.order_by("seq").last().seq
+    tamper("DELETE FROM incidents_event WHERE incident_id = %s AND seq = %s", [incident.pk, last])
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 of 1 timelines are broken"):
+        call_command("verify_timeline", stdout=out)
+    assert out.getvalue().strip() == (
+        f"BROKEN {incident.reference}: event #{last}: missing (the timeline ends at #{last - 1}; #{last} was written)"
+    )
+
+
+def test_verify_timeline_finds_every_event_deleted(incident, people):
+    report(people, title="Another")
+    written = incident.events.count()
+    tamper("DELETE FROM incidents_event WHERE incident_id = %s", [incident.pk])
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 of 2 timelines are broken"):
+        call_command("verify_timeline", stdout=out)
+    assert out.getvalue().strip() == (
+        f"BROKEN {incident.reference}: event #1: missing (no events are left; #{written} was written)"
+    )
+
+
+def test_verify_timeline_finds_a_rewritten_last_event(incident):
+    # The last event has no successor whose link would break: the head's hash shows it.
+    last = incident.events.order_by("seq").last()
+    forged = Event(
+        incident=incident,
+        seq=last.seq,
+        at=last.at,
+        actor=last.actor,
+        kind=last.kind,
+        data={"text": "Nothing to see here"},
+        prev_hash=last.prev_hash,
+    )
+    tamper(
+        "UPDATE incidents_event SET data = %s, hash = %s WHERE id = %s",
+        ['{"text": "Nothing to see here"}', forged.compute_hash(), last.pk],
+    )
+    assert str(verify(incident)) == (
+        f"{incident.reference}: event #{last.seq}: is not the event that was written last "
+        "(its hash differs from the head's)"
+    )
+
+
+def test_verify_timeline_finds_an_event_added_behind_the_apps_back(incident):
+    last = incident.events.order_by("seq").last()
+    extra = Event(incident=incident, seq=last.seq + 1, at=last.at, kind="note", data={"text": "x"}, prev_hash=last.hash)
+    extra.hash = extra.compute_hash()
+    tamper(
+        "INSERT INTO incidents_event (incident_id, seq, at, kind, data, prev_hash, hash) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        [incident.pk, extra.seq, last.at, "note", '{"text": "x"}', extra.prev_hash, extra.hash],
+    )
+    assert str(verify(incident)) == (
+        f"{incident.reference}: event #{extra.seq}: not written by the app (the timeline's head is #{last.seq})"
+    )
 
 
 def test_verify_timeline_finds_a_rehashed_forgery(incident):
@@ -164,3 +243,63 @@ def test_every_kind_of_change_reads_as_a_sentence(people, plan, settings, tmp_pa
     assert "Prmember left PR" in lines
     assert "On “Exec letter”: The CEO lands at 18:00" in lines
     assert any(line.startswith("Evidence attached: “post.txt” (11\xa0bytes, SHA-256 ") for line in lines)
+
+
+# --- describers: a new kind of event plugs in from outside ---------------------------------------
+
+
+@pytest.fixture
+def statement_approved():
+    """What a later app (statements) does from its ready(): register its own kind."""
+
+    @describes("statement_ok", label=gettext_lazy("Statement approved"))
+    def approved(event):
+        return f"Statement “{event.data['title']}” approved by Legal"
+
+    yield approved
+    unregister("statement_ok")
+
+
+def write_event(incident, actor, kind: str, data: dict) -> Event:
+    with transaction.atomic():
+        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        return record(locked, actor, kind, data)
+
+
+def test_a_new_kind_reads_in_its_own_words_in_the_room_and_the_api(incident, people, statement_approved, browse):
+    write_event(incident, people.legal, "statement_ok", {"title": "Holding statement"})
+    page = browse(people.commander).get(reverse("incident-detail", args=[incident.reference]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Statement “Holding statement” approved by Legal" in html
+    assert "Statement approved" in html  # the kind's own name beside the line
+
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_authenticate(people.commander)
+    events = client.get(f"/api/incidents/{incident.reference}/timeline/").data
+    assert (events[-1]["kind"], events[-1]["text"]) == (
+        "statement_ok",
+        "Statement “Holding statement” approved by Legal",
+    )
+    assert verify(incident) is None
+
+
+def test_an_unknown_or_unreadable_event_reads_as_its_kind(incident, people, statement_approved, caplog):
+    unknown = write_event(incident, people.legal, "retired_kind", {"whatever": 1})
+    assert describe(unknown) == "Other event (retired_kind)"
+    broken = write_event(incident, people.legal, "statement_ok", {"no title": "written by an old version"})
+    assert describe(broken) == "Statement approved"
+    assert "cannot describe timeline event" in caplog.text
+    transition = incident.events.get(seq=2)
+    transition.data = {}
+    assert describe(transition) == "Stage change"
+    with translation.override("zh-hans"):
+        assert describe(unknown) == "其他事件（retired_kind）"
+
+
+def test_a_kind_is_described_once(statement_approved):
+    with pytest.raises(ImproperlyConfigured, match="already described by"):
+        describes("statement_ok")(lambda event: "another wording")
+    with pytest.raises(ImproperlyConfigured, match="1 to 16 characters"):
+        describes("a_kind_name_longer_than_the_column")
+    describes("statement_ok")(statement_approved)  # the same function again is fine

@@ -7,6 +7,7 @@ Most bad files below start with HEADER (lines 1-6, a valid low-severity plan up 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -152,7 +153,7 @@ def test_error_line_format():
 def test_bad_yaml_syntax(workdir):
     text = HEADER + "- key: first\n  title: {zh: 一, en: One\n  role: pr\n"
     assert errors_in(workdir, text) == [
-        "plan.yaml:9: (file): invalid YAML: expected ',' or '}', but got ':' (while parsing a flow mapping on line 8)"
+        "plan.yaml:9: (file): invalid YAML: did not find expected ',' or '}' (while parsing a flow mapping on line 8)"
     ]
 
 
@@ -846,17 +847,234 @@ def test_yaml_tags_and_aliases(workdir):
     assert errors_in(workdir, text) == [
         "plan.yaml:5: roles.commander: 'one' is not a valid YAML int (remove the !!int tag)",
         "plan.yaml:5: roles.pr: unsupported YAML tag '!secret' (write a plain value)",
-        "plan.yaml:14: tasks[0].checklist[0]: a YAML alias refers to the value that contains it",
+        "plan.yaml:7: tasks[0]: YAML anchors (&task) are not allowed in a playbook; write the value out in full",
+        "plan.yaml:14: tasks[0].checklist[0]: YAML aliases (*task) are not allowed in a playbook; "
+        "write the value out in full",
     ]
 
 
 def test_unreadable_file(workdir):
-    (workdir / "latin1.yaml").write_bytes("key: caf\xe9\n".encode("latin-1"))
+    (workdir / "latin1.yaml").write_bytes("key: plan\nname: caf\xe9\n".encode("latin-1"))
     _, errors = check_files([Path("latin1.yaml"), Path("missing.yaml")])
     assert [str(e) for e in errors] == [
-        "latin1.yaml:1: (file): the file is not valid UTF-8 (invalid continuation byte at byte 8)",
+        "latin1.yaml:2: (file): the file is not valid UTF-8 (invalid continuation byte at byte 19)",
         "missing.yaml:1: (file): cannot read the file: No such file or directory",
     ]
+
+
+# --- files made to hurt the parser: each is a clean error at its line, at once --------------------
+
+# The "billion laughs": 9 levels of 9 aliases each, 10^9 strings once expanded (the issue's file).
+YAML_BOMB = """\
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+"""
+
+
+def test_a_yaml_bomb_is_refused_without_being_expanded(workdir):
+    """Through manage.py, with a memory ceiling: expanding the aliases would need gigabytes."""
+    write_playbook(workdir, "bomb.yaml", YAML_BOMB)
+    base = str(settings.BASE_DIR)
+    limit = "import resource; resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)); "
+    run = f"{limit}import runpy, sys; sys.path.insert(0, {base!r}); "
+    run += "sys.argv = ['manage.py', 'check_playbooks', 'bomb.yaml']; "
+    run += f"runpy.run_path({str(Path(base) / 'manage.py')!r}, run_name='__main__')"
+    failed = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, cwd=workdir, timeout=120)
+    assert failed.returncode == 1, failed.stderr
+    refused = [line for line in failed.stdout.splitlines() if "YAML a" in line]
+    assert refused[:3] == [
+        "bomb.yaml:1: a: YAML anchors (&a) are not allowed in a playbook; write the value out in full",
+        "bomb.yaml:2: b: YAML anchors (&b) are not allowed in a playbook; write the value out in full",
+        "bomb.yaml:2: b[0]: YAML aliases (*a) are not allowed in a playbook; write the value out in full",
+    ]
+    assert len(refused) == 9 + 8 * 9  # every anchor and every alias, once
+    assert "Traceback" not in failed.stderr
+
+
+def test_anchors_and_aliases_are_refused_wherever_they_are(workdir):
+    text = HEADER.replace("roles: {commander: 1, pr: 1}", "roles: &roles {commander: 1, pr: 1}") + (
+        "- key: first\n"
+        "  title: &title {zh: 一, en: One}\n"
+        "  instructions: *title\n"
+        "  role: pr\n"
+        "  stage: confirm\n"
+        "  due: {anchor: detected, offset: 1h}\n"
+        "  *title : 1\n"
+        "  <<: *roles\n"
+    )
+    assert errors_in(workdir, text) == [
+        "plan.yaml:5: roles: YAML anchors (&roles) are not allowed in a playbook; write the value out in full",
+        "plan.yaml:8: tasks[0].title: YAML anchors (&title) are not allowed in a playbook; write the value out in full",
+        "plan.yaml:9: tasks[0].instructions: YAML aliases (*title) are not allowed in a playbook; "
+        "write the value out in full",
+        "plan.yaml:13: tasks[0]: YAML aliases (*title) are not allowed in a playbook; write the value out in full",
+        "plan.yaml:14: tasks[0].<<: YAML aliases (*roles) are not allowed in a playbook; write the value out in full",
+        "plan.yaml:14: tasks[0].<<: unknown field '<<' (allowed here: key, title, instructions, role, stage, due, "
+        "depends_on, checklist, conditions, gates, deliverable, alerts)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("key: plan\nname: " + "[" * 5000 + "]" * 5000 + "\n", 2),  # flow: one line, 5,000 deep
+        ("key: plan\n" + "".join("  " * i + f"k{i}:\n" for i in range(40)), 21),  # block mappings
+        ("key:\n" + "".join("  " * (i + 1) + "-\n" for i in range(40)), 21),  # block lists
+    ],
+)
+def test_deep_nesting_stops_at_its_line(workdir, text, line):
+    assert errors_in(workdir, text) == [f"plan.yaml:{line}: (file): values are nested more than 20 levels deep"]
+
+
+def test_too_many_values(workdir):
+    text = HEADER + "- {key: a, checklist: [" + ", ".join(["x"] * 20_000) + "]}\n"
+    assert errors_in(workdir, text) == [
+        "plan.yaml:7: (file): the file holds more than 10,000 values; a playbook needs far fewer"
+    ]
+
+
+def test_huge_values_and_field_names(workdir):
+    text = HEADER + (f"- key: first\n  title: {{zh: 一, en: {'x' * 20_000}}}\n  {'y' * 500}: 1\n  role: {'z' * 5000}\n")
+    errors = errors_in(workdir, text)
+    assert "plan.yaml:8: tasks[0].title.en: the value is 20,000 characters long; at most 10,000 are allowed" in errors
+    assert "plan.yaml:9: tasks[0]: a field name of 500 characters (at most 100)" in errors
+    assert f"plan.yaml:10: tasks[0].role: unknown role '{'z' * 57}...' (expected {ROLES})" in errors
+    assert max(len(error) for error in errors) < 300
+
+
+def test_huge_integers(workdir):
+    text = HEADER.replace("pr: 1}", f"pr: {'9' * 5000}}}") + ONE_TASK
+    assert errors_in(workdir, text) == ["plan.yaml:5: roles.pr: the number has more than 18 digits"]
+
+
+def test_a_file_over_the_size_limit_is_not_read(workdir, settings):
+    settings.CRISISFLOW = {**settings.CRISISFLOW, "PLAYBOOK_MAX_BYTES": 1000}
+    write_playbook(workdir, "big.yaml", "# " + "x" * 2000 + "\n" + VALID_PLAYBOOK)
+    definitions, errors = check_files([Path("big.yaml")])
+    assert definitions == {}
+    assert [str(e) for e in errors] == [
+        "big.yaml:1: (file): the file is 3,297 bytes; a playbook may be at most 1,000 bytes "
+        "(CRISISFLOW_PLAYBOOK_MAX_BYTES)"
+    ]
+    # The same limit when the text comes from somewhere else than a file.
+    _, errors = check_text("# " + "é" * 600 + "\n", "text.yaml")
+    assert [str(e) for e in errors] == [
+        "text.yaml:1: (file): the file is 1,203 bytes; a playbook may be at most 1,000 bytes "
+        "(CRISISFLOW_PLAYBOOK_MAX_BYTES)"
+    ]
+
+
+def test_the_size_limit_defaults_to_256_kib(workdir):
+    write_playbook(workdir, "big.yaml", "# " + "x" * (256 * 1024) + "\n")
+    _, errors = check_files([Path("big.yaml")])
+    assert [str(e) for e in errors] == [
+        "big.yaml:1: (file): the file is 262,147 bytes; a playbook may be at most 262,144 bytes "
+        "(CRISISFLOW_PLAYBOOK_MAX_BYTES)"
+    ]
+
+
+def test_devices_and_folders_are_not_read(workdir):
+    (workdir / "folder.yaml").mkdir()
+    # /dev/null stands for every device: /dev/zero, which never ends, is refused the same way.
+    _, errors = check_files([Path("/dev/null"), Path("folder.yaml")])
+    assert [str(e) for e in errors] == [
+        "/dev/null:1: (file): not a regular file",
+        "folder.yaml:1: (file): not a regular file",
+    ]
+
+
+@pytest.mark.parametrize(("character", "code"), [("\x00", "U+0000"), ("\x1b", "U+001B"), ("\ufffe", "U+FFFE")])
+def test_control_characters(workdir, character, code):
+    text = HEADER.replace("name: {zh: 预案, en: Plan}", f"name: {{zh: 预案, en: Pl{character}an}}") + ONE_TASK
+    assert errors_in(workdir, text) == [
+        f"plan.yaml:2: (file): invalid YAML: the file contains the character {code}, "
+        "which YAML does not allow (a control character)"
+    ]
+
+
+def test_python_tags_are_refused_and_never_run(workdir):
+    touched = workdir / "touched"
+    text = HEADER.replace("key: plan", f"key: !!python/object/apply:pathlib.Path.touch [{str(touched)!r}]").replace(
+        "name: {zh: 预案, en: Plan}", "name: !!python/name:os.system {}"
+    ).replace(
+        "description: {zh: 说明, en: About}", "description: {zh: !!python/str 说明, en: !!binary About}"
+    ) + ONE_TASK.replace("role: pr", "role: !!python/object:builtins.dict {}")
+    assert errors_in(workdir, text) == [
+        "plan.yaml:1: key: unsupported YAML tag 'tag:yaml.org,2002:python/object/apply:pathlib.Path.touch' "
+        "(write a plain list)",
+        "plan.yaml:2: name: unsupported YAML tag 'tag:yaml.org,2002:python/name:os.system' (write a plain mapping)",
+        "plan.yaml:3: description.zh: '说明' is not a valid YAML python/str (remove the !!python/str tag)",
+        "plan.yaml:3: description.en: 'About' is not a valid YAML binary (remove the !!binary tag)",
+        "plan.yaml:7: tasks[0].role: unsupported YAML tag 'tag:yaml.org,2002:python/object:builtins.dict' "
+        "(write a plain mapping)",
+    ]
+    assert not touched.exists()
+
+
+def test_plain_values_that_look_typed_but_are_not(workdir):
+    text = HEADER.replace("key: plan", "key: 2026-13-45") + ONE_TASK
+    assert errors_in(workdir, text) == [
+        "plan.yaml:1: key: '2026-13-45' cannot be read as a YAML timestamp (put it in quotes if it is text)"
+    ]
+
+
+def test_a_long_dependency_chain(workdir):
+    """1,500 tasks each depending on the next: the cycle search must not recurse per task."""
+    tasks = (
+        "".join(f"- {{key: t{i}, depends_on: [t{i + 1}]}}\n" for i in range(1500))
+        + "- {key: t1500, depends_on: [t0]}\n"
+    )
+    errors = errors_in(workdir, HEADER + tasks)
+    assert len(errors) == 101
+    assert errors[0].startswith("plan.yaml:1: (file): ")
+    assert errors[0].endswith("more errors are not listed (only the first 100); fix these and check again")
+
+
+def test_at_most_100_errors_are_listed(workdir):
+    text = HEADER + "- {key: a, " + ", ".join(f"f{i}: 1" for i in range(150)) + "}\n"
+    errors = errors_in(workdir, text)
+    assert len(errors) == 101
+    assert (
+        errors[0]
+        == "plan.yaml:1: (file): 55 more errors are not listed (only the first 100); fix these and check again"
+    )
+    assert errors[1].startswith("plan.yaml:7: tasks[0].f0: unknown field 'f0'")
+
+
+# (The bomb itself runs in a subprocess with a memory ceiling, above: in here it would
+# take the whole test run down with it on a checker that expands aliases.)
+ABUSE = {
+    "small-bomb": YAML_BOMB.split("d:")[0],
+    "deep": "a: " + "{a: " * 3000 + "}" * 3000 + "\n",
+    "nul": "key: plan\x00\n",
+    "tag": "!!python/object/new:os.system [echo pwned]\n",
+    "alias-key": "&a a: *a\n",
+    "recursive": "&a [*a]\n",
+    "merge": "a: &a {b: 1}\nc: {<<: *a}\n",
+    "dup-anchor": "a: &x 1\nb: &x 2\nc: *x\n",
+    "undefined-alias": "a: *nowhere\n",
+    "huge-int": "a: " + "1" * 10_000 + "\n",
+    "huge-float": "a: 1e999999\n",
+    "set": "a: !!set {x, y}\n",
+    "timestamp": "a: !!timestamp yesterday\n",
+}
+
+
+@pytest.mark.parametrize("name", ABUSE)
+def test_no_file_gets_a_traceback(workdir, capsys, name):
+    write_playbook(workdir, f"{name}.yaml", ABUSE[name])
+    with pytest.raises(CommandError, match=r"^\d+ errors? in 1 file$"):
+        call_command("check_playbooks", f"{name}.yaml")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines
+    assert all(re.fullmatch(rf"{re.escape(name)}\.yaml:\d+: \S+: .+", line) for line in lines), lines
 
 
 # --- all errors at once --------------------------------------------------------------------------------
@@ -910,6 +1128,7 @@ tasks:
 # --- robustness ---------------------------------------------------------------------------------------
 
 JUNK = ["", " ", ":", "- ", "[", "}", "~", "null", "true", "0", "x", "&a ", "*a", "!!int ", "'", '"', "task:", "#"]
+JUNK += ["\x00", "&b [*b]", "<<: *a", "!!python/name:os.system ", "[" * 30, "9" * 30, "\t"]
 
 
 @settings_hypothesis(max_examples=200, deadline=None)

@@ -14,10 +14,10 @@ the incident engine reads, so its shape is part of the public contract (see
 
 from __future__ import annotations
 
-import copy
 import difflib
 import operator
 import re
+import stat
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+import yaml.cyaml
+from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
 
 from crisisflow import conf
 from crisisflow.alerts.ladder import AUDIENCES
@@ -153,22 +156,50 @@ def check_text(text: str, path: str) -> tuple[dict | None, list[PlaybookError]]:
 
 
 def read_sources(paths: Iterable[Path]) -> tuple[dict[str, str], list[PlaybookError]]:
-    """Read each file as UTF-8, keyed by the path as given. Unreadable files are errors."""
+    """Read each file as UTF-8, keyed by the path as given. Unreadable files are errors,
+    and so is a file larger than the PLAYBOOK_MAX_BYTES setting (it is not read past it)."""
     sources: dict[str, str] = {}
     errors: list[PlaybookError] = []
+    limit = max_bytes()
     for path in paths:
         name = str(path)
         try:
+            if not stat.S_ISREG(path.stat().st_mode):
+                # A folder, a device (/dev/zero never ends), a pipe (may never open).
+                errors.append(PlaybookError(name, 1, FILE_FIELD, "not a regular file"))
+                continue
             # Bytes, then decode: read_text() would rewrite line endings, and the stored
             # text (and its hash) should be exactly what is on disk.
-            sources[name] = path.read_bytes().decode("utf-8")
+            with path.open("rb") as file:
+                data = file.read(limit + 1)
+            if len(data) > limit:
+                errors.append(PlaybookError(name, 1, FILE_FIELD, too_big(max(len(data), _size(path)), limit)))
+                continue
+            sources[name] = data.decode("utf-8")
         except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
             errors.append(
-                PlaybookError(name, 1, FILE_FIELD, f"the file is not valid UTF-8 ({exc.reason} at byte {exc.start})")
+                PlaybookError(name, line, FILE_FIELD, f"the file is not valid UTF-8 ({exc.reason} at byte {exc.start})")
             )
         except OSError as exc:
             errors.append(PlaybookError(name, 1, FILE_FIELD, f"cannot read the file: {exc.strerror or exc}"))
     return sources, errors
+
+
+def max_bytes() -> int:
+    """The largest playbook file accepted (settings.CRISISFLOW["PLAYBOOK_MAX_BYTES"])."""
+    return int(conf.setting("PLAYBOOK_MAX_BYTES"))
+
+
+def too_big(size: int, limit: int) -> str:
+    return f"the file is {size:,} bytes; a playbook may be at most {limit:,} bytes (CRISISFLOW_PLAYBOOK_MAX_BYTES)"
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def check_sources(sources: Mapping[str, str]) -> tuple[dict[str, dict], list[PlaybookError]]:
@@ -315,71 +346,183 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 
 
 # PyYAML's wording for the mistakes playbook authors actually make, and what to do.
-_YAML_HINTS = (
-    ("mapping values are not allowed here", "; a value that contains ': ' must be quoted"),
-    ("found character '\\t'", "; indent with spaces, not tabs"),
-)
+_YAML_HINTS = (("mapping values are not allowed", "; a value that contains ': ' must be quoted"),)
+_TAB_HINT = "; indent with spaces, not tabs"
+
+# Limits on what the parser accepts, so that no file - however it was made - can keep the
+# checker busy for long or make it run out of memory or stack. The largest built-in
+# playbook nests 7 levels deep and its longest value is under 600 characters.
+MAX_NESTING = 20
+# Values (scalars, lists and mappings) in one file; the largest built-in plan has 1,176.
+# Each costs some microseconds to check, so this is what bounds the time a file takes.
+MAX_VALUES = 10_000
+MAX_VALUE_CHARS = 10_000
+MAX_KEY_CHARS = 100
+# Errors listed per file; past this the checker only counts them.
+MAX_ERRORS = 100
+# Longer integers are never a number of people or a fact threshold; int() refuses
+# very long ones anyway, and reading them costs time.
+MAX_INT_DIGITS = 18
+# What stands in for an alias (`*name`): aliases are refused, never expanded.
+_ALIAS_TAG = "tag:crisisflow,2026:refused-alias"
+# What YAML 1.1 allows in a stream (PyYAML's Reader.NON_PRINTABLE, and lone surrogates).
+_NOT_YAML_CHARACTER = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_INT_TAG = "tag:yaml.org,2002:int"
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
-class _Loader(yaml.SafeLoader):
-    """The safe loader, except that an alias (`*name`) gets a node of its own.
+if yaml.__with_libyaml__:
+    # libyaml turns text into events about five times faster than PyYAML's own scanner
+    # and parser; the composer below is Python either way (it has to be: it decides
+    # what happens to anchors, aliases and nesting).
+    class _Events(Composer, Resolver, yaml.cyaml.CParser):
+        def __init__(self, stream: str) -> None:
+            yaml.cyaml.CParser.__init__(self, stream)
+            Composer.__init__(self)
+            Resolver.__init__(self)
 
-    PyYAML hands back the anchored node itself, so anything wrong at the alias would be
-    reported at the anchor's line. A shallow copy shares the content but carries the
-    alias's own position.
+else:  # pragma: no cover - PyYAML wheels ship with libyaml
+
+    class _Events(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, Composer, Resolver):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            Composer.__init__(self)
+            Resolver.__init__(self)
+
+
+class _Refused(Exception):
+    """The file goes past a limit; reading it stops at the line where it did."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+class _Loader(_Events):
+    """The safe composer, without anchors and aliases, and with bounded nesting.
+
+    Anchors and aliases (`&name`, `*name`) are what a "billion laughs" file is made of:
+    a few hundred bytes that expand to billions of values. A playbook never needs them,
+    so they are not expanded at all: each alias becomes a placeholder and each anchor is
+    noted, and the converter reports both at their own lines. Nesting deeper than
+    MAX_NESTING stops the composer (it recurses once per level) with a YAML error.
     """
 
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+        self.values = 0
+        # Nodes by id (each stays alive in the tree): anchored ones -> the anchor's
+        # name, and those whose tag the author wrote (`!!int 3`) rather than implied.
+        self.anchored: dict[int, str] = {}
+        self.tagged: set[int] = set()
+
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        if not self.check_event(yaml.AliasEvent):
-            return super().compose_node(parent, index)
-        mark = self.peek_event().start_mark
-        node = copy.copy(super().compose_node(parent, index))
-        node.start_mark = node.end_mark = mark
+        if self.check_event(yaml.AliasEvent):
+            event = self.get_event()
+            return yaml.ScalarNode(_ALIAS_TAG, event.anchor, event.start_mark, event.end_mark)
+        event = self.peek_event()
+        anchor, event.anchor = event.anchor, None  # never stored, so never looked up
+        tagged = getattr(event, "tag", None) not in (None, "!")
+        self.depth += 1
+        self.values += 1
+        if self.depth > MAX_NESTING:
+            raise _Refused(event.start_mark.line + 1, f"values are nested more than {MAX_NESTING} levels deep")
+        if self.values > MAX_VALUES:
+            raise _Refused(
+                event.start_mark.line + 1, f"the file holds more than {MAX_VALUES:,} values; a playbook needs far fewer"
+            )
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+        if anchor is not None:
+            self.anchored[id(node)] = anchor
+        if tagged:
+            self.tagged.add(id(node))
         return node
 
 
 class _Converter:
-    """Composed YAML nodes -> _Scalar/_Seq/_Map, reporting duplicate keys and bad tags."""
+    """Composed YAML nodes -> _Scalar/_Seq/_Map, reporting duplicate keys, bad tags,
+    anchors, aliases and values too long to be meant."""
 
-    def __init__(self, report: Callable[[int, str, str], None]) -> None:
+    def __init__(self, report: Callable[[int, str, str], None], loader: _Loader) -> None:
         self._report = report
+        self._anchored = loader.anchored
+        self._tagged = loader.tagged
         # Only used for scalars, so int/bool/null/float resolution follows YAML exactly
         # as the safe loader would.
         self._scalars = SafeConstructor()
-        # Collections being converted right now, by their content (an alias's node is a
-        # copy sharing it): an alias inside its own anchor would recurse forever.
-        self._open: set[int] = set()
 
     def convert(self, node: yaml.Node, where: str) -> _Node:
         line = node.start_mark.line + 1
-        if isinstance(node, yaml.CollectionNode) and id(node.value) in self._open:
-            self._report(line, where, "a YAML alias refers to the value that contains it")
+        if not self._plain(node, line, where):
             return _Scalar(None, line, broken=True)
         if isinstance(node, yaml.ScalarNode):
-            try:
-                return _Scalar(self._scalars.construct_object(node, deep=True), line)
-            except Exception:
-                # Only an explicit tag gets here (`!foo x`, `!!int ""`): PyYAML's scalar
-                # constructors fail in assorted ways (even IndexError) on values that do
-                # not fit their tag, and any of them means the same thing to the author.
-                if node.tag.startswith(_STANDARD_TAG):
-                    kind = node.tag.removeprefix(_STANDARD_TAG)
-                    message = f"'{node.value}' is not a valid YAML {kind} (remove the !!{kind} tag)"
-                else:
-                    message = f"unsupported YAML tag '{node.tag}' (write a plain value)"
-                self._report(line, where, message)
+            return self._scalar(node, line, where)
+        # A tagged list or mapping (`!!python/object:...`, `!!set`) is reported once and
+        # not looked into: what is inside was never meant as a playbook's values.
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQ_TAG:
+                self._report(line, where, f"unsupported YAML tag '{_shown(node.tag)}' (write a plain list)")
                 return _Scalar(None, line, broken=True)
-        self._open.add(id(node.value))
+            return _Seq([self.convert(item, f"{where}[{i}]") for i, item in enumerate(node.value)], line)
+        if node.tag != _MAP_TAG:
+            self._report(line, where, f"unsupported YAML tag '{_shown(node.tag)}' (write a plain mapping)")
+            return _Scalar(None, line, broken=True)
+        return self._mapping(node, where, line)
+
+    def _plain(self, node: yaml.Node, line: int, where: str) -> bool:
+        """Report an anchor or alias on this node; False when the node holds no value."""
+        if node.tag == _ALIAS_TAG:
+            self._report(
+                line,
+                where,
+                f"YAML aliases (*{_shown(node.value)}) are not allowed in a playbook; write the value out in full",
+            )
+            return False
+        anchor = self._anchored.get(id(node))
+        if anchor is not None:
+            self._report(
+                line,
+                where,
+                f"YAML anchors (&{_shown(anchor)}) are not allowed in a playbook; write the value out in full",
+            )
+        if isinstance(node, yaml.ScalarNode) and len(node.value) > MAX_VALUE_CHARS:
+            self._report(
+                line,
+                where,
+                f"the value is {len(node.value):,} characters long; at most {MAX_VALUE_CHARS:,} are allowed",
+            )
+            return False
+        return True
+
+    def _scalar(self, node: yaml.ScalarNode, line: int, where: str) -> _Scalar:
+        if node.tag == _STR_TAG:
+            return _Scalar(node.value, line)  # most values: no constructor needed
+        if node.tag == _INT_TAG and len(node.value.lstrip("+-").lstrip("0") or "0") > MAX_INT_DIGITS:
+            self._report(line, where, f"the number has more than {MAX_INT_DIGITS} digits")
+            return _Scalar(None, line, broken=True)
         try:
-            if isinstance(node, yaml.SequenceNode):
-                if node.tag != _SEQ_TAG:
-                    self._report(line, where, f"unsupported YAML tag '{node.tag}' (write a plain list)")
-                return _Seq([self.convert(item, f"{where}[{i}]") for i, item in enumerate(node.value)], line)
-            if node.tag != _MAP_TAG:
-                self._report(line, where, f"unsupported YAML tag '{node.tag}' (write a plain mapping)")
-            return self._mapping(node, where, line)
-        finally:
-            self._open.discard(id(node.value))
+            return _Scalar(self._scalars.construct_object(node, deep=True), line)
+        except Exception:
+            # An explicit tag (`!foo x`, `!!int ""`) or a plain value that looks like a
+            # typed one but is not (`2026-13-45`): PyYAML's scalar constructors fail in
+            # assorted ways (even IndexError) on values that do not fit, and any of them
+            # means the same thing to the author.
+            kind = _shown(node.tag.removeprefix(_STANDARD_TAG))
+            if id(node) not in self._tagged:
+                message = f"'{_shown(node.value)}' cannot be read as a YAML {kind} (put it in quotes if it is text)"
+            elif node.tag.startswith(_STANDARD_TAG):
+                message = f"'{_shown(node.value)}' is not a valid YAML {kind} (remove the !!{kind} tag)"
+            else:
+                message = f"unsupported YAML tag '{_shown(node.tag)}' (write a plain value)"
+            self._report(line, where, message)
+            return _Scalar(None, line, broken=True)
 
     def _mapping(self, node: yaml.MappingNode, where: str, line: int) -> _Map:
         result = _Map({}, {}, line)
@@ -388,14 +531,21 @@ class _Converter:
             if not isinstance(key_node, yaml.ScalarNode):
                 self._report(key_line, where or FILE_FIELD, "expected a field name, found a nested mapping or list")
                 continue
+            if not self._plain(key_node, key_line, where or FILE_FIELD):
+                continue
             # The raw text, not the resolved value: `on:` or `1:` are field names here.
             name = key_node.value
+            if len(name) > MAX_KEY_CHARS:
+                self._report(
+                    key_line, where or FILE_FIELD, f"a field name of {len(name):,} characters (at most {MAX_KEY_CHARS})"
+                )
+                continue
             child = _join(where, name)
             if name in result.entries:
                 self._report(
                     key_line,
                     child,
-                    f"duplicate key '{name}' (first given on line {result.key_lines[name]}); "
+                    f"duplicate key '{_shown(name)}' (first given on line {result.key_lines[name]}); "
                     "each field may appear only once",
                 )
                 continue
@@ -449,12 +599,35 @@ class _FileChecker:
     def __init__(self, path: str) -> None:
         self.path = path
         self.errors: list[PlaybookError] = []
+        self.unlisted = 0
 
     def error(self, line: int, where: str, message: str) -> None:
-        self.errors.append(PlaybookError(self.path, line, where or FILE_FIELD, message))
+        if self.full:
+            self.unlisted += 1
+        else:
+            self.errors.append(PlaybookError(self.path, line, where or FILE_FIELD, message))
+
+    @property
+    def full(self) -> bool:
+        """Whether MAX_ERRORS are listed already (a costly hint need not be worked out)."""
+        return len(self.errors) >= MAX_ERRORS
+
+    def check(self, text: str) -> _FileResult:
+        result = self._check(text)
+        if self.unlisted:
+            self.errors.append(
+                PlaybookError(
+                    self.path,
+                    1,
+                    FILE_FIELD,
+                    f"{self.unlisted:,} more errors are not listed (only the first {MAX_ERRORS}); "
+                    "fix these and check again",
+                )
+            )
+        return result
 
     # --- the file ---------------------------------------------------------------------
-    def check(self, text: str) -> _FileResult:
+    def _check(self, text: str) -> _FileResult:
         root = self._parse(text)
         if root is None:
             return _FileResult(self.errors)
@@ -516,8 +689,31 @@ class _FileChecker:
         return result
 
     def _parse(self, text: str) -> _Node | None:
+        limit = max_bytes()
+        # Characters first: a text of more characters than the limit has more bytes too.
+        size = len(text) if len(text) > limit else len(text.encode("utf-8", "surrogatepass"))
+        if size > limit:
+            self.error(1, FILE_FIELD, too_big(size, limit))
+            return None
+        forbidden = _NOT_YAML_CHARACTER.search(text)
+        if forbidden is not None:
+            # NUL, ESC and the like, or a lone surrogate: YAML allows none of them.
+            self.error(
+                text.count("\n", 0, forbidden.start()) + 1,
+                FILE_FIELD,
+                f"invalid YAML: the file contains the character U+{ord(forbidden.group()):04X}, "
+                "which YAML does not allow (a control character)",
+            )
+            return None
         try:
-            document = yaml.compose(text, Loader=_Loader)
+            loader = _Loader(text)
+            try:
+                document = Composer.get_single_node(loader)
+            finally:
+                loader.dispose()
+        except _Refused as refused:
+            self.error(refused.line, FILE_FIELD, refused.message)
+            return None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             if isinstance(exc, yaml.composer.ComposerError) and "another document" in (exc.problem or ""):
@@ -527,6 +723,8 @@ class _FileChecker:
                 if exc.context and exc.problem and exc.context_mark is not None:
                     message += f" ({exc.context} on line {exc.context_mark.line + 1})"
                 message += next((hint for problem, hint in _YAML_HINTS if problem in message), "")
+                if mark is not None and _character_at(text, mark.line, mark.column) == "\t":
+                    message += _TAB_HINT
             self.error(mark.line + 1 if mark else 1, FILE_FIELD, message)
             return None
         except yaml.YAMLError as exc:
@@ -535,7 +733,7 @@ class _FileChecker:
         if document is None:
             self.error(1, FILE_FIELD, "the file is empty; expected a playbook (a mapping of fields)")
             return None
-        return _Converter(self.error).convert(document, "")
+        return _Converter(self.error, loader).convert(document, "")
 
     # --- top-level parts ----------------------------------------------------------------
     def _serves(self, node: _Node | None, result: _FileResult) -> tuple[list[str], list[str]]:
@@ -545,15 +743,17 @@ class _FileChecker:
         self._fields(serves, "serves", SERVES_FIELDS, SERVES_FIELDS)
 
         crisis_types: list[str] = []
+        seen: set[str] = set()
         items = self._list(serves.get("crisis_types"), "serves.crisis_types", "a list of crisis types", True)
         for i, item in enumerate(items or []):
             where = f"serves.crisis_types[{i}]"
             crisis_type = self._string(item, where, "a crisis type")
             if crisis_type is None:
                 continue
-            if crisis_type in crisis_types:
-                self.error(item.line, where, f"crisis type '{crisis_type}' is listed twice")
+            if crisis_type in seen:
+                self.error(item.line, where, f"crisis type '{_shown(crisis_type)}' is listed twice")
                 continue
+            seen.add(crisis_type)
             crisis_types.append(crisis_type)
             result.crisis_types.append((crisis_type, item.line, where))
 
@@ -602,7 +802,7 @@ class _FileChecker:
         for role, value in mapping.entries.items():
             where = f"roles.{role}"
             if role not in ROLES:
-                self.error(mapping.key_lines[role], where, f"unknown role '{role}' (expected {_or(ROLES)})")
+                self.error(mapping.key_lines[role], where, f"unknown role '{_shown(role)}' (expected {_or(ROLES)})")
                 continue
             count = self._int(value, where, "the minimum number of people", minimum=1)
             # A role with a bad count is still one the plan needs: tasks may use it.
@@ -644,14 +844,16 @@ class _FileChecker:
 
         if "depends_on" in task.entries:
             deps = self._list(task.entries["depends_on"], f"{where}.depends_on", "a list of task keys", False)
+            listed: set[str] = set()
             for i, item in enumerate(deps or []):
                 dep_where = f"{where}.depends_on[{i}]"
                 dep = self._string(item, dep_where, "a task key")
                 if dep is None:
                     continue
-                if any(dep == seen for seen, _, _ in info.depends_on):
-                    self.error(item.line, dep_where, f"task '{dep}' is listed twice")
+                if dep in listed:
+                    self.error(item.line, dep_where, f"task '{_shown(dep)}' is listed twice")
                     continue
+                listed.add(dep)
                 info.depends_on.append((dep, item.line, dep_where))
 
         checklist: list[dict[str, str] | None] = []
@@ -718,13 +920,13 @@ class _FileChecker:
                 alerts.entries["remind_before"], field_where, "a list of durations before due (or [] for none)", False
             )
             if items is not None:
-                reminders: list[int] = []
+                reminders: dict[int, int] = {}  # seconds -> index where first listed
                 for i, item in enumerate(items):
                     seconds = self._duration(item, f"{field_where}[{i}]")
                     if seconds is None:
                         continue
                     if seconds in reminders:
-                        first = reminders.index(seconds)
+                        first = reminders[seconds]
                         self.error(
                             item.line,
                             f"{field_where}[{i}]",
@@ -732,8 +934,8 @@ class _FileChecker:
                             f"({field_where}[{first}])",
                         )
                         continue
-                    reminders.append(seconds)
-                ladder["remind_before"] = reminders
+                    reminders[seconds] = i
+                ladder["remind_before"] = list(reminders)
 
         if "escalate_after" in alerts.entries:
             field_where = f"{where}.escalate_after"
@@ -753,7 +955,7 @@ class _FileChecker:
                                 f"remind_at_half); expected {_or(ESCALATION_AUDIENCES)}"
                             )
                         else:
-                            message = f"unknown audience '{audience}' (expected {_or(ESCALATION_AUDIENCES)})"
+                            message = f"unknown audience '{_shown(audience)}' (expected {_or(ESCALATION_AUDIENCES)})"
                         self.error(audiences.key_lines[audience], audience_where, message)
                         continue
                     seconds = self._duration(value, audience_where)
@@ -771,7 +973,7 @@ class _FileChecker:
         task_key = anchor.removeprefix(TASK_ANCHOR_PREFIX)
         if anchor in ANCHORS or (anchor.startswith(TASK_ANCHOR_PREFIX) and SLUG_RE.fullmatch(task_key)):
             return anchor
-        self.error(node.line, where, f"unknown anchor '{anchor}' (expected {ANCHOR_HINT})")
+        self.error(node.line, where, f"unknown anchor '{_shown(anchor)}' (expected {ANCHOR_HINT})")
         return None
 
     def _conditions(self, node: _Node | None, where: str) -> tuple[str | None, dict[str, Any]]:
@@ -795,7 +997,9 @@ class _FileChecker:
                 fact_where = f"{where}.facts.{name}"
                 fact = FACTS.get(name)
                 if fact is None:
-                    self.error(tests.key_lines[name], fact_where, f"unknown fact '{name}' (expected {_or(FACTS)})")
+                    self.error(
+                        tests.key_lines[name], fact_where, f"unknown fact '{_shown(name)}' (expected {_or(FACTS)})"
+                    )
                 elif _broken(test):
                     continue
                 elif fact.kind is bool:
@@ -824,7 +1028,7 @@ class _FileChecker:
                 self.error(
                     node.key_lines[op],
                     f"{where}.{op}",
-                    f"unknown comparison '{op}' (expected {_or(NUMBER_COMPARISONS)})",
+                    f"unknown comparison '{_shown(op)}' (expected {_or(NUMBER_COMPARISONS)})",
                 )
                 continue
             number = self._int(value, f"{where}.{op}", f"a number to compare {name} with", minimum=None)
@@ -861,14 +1065,18 @@ class _FileChecker:
                     f"role '{task.role}' is not one of the roles this plan needs ({needed}); add it under roles",
                 )
             for dep, line, where in task.depends_on:
-                if dep not in by_key:
-                    self.error(line, where, f"unknown task '{dep}' ({_no_such_task(dep, by_key)})")
+                if dep not in by_key and self.full:
+                    self.error(line, where, "")  # only counted; the hint would cost a search
+                elif dep not in by_key:
+                    self.error(line, where, f"unknown task '{_shown(dep)}' ({_no_such_task(dep, by_key)})")
             if task.anchor is not None and task.anchor.startswith(TASK_ANCHOR_PREFIX):
                 target = task.anchor.removeprefix(TASK_ANCHOR_PREFIX)
                 where = f"{task.where}.due.anchor"
                 if target not in by_key:
                     self.error(
-                        task.anchor_line, where, f"unknown task '{target}' in anchor ({_no_such_task(target, by_key)})"
+                        task.anchor_line,
+                        where,
+                        f"unknown task '{_shown(target)}' in anchor ({_no_such_task(target, by_key)})",
                     )
                 elif all(dep != target for dep, _, _ in task.depends_on):
                     self.error(
@@ -883,7 +1091,8 @@ class _FileChecker:
         for cycle in _cycles(graph):
             start = by_key[cycle[0]]
             line = next(line for dep, line, _ in start.depends_on if dep == cycle[1])
-            self.error(line, f"{start.where}.depends_on", f"dependency cycle: {' -> '.join(cycle)}")
+            shown = cycle if len(cycle) <= 12 else [*cycle[:10], f"... ({len(cycle) - 1} tasks)", cycle[-1]]
+            self.error(line, f"{start.where}.depends_on", f"dependency cycle: {' -> '.join(shown)}")
 
     def _golden_rule(self, tasks: list[_TaskInfo], limit: int, root: _Map) -> None:
         """The golden 4 hours (README): a plan serving high/critical has a qualifying holding
@@ -943,7 +1152,9 @@ class _FileChecker:
     ) -> None:
         for name, line in mapping.key_lines.items():
             if name not in allowed:
-                self.error(line, _join(where, name), f"unknown field '{name}' (allowed here: {', '.join(allowed)})")
+                self.error(
+                    line, _join(where, name), f"unknown field '{_shown(name)}' (allowed here: {', '.join(allowed)})"
+                )
         for name in required:
             if name not in mapping.entries:
                 self.error(mapping.line, _join(where, name), missing or "required field is missing")
@@ -981,7 +1192,7 @@ class _FileChecker:
         value = self._string(node, where, f"a {noun} ({_or(allowed)})")
         if value is None or value in allowed:
             return value
-        self.error(node.line, where, f"unknown {noun} '{value}' (expected {_or(allowed)})")
+        self.error(node.line, where, f"unknown {noun} '{_shown(value)}' (expected {_or(allowed)})")
         return None
 
     def _slug(self, node: _Node | None, where: str, noun: str) -> str | None:
@@ -992,7 +1203,7 @@ class _FileChecker:
             self.error(
                 node.line,
                 where,
-                f"invalid {noun} '{value}' (use lower-case letters, digits, '-' and '_', "
+                f"invalid {noun} '{_shown(value)}' (use lower-case letters, digits, '-' and '_', "
                 "starting with a letter or digit)",
             )
             return None
@@ -1034,12 +1245,12 @@ class _FileChecker:
             return None
         match = DURATION_RE.fullmatch(node.value)
         if match is None:
-            self.error(node.line, where, f"invalid duration '{node.value}' (expected {DURATION_HINT})")
+            self.error(node.line, where, f"invalid duration '{_shown(node.value)}' (expected {DURATION_HINT})")
             return None
         days, hours, minutes = (int(part or 0) for part in match.groups())
         seconds = days * 86400 + hours * 3600 + minutes * 60
         if seconds <= 0:
-            self.error(node.line, where, f"a duration must be greater than zero, found '{node.value}'")
+            self.error(node.line, where, f"a duration must be greater than zero, found '{_shown(node.value)}'")
             return None
         return seconds
 
@@ -1061,25 +1272,40 @@ def _cycles(graph: Mapping[str, list[str]]) -> list[list[str]]:
     on_stack: set[str] = set()
     components: list[list[str]] = []
 
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        on_stack.add(node)
-        for nxt in graph[node]:
-            if nxt not in index:
-                visit(nxt)
-                low[node] = min(low[node], low[nxt])
-            elif nxt in on_stack:
-                low[node] = min(low[node], index[nxt])
-        if low[node] == index[node]:
-            component = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                component.append(member)
-                if member == node:
-                    break
-            components.append(component)
+    def visit(root: str) -> None:
+        # Depth-first with an explicit stack of (task, its next dependency to look at):
+        # a chain of a few thousand tasks must not run out of Python's call stack.
+        path: list[tuple[str, int]] = [(root, 0)]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while path:
+            node, position = path[-1]
+            deps = graph[node]
+            if position < len(deps):
+                path[-1] = (node, position + 1)
+                nxt = deps[position]
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    path.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            path.pop()
+            if path:
+                parent = path[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                components.append(component)
 
     for node in graph:
         if node not in index:
@@ -1118,6 +1344,20 @@ def _broken(node: _Node) -> bool:
     return isinstance(node, _Scalar) and node.broken
 
 
+def _character_at(text: str, line: int, column: int) -> str:
+    start = 0
+    for _ in range(line):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return ""
+    return text[start + column : start + column + 1]
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    """A value quoted in a message, cut short: the message is about the value, not a copy."""
+    return value if len(value) <= limit else value[: limit - 3] + "..."
+
+
 def _or(items: Iterable[str]) -> str:
     items = list(items)
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
@@ -1152,7 +1392,9 @@ def _no_such_task(key: str, tasks: Mapping[str, object]) -> str:
 
 
 def _unknown_crisis_type(crisis_type: str, defined: set[str]) -> str:
-    message = f"unknown crisis type '{crisis_type}' (expected a built-in type: {', '.join(BUILTIN_CRISIS_TYPES)}"
+    message = (
+        f"unknown crisis type '{_shown(crisis_type)}' (expected a built-in type: {', '.join(BUILTIN_CRISIS_TYPES)}"
+    )
     if defined:
         message += f"; or one a playbook defines: {', '.join(sorted(defined))}"
     else:

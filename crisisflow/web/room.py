@@ -41,6 +41,7 @@ from crisisflow.incidents import actions, permissions
 from crisisflow.incidents.errors import CrisisFlowError
 from crisisflow.incidents.models import Event, Incident, Task, TaskStatus, TeamMember
 from crisisflow.incidents.models.task import FINISHED
+from crisisflow.incidents.timeline import kind_label
 from crisisflow.people.models import User
 from crisisflow.playbooks.models import localized
 from crisisflow.vocab import Role
@@ -151,13 +152,12 @@ def timeline_page(request: HttpRequest, incident: Incident) -> TimelinePage:
     # One more than a page: whether there is an older page, without counting them all.
     rows = list(events.order_by("-seq")[: PAGE_SIZE + 1])
     older = rows[PAGE_SIZE - 1].seq if len(rows) > PAGE_SIZE else None
-    kinds = dict(Kind.choices)
     when = clock_in(timezone.get_current_timezone())
     system = _("system")
     for event in rows[:PAGE_SIZE]:  # worked out here, once, rather than by filters in the template
         event.when = when(event.at)
         event.who = str(event.actor) if event.actor_id else system
-        event.kind_label = str(kinds.get(event.kind, event.kind))
+        event.kind_label = kind_label(event.kind)
         event.line = describe(event)
     # Everyone who wrote on this timeline, even if they have left the team since.
     people = User.objects.filter(pk__in=incident.events.filter(actor__isnull=False).values("actor_id"))

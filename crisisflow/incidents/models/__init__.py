@@ -1,4 +1,4 @@
-from crisisflow.incidents.models.event import AppendOnlyError, Event
+from crisisflow.incidents.models.event import AppendOnlyError, Event, TimelineHead
 from crisisflow.incidents.models.heartbeat import Heartbeat
 from crisisflow.incidents.models.incident import Incident, ReferenceCounter
 from crisisflow.incidents.models.task import Task, TaskStatus
@@ -13,4 +13,5 @@ __all__ = [
     "Task",
     "TaskStatus",
     "TeamMember",
+    "TimelineHead",
 ]

@@ -98,6 +98,32 @@ class Event(models.Model):
         )
 
 
+class TimelineHead(models.Model):
+    """Where an incident's timeline ends: the last event's number and hash.
+
+    Moved forward in the same transaction as each event (timeline.record). The chain
+    of hashes shows a changed or missing event in the middle; only this row shows that
+    events are missing at the end - or that all of them are. Database triggers let it
+    move forward only and refuse deleting it.
+    """
+
+    incident = models.OneToOneField(
+        "incidents.Incident", on_delete=models.PROTECT, primary_key=True, related_name="timeline_head"
+    )
+    seq = models.PositiveIntegerField()
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("timeline head")
+        verbose_name_plural = _("timeline heads")
+
+    def __str__(self) -> str:
+        return f"#{self.seq}"
+
+    def delete(self, *args: Any, **kwargs: Any):
+        raise AppendOnlyError("a timeline head cannot be deleted")
+
+
 GENESIS_HASH = "0" * 64
 
 

@@ -41,15 +41,9 @@ def crisis_type(key: str) -> str:
 
 @register.filter
 def describe(event) -> str:
-    """One timeline line in the reader's language (escaped by the template).
-
-    An event the describer cannot read must not take the whole incident page down in
-    the middle of a crisis: it is logged and shown by its kind instead."""
-    try:
-        return timeline.describe(event)
-    except Exception:
-        log.exception("cannot describe timeline event %s of incident %s", event.seq, event.incident_id)
-        return str(event.get_kind_display())
+    """One timeline line in the reader's language (escaped by the template). An event
+    its describer cannot read is logged and shown by its kind (timeline.describe)."""
+    return timeline.describe(event)
 
 
 @register.filter(name="localized")
