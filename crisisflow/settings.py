@@ -1,7 +1,7 @@
 """Django settings for CrisisFlow.
 
 Everything comes from the environment through the typed readers in envconf; the
-defaults run on a laptop with nothing installed (SQLite, a file-system Celery broker).
+defaults run on a laptop with nothing installed (SQLite, and a SQLite-file Celery broker).
 See README.md, "Configuration", for every variable.
 """
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from crisisflow.broker import url_for_file
 from crisisflow.envconf import (
     database_from_url,
     env_bool,
@@ -198,19 +199,14 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 else:
-    # A broker that needs no server: kombu's file-system transport under var/. Real
-    # worker and beat processes use it; nothing runs eagerly. crisisflow/celery.py
-    # creates the folders. CRISISFLOW_BROKER_DIR lets a test give its worker its own.
-    _broker_dir = Path(env_str("CRISISFLOW_BROKER_DIR", str(VAR_DIR / "broker")))
-    CELERY_BROKER_URL = "filesystem://"
+    # A broker that needs no server: a queue in a SQLite file of its own under var/
+    # (crisisflow/broker.py says why this one). Real worker and beat processes use it;
+    # nothing runs eagerly. CRISISFLOW_BROKER_DIR lets a test give its worker its own.
+    BROKER_DIR = Path(env_str("CRISISFLOW_BROKER_DIR", str(VAR_DIR / "broker")))
+    CELERY_BROKER_URL = url_for_file(BROKER_DIR / "queue.sqlite3")
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        # kombu's default is a folder named "control" in the current directory.
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-        # The default (1 s) lets a worker take about one message a second from the folder.
+        # How long a worker with nothing to do waits before it looks again (kombu's
+        # default, 1 s, also delays each next message when all its slots were busy).
         "polling_interval": 0.1,
     }
 CELERY_TASK_IGNORE_RESULT = True
