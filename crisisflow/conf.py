@@ -8,6 +8,9 @@ from django.conf import settings
 
 DEFAULTS: dict[str, Any] = {
     "REFERENCE_PREFIX": "CF",
+    # How often beat asks the worker to prove it is alive (seconds); three missed
+    # heartbeats (and at least 30 s) and commanders are told the worker is down.
+    "HEARTBEAT_SECONDS": 10.0,
     "PLAYBOOK_DIR": str(settings.BASE_DIR / "playbooks"),
     # How often beat runs the deadline sweep (seconds).
     "SWEEP_SECONDS": 5.0,

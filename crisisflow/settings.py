@@ -101,6 +101,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "crisisflow.web.context_processors.unread_notifications",
+                "crisisflow.web.context_processors.worker_down",
             ],
         },
     },
@@ -215,10 +216,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+HEARTBEAT_SECONDS = env_float("CRISISFLOW_HEARTBEAT_SECONDS", 10.0, minimum=1.0)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
         "task": "crisisflow.incidents.tasks.heartbeat",
-        "schedule": env_float("CRISISFLOW_HEARTBEAT_SECONDS", 10.0, minimum=1.0),
+        "schedule": HEARTBEAT_SECONDS,
     },
     # Deadlines are database columns; this sweep finds the due ones and claims each.
     "sweep-deadlines": {
@@ -242,6 +244,7 @@ REST_FRAMEWORK = {
 # --- CrisisFlow's own settings, one namespaced dict (defaults in crisisflow/conf.py) ---
 CRISISFLOW = {
     "REFERENCE_PREFIX": env_str("CRISISFLOW_REFERENCE_PREFIX", "CF"),
+    "HEARTBEAT_SECONDS": HEARTBEAT_SECONDS,
     "PLAYBOOK_DIR": env_str("CRISISFLOW_PLAYBOOK_DIR", str(BASE_DIR / "playbooks")),
     "SWEEP_SECONDS": env_float("CRISISFLOW_SWEEP_SECONDS", 5.0, minimum=0.5),
     "SWEEP_BATCH": env_int("CRISISFLOW_SWEEP_BATCH", 2000, minimum=1),

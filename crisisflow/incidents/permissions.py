@@ -19,11 +19,12 @@ commander; duty commanders (the commander roster) may take charge of a new incid
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from crisisflow.incidents.errors import Forbidden, NotFound
 from crisisflow.incidents.models import Incident, Task, TeamMember
-from crisisflow.vocab import Role
+from crisisflow.people.models import RosterEntry
+from crisisflow.vocab import OPEN_STATES, Role
 
 
 def visible_incidents(user) -> QuerySet[Incident]:
@@ -60,6 +61,15 @@ def commands(user, incident: Incident) -> bool:
     return is_duty_commander(user)
 
 
+def commanders() -> Q:
+    """Who must be told when the deadline engine stops: people on the commander roster
+    and the commanders of open incidents (a filter on users)."""
+    return Q(
+        Exists(RosterEntry.objects.filter(user=OuterRef("pk"), role=Role.COMMANDER))
+        | Exists(Incident.objects.filter(commander=OuterRef("pk"), state__in=OPEN_STATES))
+    )
+
+
 def leads_role(user, incident: Incident, role: str) -> bool:
     return TeamMember.objects.filter(incident=incident, user=user, role=role, is_lead=True).exists()
 
@@ -90,3 +100,4 @@ def require_view(user, incident: Incident) -> None:
 def require(allowed: bool, message) -> None:
     if not allowed:
         raise Forbidden(message)
+
