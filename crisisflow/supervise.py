@@ -118,8 +118,8 @@ class Supervisor:
             if process is None or process.poll() is None:
                 continue
             _kill_group(process.pid, signal.SIGKILL)  # its pool processes, if any are left
-            up = now - child.started_at
-            self.log(f"{child.name} (pid {process.pid}) exited with {describe_exit(process.returncode)} after {up:.0f} s")
+            status = describe_exit(process.returncode)
+            self.log(f"{child.name} (pid {process.pid}) exited with {status} after {now - child.started_at:.0f} s")
             self._schedule_restart(child, now)
 
     def stop(self) -> None:

@@ -23,9 +23,7 @@ from tests.workers import WAIT_SECONDS, Processes, forget_queued_messages, worke
 # Each start appends "<pid> <monotonic time>" to the file named in argv[1]; then the
 # child exits with status 3 (flaky) or sleeps until it is stopped (steady).
 FLAKY = "import os, sys, time; open(sys.argv[1], 'a').write(f'{os.getpid()} {time.monotonic()}\\n'); sys.exit(3)"
-STEADY = (
-    "import os, sys, time; open(sys.argv[1], 'a').write(f'{os.getpid()} {time.monotonic()}\\n'); time.sleep(3600)"
-)
+STEADY = "import os, sys, time; open(sys.argv[1], 'a').write(f'{os.getpid()} {time.monotonic()}\\n'); time.sleep(3600)"
 # Exits at once on its first three starts, then stays up `argv[2]` seconds before
 # exiting, then exits at once again.
 RECOVERING = """
@@ -128,7 +126,9 @@ def test_a_child_that_exits_is_restarted_with_backoff_and_logged_and_the_others_
 
     # The steady one was started once, never touched until the end, then stopped.
     assert len(steady) == 1
-    assert [line for line in output.splitlines() if "steady" in line] == [f"supervise: steady started (pid {steady[0][0]})"]
+    assert [line for line in output.splitlines() if "steady" in line] == [
+        f"supervise: steady started (pid {steady[0][0]})"
+    ]
     assert not running(steady[0][0])
     assert "SIGINT received" in supervisor.output()
 

@@ -100,4 +100,3 @@ def require_view(user, incident: Incident) -> None:
 def require(allowed: bool, message) -> None:
     if not allowed:
         raise Forbidden(message)
-
