@@ -17,8 +17,8 @@ When the leader of a child's group exits, whatever is left of the group (a prefo
 worker's pool processes) is killed before the child starts again, so two pools never
 run side by side.
 
-SIGINT or SIGTERM stops every child (SIGTERM to its group: Celery's warm shutdown, then
-SIGKILL to what is left after --stop-timeout) and ends the supervisor with status 0.
+SIGINT or SIGTERM stops every child (SIGTERM to it: Celery's warm shutdown, then SIGKILL
+to what is left of its group after --stop-timeout) and ends the supervisor with status 0.
 Only the standard library, so it can run before Django is set up and be tested alone.
 """
 
@@ -129,7 +129,8 @@ class Supervisor:
         if running:
             self.log("stopping " + ", ".join(f"{c.name} (pid {c.pid})" for c in running))
         for child in running:
-            _kill_group(child.process.pid, signal.SIGTERM)
+            # To the leader only: a Celery worker then stops its own pool in order.
+            _signal(child.process.pid, signal.SIGTERM)
         deadline = time.monotonic() + self.stop_timeout
         for child in running:
             try:
@@ -163,6 +164,13 @@ def _kill_group(pgid: int, signum: int) -> None:
     try:
         os.killpg(pgid, signum)
     except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
         pass
 
 
