@@ -221,6 +221,9 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
         "task": "crisisflow.incidents.tasks.heartbeat",
         "schedule": HEARTBEAT_SECONDS,
+        # While the worker is down they pile up; a worker coming back need not run
+        # an hour of them (one is enough to say it is back).
+        "options": {"expires": 60},
     },
     # Deadlines are database columns; this sweep finds the due ones and claims each.
     "sweep-deadlines": {
