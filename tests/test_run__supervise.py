@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import sys
 import time
@@ -40,7 +41,8 @@ sys.exit(5)
 def starts(path) -> list[tuple[int, float]]:
     if not path.exists():
         return []
-    return [(int(pid), float(at)) for pid, at in (line.split() for line in path.read_text().splitlines())]
+    complete = path.read_text().split("\n")[:-1]  # not a line still being written
+    return [(int(pid), float(at)) for pid, at in (line.split() for line in complete)]
 
 
 def supervise(processes: Processes, *children: str, first=0.3, most=1.2, stable=30.0):
@@ -61,13 +63,8 @@ def supervise(processes: Processes, *children: str, first=0.3, most=1.2, stable=
 
 
 def child(name: str, code: str, *args: str) -> str:
-    return f"{name}={parse_quote(sys.executable)} -c {parse_quote(code)} " + " ".join(parse_quote(a) for a in args)
-
-
-def parse_quote(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
+    """NAME=COMMAND for the supervisor: `python -c code args…`."""
+    return f"{name}=" + shlex.join([sys.executable, "-c", code, *args])
 
 
 def running(pid: int) -> bool:
@@ -155,8 +152,8 @@ def test_a_killed_worker_is_started_again_and_the_heartbeat_resumes(tmp_path, se
 
     env = worker_environment(tmp_path, CRISISFLOW_HEARTBEAT_SECONDS="1")
     forget_queued_messages(settings.REDIS_URL)
-    celery = f"{parse_quote(sys.executable)} -m celery -A crisisflow"
-    schedule = parse_quote(str(tmp_path / "celerybeat-schedule"))
+    celery = f"{shlex.quote(sys.executable)} -m celery -A crisisflow"
+    schedule = shlex.quote(str(tmp_path / "celerybeat-schedule"))
     with Processes(tmp_path, env) as processes:
         supervisor = processes.start(
             "supervise",
