@@ -2,7 +2,8 @@
 
 A real Celery worker (prefork, concurrency 2 unless told otherwise) and beat run against a scratch database
 with the real broker: Redis when REDIS_URL is set or 127.0.0.1:6379 answers (database
-12 of it unless REDIS_URL says otherwise), else the file-system broker. 10,000 tasks get
+12 of it unless REDIS_URL says otherwise), else the embedded broker (a SQLite queue file,
+crisisflow/broker/). 10,000 tasks get
 their "due" rung spread evenly over the minute starting 5 s after the worker is ready;
 each rung writes one webhook notification (plus in-app rows) for a team webhook pointing
 at an HTTP receiver in this process, so delivery is real: sweep, broker, worker, HTTP.
@@ -15,7 +16,7 @@ p50/p99/max, and where the time went: sweep start - due (waiting for a sweep), r
 p99_late_s=<x> lost=<n> dup=<n> (target: 0 lost, 0 duplicates, p99 <= sweep interval + 5 s).
 
     .venv/bin/python bench/lateness.py [N] [SWEEP_SECONDS] [CONCURRENCY]
-    CRISISFLOW_BENCH_DB=sqlite CRISISFLOW_BENCH_BROKER=filesystem .venv/bin/python bench/lateness.py
+    CRISISFLOW_BENCH_DB=sqlite CRISISFLOW_BENCH_BROKER=embedded .venv/bin/python bench/lateness.py
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ REDIS_DB = 12
 
 
 def broker_url() -> str:
-    """Redis if there is one (a database of the benchmark's own), else "" (file system).
-    CRISISFLOW_BENCH_BROKER=filesystem forces the file-system broker."""
-    if os.environ.get("CRISISFLOW_BENCH_BROKER") == "filesystem":
+    """Redis if there is one (a database of the benchmark's own), else "" (embedded).
+    CRISISFLOW_BENCH_BROKER=embedded forces the embedded broker ("filesystem", the name
+    of the one before it, still does)."""
+    if os.environ.get("CRISISFLOW_BENCH_BROKER") in ("embedded", "filesystem"):
         return ""
     if os.environ.get("REDIS_URL"):
         return os.environ["REDIS_URL"]
@@ -131,7 +133,7 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     forget_queued_messages(redis_url)
-    broker = redis_url or "file-system"
+    broker = redis_url or "embedded"
     print(
         f"database={vendor} broker={broker} deadlines={N} within {SPREAD:g}s sweep_every={SWEEP_SECONDS:g}s "
         f"worker_concurrency={CONCURRENCY} load_average={os.getloadavg()[0]:.2f}"

@@ -8,6 +8,9 @@ from django.conf import settings
 
 DEFAULTS: dict[str, Any] = {
     "REFERENCE_PREFIX": "CF",
+    # How often beat asks the worker to prove it is alive (seconds); three missed
+    # heartbeats (and at least 30 s) and commanders are told the worker is down.
+    "HEARTBEAT_SECONDS": 10.0,
     "PLAYBOOK_DIR": str(settings.BASE_DIR / "playbooks"),
     # Largest playbook file read; a larger one is an error, not read past the limit.
     "PLAYBOOK_MAX_BYTES": 256 * 1024,

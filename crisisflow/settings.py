@@ -1,7 +1,7 @@
 """Django settings for CrisisFlow.
 
 Everything comes from the environment through the typed readers in envconf; the
-defaults run on a laptop with nothing installed (SQLite, a file-system Celery broker).
+defaults run on a laptop with nothing installed (SQLite, and a SQLite-file Celery broker).
 See README.md, "Configuration", for every variable.
 """
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from crisisflow.broker import url_for_file
 from crisisflow.envconf import (
     database_from_url,
     env_bool,
@@ -101,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "crisisflow.web.context_processors.unread_notifications",
+                "crisisflow.web.context_processors.worker_down",
             ],
         },
     },
@@ -199,19 +201,14 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 else:
-    # A broker that needs no server: kombu's file-system transport under var/. Real
-    # worker and beat processes use it; nothing runs eagerly. crisisflow/celery.py
-    # creates the folders. CRISISFLOW_BROKER_DIR lets a test give its worker its own.
-    _broker_dir = Path(env_str("CRISISFLOW_BROKER_DIR", str(VAR_DIR / "broker")))
-    CELERY_BROKER_URL = "filesystem://"
+    # A broker that needs no server: a queue in a SQLite file of its own under var/
+    # (crisisflow/broker.py says why this one). Real worker and beat processes use it;
+    # nothing runs eagerly. CRISISFLOW_BROKER_DIR lets a test give its worker its own.
+    BROKER_DIR = Path(env_str("CRISISFLOW_BROKER_DIR", str(VAR_DIR / "broker")))
+    CELERY_BROKER_URL = url_for_file(BROKER_DIR / "queue.sqlite3")
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        # kombu's default is a folder named "control" in the current directory.
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-        # The default (1 s) lets a worker take about one message a second from the folder.
+        # How long a worker with nothing to do waits before it looks again (kombu's
+        # default, 1 s, also delays each next message when all its slots were busy).
         "polling_interval": 0.1,
     }
 CELERY_TASK_IGNORE_RESULT = True
@@ -220,10 +217,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+HEARTBEAT_SECONDS = env_float("CRISISFLOW_HEARTBEAT_SECONDS", 10.0, minimum=1.0)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
         "task": "crisisflow.incidents.tasks.heartbeat",
-        "schedule": env_float("CRISISFLOW_HEARTBEAT_SECONDS", 10.0, minimum=1.0),
+        "schedule": HEARTBEAT_SECONDS,
+        # While the worker is down they pile up; a worker coming back need not run
+        # an hour of them (one is enough to say it is back).
+        "options": {"expires": 60},
     },
     # Deadlines are database columns; this sweep finds the due ones and claims each.
     "sweep-deadlines": {
@@ -284,6 +285,7 @@ REST_FRAMEWORK = {
 # --- CrisisFlow's own settings, one namespaced dict (defaults in crisisflow/conf.py) ---
 CRISISFLOW = {
     "REFERENCE_PREFIX": env_str("CRISISFLOW_REFERENCE_PREFIX", "CF"),
+    "HEARTBEAT_SECONDS": HEARTBEAT_SECONDS,
     "PLAYBOOK_DIR": env_str("CRISISFLOW_PLAYBOOK_DIR", str(BASE_DIR / "playbooks")),
     "PLAYBOOK_MAX_BYTES": env_int("CRISISFLOW_PLAYBOOK_MAX_BYTES", 256 * 1024, minimum=1),
     "SWEEP_SECONDS": env_float("CRISISFLOW_SWEEP_SECONDS", 5.0, minimum=0.5),

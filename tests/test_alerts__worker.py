@@ -219,7 +219,7 @@ def test_c_two_sweepers_at_once_fire_each_rung_once(people, tmp_path):
     due = 300
     team_chat("http://127.0.0.1:9/never-called")
     tasks = tasks_due(people, due, clock.now() - timedelta(minutes=1), per_incident=25)
-    # Their deliveries go to a file-system broker nobody reads: this is about the claims.
+    # Their deliveries go to an embedded broker nobody reads: this is about the claims.
     env = worker_environment(tmp_path, redis_url="")
     go = tmp_path / "go"
     with Processes(tmp_path, env) as processes:

@@ -1,15 +1,19 @@
-"""create_demo_users: a login for every role, backups for PR and legal, safe to run twice."""
+"""create_demo_users: a login for every role, backups for PR and legal, enough people to
+staff every built-in playbook, safe to run twice."""
 
 from __future__ import annotations
 
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
+from crisisflow.incidents import actions
 from crisisflow.people.management.commands.create_demo_users import DEMO_PASSWORD
 from crisisflow.people.models import RosterEntry, User
-from crisisflow.vocab import Role
+from crisisflow.playbooks.models import current_versions
+from crisisflow.vocab import Role, State
 
 pytestmark = pytest.mark.django_db
 
@@ -100,4 +104,33 @@ def test_refuses_when_debug_is_off(settings):
 def test_force_runs_even_when_debug_is_off(settings):
     settings.DEBUG = False
     run_command("--force")
-    assert RosterEntry.objects.count() == len(Role.values) + 2
+    assert RosterEntry.objects.count() == len(Role.values) + 6
+
+
+def test_the_demo_rosters_staff_every_built_in_playbook():
+    """Each built-in playbook, activated on an incident by the demo commander, gets its
+    whole team from the demo rosters: the proposal fills every role's minimum and the
+    team can be assembled without adding anyone by hand."""
+    call_command("load_playbooks", stdout=StringIO())
+    run_command()
+    commander = User.objects.get(username="commander")
+    versions = current_versions()
+    assert len(versions) == len(list((settings.BASE_DIR / "playbooks").glob("*.yaml")))
+
+    short: dict[str, dict[str, int]] = {}
+    for version in versions:
+        incident = actions.report_incident(
+            commander, title=f"Drill: {version.key}", crisis_type=version.definition["crisis_types"][0], severity="high"
+        )
+        actions.confirm_incident(commander, incident)
+        actions.activate_plan(commander, incident, playbook_key=version.key)
+        proposals = actions.propose_team(incident)
+        missing = {p.role: p.needed - len(p.current) - len(p.proposed) for p in proposals}
+        if any(n > 0 for n in missing.values()):
+            short[version.key] = {role: n for role, n in missing.items() if n > 0}
+            continue
+        actions.accept_team(commander, incident)
+        assert actions.assemble_team(commander, incident).state == State.TEAM_ASSEMBLED, version.key
+        assert version.roles, version.key
+
+    assert short == {}, f"playbooks the demo rosters cannot staff (role: people missing): {short}"

@@ -1,7 +1,7 @@
 """A real Celery worker and beat, as `scripts/run` starts them, keep the heartbeat moving.
 
-Runs on whichever broker the tests were given: Redis when REDIS_URL is set, otherwise a
-file-system broker in a folder of its own.
+Runs on whichever broker the tests were given: Redis when REDIS_URL is set, otherwise an
+embedded broker (a SQLite queue file) of its own.
 """
 
 from __future__ import annotations

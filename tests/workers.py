@@ -58,9 +58,10 @@ def database_url_of_test_database() -> str:
 def worker_environment(tmp_path: Path, *, redis_url: str | None = None, **variables: str) -> dict[str, str]:
     """The environment of a worker, beat or command on the test database.
 
-    The broker is the one the tests were given (Redis when REDIS_URL is set, otherwise a
-    file-system broker in a folder of this test's own), or `redis_url` if given, or
-    the file-system broker if `redis_url` is "". `variables` are added as they are.
+    The broker is the one the tests were given (Redis when REDIS_URL is set, otherwise
+    an embedded broker of this test's own: a SQLite queue file in its own folder), or
+    `redis_url` if given, or the embedded broker if `redis_url` is "". `variables` are
+    added as they are.
     """
     env = dict(os.environ)
     env.update(

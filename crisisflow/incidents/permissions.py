@@ -21,10 +21,11 @@ commander; duty commanders (the commander roster) may take charge of a new incid
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from crisisflow.incidents.errors import Forbidden, NotFound
 from crisisflow.incidents.models import Incident, Task, TeamMember
+from crisisflow.people.models import RosterEntry
 from crisisflow.vocab import OPEN_STATES, Role
 
 
@@ -60,6 +61,15 @@ def commands(user, incident: Incident) -> bool:
     if incident.commander_id is not None:
         return incident.commander_id == user.pk
     return is_duty_commander(user)
+
+
+def commanders() -> Q:
+    """Who must be told when the deadline engine stops: people on the commander roster
+    and the commanders of open incidents (a filter on users)."""
+    return Q(
+        Exists(RosterEntry.objects.filter(user=OuterRef("pk"), role=Role.COMMANDER))
+        | Exists(Incident.objects.filter(commander=OuterRef("pk"), state__in=OPEN_STATES))
+    )
 
 
 def leads_role(user, incident: Incident, role: str) -> bool:

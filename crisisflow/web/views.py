@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from itertools import groupby
 from typing import Any
 
@@ -40,7 +39,7 @@ from crisisflow.alerts.models import Channel, Notification
 from crisisflow.incidents import actions, permissions
 from crisisflow.incidents.errors import Blocked, Conflict, CrisisFlowError, Forbidden, Invalid, NotFound
 from crisisflow.incidents.models import Incident, Task, TeamMember
-from crisisflow.incidents.tasks import last_heartbeat
+from crisisflow.incidents.tasks import last_heartbeat, worker_silence
 from crisisflow.people import prefs
 from crisisflow.people.models import User
 from crisisflow.playbooks.models import current_versions, versions_serving
@@ -72,7 +71,8 @@ STAGES = list(Stage)
 # --- the incident list and the report form -----------------------------------------------------
 
 
-WORKER_SILENCE = timedelta(seconds=60)
+# The same silence as the commanders' banner (templates/web/_worker_banner.html).
+WORKER_SILENCE = worker_silence()
 
 
 @login_required
@@ -81,8 +81,8 @@ def list_incidents(request: HttpRequest) -> HttpResponse:
     incidents = incidents.order_by("-detected_at")
     now = clock.now()
     seen = last_heartbeat()
-    # Beat asks for a heartbeat every few seconds; a minute of silence means the
-    # background worker or beat is down, and the team should know.
+    # Beat asks for a heartbeat every few seconds; a few missed (WORKER_SILENCE) mean
+    # the background worker or beat is down, and the team should know.
     worker_ok = seen is not None and now - seen <= WORKER_SILENCE
     return render(
         request,

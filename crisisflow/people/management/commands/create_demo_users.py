@@ -1,4 +1,5 @@
-"""Create the demo crisis team: one person per role, backups for PR and legal, an admin.
+"""Create the demo crisis team: one person per role, backups where the built-in playbooks
+need more than one person in a role (enough to staff every one of them), an admin.
 
 Safe to run again: people and roster entries are matched by username and role, so a
 second run changes nothing. The password is known and printed, which is why the command
@@ -40,9 +41,13 @@ TEAM: tuple[DemoPerson, ...] = (
     DemoPerson("legal", "张明", "Zhang", "Ming", Role.LEGAL),
     DemoPerson("legal2", "孙立", "Sun", "Li", Role.LEGAL, BACKUP, language="en"),
     DemoPerson("service", "刘芳", "Liu", "Fang", Role.CUSTOMER_SERVICE),
+    DemoPerson("service2", "郑好", "Zheng", "Hao", Role.CUSTOMER_SERVICE, BACKUP),
+    DemoPerson("service3", "何雨", "He", "Yu", Role.CUSTOMER_SERVICE, BACKUP),
     DemoPerson("brand", "陈思远", "Chen", "Siyuan", Role.BRAND_MARKETING),
     DemoPerson("analyst", "杨帆", "Yang", "Fan", Role.ANALYST),
+    DemoPerson("analyst2", "林可", "Lin", "Ke", Role.ANALYST, BACKUP),
     DemoPerson("security", "赵磊", "Zhao", "Lei", Role.TECH_SECURITY, language="en"),
+    DemoPerson("security2", "钱锋", "Qian", "Feng", Role.TECH_SECURITY, BACKUP),
     DemoPerson("executive", "黄志强", "Huang", "Zhiqiang", Role.EXECUTIVE),
     DemoPerson("observer", "吴婷", "Wu", "Ting", Role.OBSERVER),
 )
