@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crisisflow import clock
@@ -100,6 +101,11 @@ class MomentField(forms.DateTimeField):
 
 def _severity_choices(blank: bool) -> list[tuple[str, str]]:
     return ([NO_CHOICE] if blank else []) + list(Severity.choices)
+
+
+def missing_version_message() -> str:
+    """A button form posted without the version of the page (or with a broken one)."""
+    return gettext("This form came without the version of the page it was on; reload the page and try again.")
 
 
 class VersionedForm(forms.Form):
