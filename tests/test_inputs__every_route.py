@@ -34,7 +34,7 @@ from django.forms import BaseForm
 from django.test import Client
 from django.test.utils import ContextList
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from crisisflow.alerts.models import Notification
@@ -114,17 +114,40 @@ ODD_ZONES = [
     st.just(timezone(timedelta(hours=5, minutes=45))),
 ]
 NAIVE_MOMENTS = st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59))
-LOCAL_MOMENT = st.one_of(
-    st.sampled_from(["2026-03-02T16:30", "2026-03-02T12:00", "0001-01-01T00:00", "9999-12-31T23:59", "1999-12-31T23:59"]),
-    NAIVE_MOMENTS.map(lambda d: d.strftime("%Y-%m-%dT%H:%M")),
+LOCAL_KNOWN = ["0001-01-01T00:00", "0001-01-02T00:00", "9999-12-31T23:59", "1999-12-31T23:59", "2026-03-02T17:06"]
+ISO_KNOWN = [
+    "0001-01-01T00:00:00+08:00",
+    "0001-01-02T00:00:00Z",
+    "9999-12-31T23:59:00-12:00",
+    "9999-12-31T23:59:00+14:00",
+    "1999-12-31T23:59:59Z",
+    "2026-03-02T08:00:00",
+]
+ZONE_KNOWN = ["Pacific/Kiritimati", "Etc/GMT+12", "localtime", "Factory", "Mars/Base", "", "UTC\x00", "../UTC"]
+
+
+@dataclass
+class Field:
+    """A field's plausible values, and the edge values worth trying on it besides the
+    generic bad ones (wrong types, control characters, huge strings). `known` edges are
+    each tried once, as explicit examples, whatever Hypothesis draws."""
+
+    plausible: st.SearchStrategy
+    edges: st.SearchStrategy = TEXT
+    known: list = field(default_factory=list)
+
+
+LOCAL_MOMENT = Field(
+    st.sampled_from(["2026-03-02T16:30", "2026-03-02T12:00"]),
+    st.one_of(st.sampled_from(LOCAL_KNOWN), NAIVE_MOMENTS.map(lambda d: d.strftime("%Y-%m-%dT%H:%M"))),
+    LOCAL_KNOWN,
 )
-ISO_MOMENT = st.one_of(
-    st.sampled_from(["2026-03-02T08:00:00Z", "0001-01-01T00:00:00+08:00", "9999-12-31T23:59:00-12:00", "2026-03-02T08:00:00"]),
+ISO_MOMENT = Field(
+    st.sampled_from(["2026-03-02T08:00:00Z", "2026-03-02T16:00:00+08:00"]),
     st.builds(lambda d, z: d.replace(tzinfo=z).isoformat(), NAIVE_MOMENTS, st.one_of(*ODD_ZONES, st.none())),
+    ISO_KNOWN,
 )
-ZONE = st.sampled_from(
-    ["Asia/Shanghai", "Pacific/Kiritimati", "Etc/GMT+12", "Asia/Kathmandu", "UTC", "localtime", "Factory", "Mars/Base", ""]
-)
+ZONE = Field(st.sampled_from(["Asia/Shanghai", "Pacific/Kiritimati", "Etc/GMT+12", "UTC"]), st.sampled_from(ZONE_KNOWN), ZONE_KNOWN)
 
 
 @dataclass(frozen=True)
@@ -168,14 +191,24 @@ class Route:
     url: dict[str, Any] = field(default_factory=dict)  # URL kwarg -> a world attribute name or a strategy
     anonymous: bool = False
     multipart: bool = False
+    typical: dict[str, Any] = field(default_factory=dict)  # the rest of an explicit example
+
+    def known_examples(self) -> list[tuple]:
+        """Each known edge value of each field, posted by the commander with `typical`."""
+        return [
+            ("commander", {}, {**self.typical, name: value}, name)
+            for name, f in sorted(self.fields.items())
+            if isinstance(f, Field)
+            for value in f.known
+        ]
 
 
-def web(*, url=None, anonymous=False, multipart=False, **fields) -> Route:
-    return Route("post", False, fields, url or {}, anonymous, multipart)
+def web(*, url=None, anonymous=False, multipart=False, typical=None, **fields) -> Route:
+    return Route("post", False, fields, url or {}, anonymous, multipart, typical or {})
 
 
-def api(method="post", *, url=None, **fields) -> Route:
-    return Route(method, True, fields, url or {})
+def api(method="post", *, url=None, typical=None, **fields) -> Route:
+    return Route(method, True, fields, url or {}, typical=typical or {})
 
 
 INCIDENT = {"reference": "reference"}
@@ -212,6 +245,7 @@ ROUTES: dict[str, Route] = {
     "notifications-read-all": web(),
     "notification-read": web(url={"notification_id": "notification_id"}),
     "preferences": web(
+        typical={"language": "en", "alert_in_app": "on"},
         language=st.sampled_from(["en", "zh-hans", "fr"]),
         time_zone=ZONE,
         email=st.sampled_from(["cs@example.com", "not an address", ""]),
@@ -227,6 +261,7 @@ ROUTES: dict[str, Route] = {
     "roster-move": web(url={"entry_id": "entry_id"}, direction=st.sampled_from(["up", "down"])),
     "roster-remove": web(url={"entry_id": "entry_id"}),
     "incident-report": web(
+        typical={"title": "Outage"},
         title=LINE,
         summary=WORDS,
         crisis_type=CRISIS_TYPE,
@@ -254,6 +289,7 @@ ROUTES: dict[str, Route] = {
     "task-tick": web(url=TASK, version=TASK_VERSION, index=SMALL, done=WEB_FLAG),
     "task-comment": web(url=TASK, text=WORDS),
     "api:incident-list": api(
+        typical={"title": "Outage"},
         crisis_type=CRISIS_TYPE,
         severity=SEVERITY,
         detected_at=ISO_MOMENT,
@@ -513,15 +549,35 @@ def check_lists(world: World, persona: str, pages: list[str]) -> None:
 
 
 def strategy_for(route: Route) -> st.SearchStrategy:
+    """(persona, URL arguments, posted data, the field made bad): every field plausible
+    but at most one, which gets an edge value, a bad one, or is left out."""
     bad = JSON_ANY if route.api else FORM_ANY
-    optional = {}
-    for name, plausible in route.fields.items():
-        if name == "file":
-            optional[name] = plausible
-        else:
-            optional[name] = st.one_of(plausible, plausible, bad)
+    fields = {name: f if isinstance(f, Field) else Field(f) for name, f in route.fields.items()}
+    names = sorted(fields)
     url = {k: v for k, v in route.url.items() if isinstance(v, st.SearchStrategy)}
-    return st.tuples(st.sampled_from(PERSONAS), st.fixed_dictionaries(url), st.fixed_dictionaries({}, optional=optional))
+
+    @st.composite
+    def example(draw):
+        persona = draw(st.sampled_from(PERSONAS))
+        url_args = draw(st.fixed_dictionaries(url))
+        data = draw(st.fixed_dictionaries({name: f.plausible for name, f in fields.items()}))
+        target = draw(st.sampled_from([*names, None])) if names else None
+        if target is not None:
+            how = draw(st.sampled_from(["edge", "edge", "bad", "missing"]))
+            if how == "missing":
+                del data[target]
+            elif how == "edge" and target != "file":
+                data[target] = draw(fields[target].edges)
+            elif target != "file":
+                data[target] = draw(bad)
+        return persona, url_args, data, target
+
+    return example()
+
+
+def examples_for(route: Route) -> int:
+    # Enough for every field to be made bad a few times.
+    return max(EXAMPLES, 3 * len(route.fields))
 
 
 @pytest.mark.parametrize("name", sorted(ROUTES))
@@ -531,7 +587,7 @@ def test_bad_input_is_refused_cleanly_on_every_route(world, name):
     seen = {"success": 0}
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=examples_for(route),
         derandomize=True,
         deadline=None,
         database=None,
@@ -539,7 +595,7 @@ def test_bad_input_is_refused_cleanly_on_every_route(world, name):
     )
     @given(strategy_for(route))
     def attempt(drawn):
-        persona, url_args, data = drawn
+        persona, url_args, data, target = drawn
         data = {key: world.ref(value) for key, value in data.items()}
         data = {key: [world.ref(v) for v in value] if isinstance(value, list) else value for key, value in data.items()}
         try:
@@ -547,9 +603,9 @@ def test_bad_input_is_refused_cleanly_on_every_route(world, name):
                 before = snapshot()
                 response = send(world, name, route, persona, {**fixed, **url_args}, data)
                 status = response.status_code
-                assert status < 500, (status, persona, data)
+                assert status < 500, (status, persona, target, data)
                 if status >= 400:
-                    assert status in (400, 403, 404, 409, 413, 429), (status, persona, data)
+                    assert status in (400, 403, 404, 409, 413, 429), (status, persona, target, data)
                     assert snapshot() == before, f"a refused request ({status}) changed the database"
                     if status == 400:
                         named = refused_field(response)
@@ -566,6 +622,8 @@ def test_bad_input_is_refused_cleanly_on_every_route(world, name):
         except Undo:
             pass
 
+    for known in route.known_examples():
+        attempt = example(known)(attempt)
     attempt()
 
 
