@@ -264,3 +264,27 @@ def test_a_nul_byte_is_named_as_such_in_both_languages(browse, api, people, plan
         message = str(ProhibitNullCharactersValidator().message)
     assert "NUL" in message and "空字符串" not in message
     assert not Incident.objects.exists()
+
+
+# --- found by the property test (tests/test_inputs__every_route.py) ------------------------------
+
+
+def test_a_very_long_user_name_at_sign_in_is_refused_not_a_500(client, people):
+    # Django only sets the name's length as an HTML attribute; the lockout then stored
+    # the name tried in a 255-character column and the sign-in answered 500.
+    answer = client.post(reverse("login"), {"username": "x" * 300, "password": "whatever"})
+    assert answer.status_code == 200  # the sign-in page again, with the message
+    assert answer.context["form"].errors["username"]
+    assert "_auth_user_id" not in client.session
+
+
+@time_machine.travel(T0, tick=False)
+def test_a_checklist_item_that_does_not_exist_names_the_index(people, plan):
+    from tests.flows import walk_to
+    from crisisflow.vocab import State
+
+    incident = walk_to(people, report(people), State.TEAM_ASSEMBLED)
+    task = incident.tasks.get(key="holding-statement")
+    with pytest.raises(Invalid) as err:
+        actions.tick_checklist(people.commander, task, 7, True)
+    assert err.value.field == "index"

@@ -57,7 +57,7 @@ LIST_PAGES = ["/", "/incidents/", "/my/tasks/", "/board/", "/notifications/", "/
 INCIDENT_LISTS = ["/", "/incidents/", "/api/incidents/"]
 PERSONAS = ["commander", "pr_lead", "observer", "outsider"]  # commander, team member, observer, outsider
 NOW = T0 + timedelta(hours=3, minutes=31)  # a reminder and an escalation have fired
-EXAMPLES = 12
+EXAMPLES = 10
 
 # --- values ------------------------------------------------------------------------------------------
 
@@ -577,7 +577,7 @@ def strategy_for(route: Route) -> st.SearchStrategy:
 
 def examples_for(route: Route) -> int:
     # Enough for every field to be made bad a few times.
-    return max(EXAMPLES, 3 * len(route.fields))
+    return max(EXAMPLES, 2 * len(route.fields))
 
 
 @pytest.mark.parametrize("name", sorted(ROUTES))

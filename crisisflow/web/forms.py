@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
-from django.core.validators import ProhibitNullCharactersValidator
+from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -101,6 +102,19 @@ class MomentField(forms.DateTimeField):
 
 def _severity_choices(blank: bool) -> list[tuple[str, str]]:
     return ([NO_CHOICE] if blank else []) + list(Severity.choices)
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, with the user name's length checked on the server too.
+
+    Django sets that length only as an HTML attribute, so any length reached
+    authenticate(); the sign-in lockout then stored the name tried in a 255-character
+    column and a longer one failed with a 500 (and no lockout count)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))
 
 
 def missing_version_message() -> str:
