@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-
 # Every moment a person can set lies in [EARLIEST, LATEST) (crisisflow.incidents.inputs
 # checks it; the database keeps the same bounds as CHECK constraints). Nothing the product
 # records happened before 2000, and staying far from datetime.min/max means showing a

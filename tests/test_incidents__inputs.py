@@ -20,8 +20,9 @@ from crisisflow.incidents.errors import Invalid
 from crisisflow.incidents.inputs import check_moment, clean_line, clean_text
 from crisisflow.incidents.models import Incident
 from crisisflow.people import prefs
+from crisisflow.vocab import State
 from tests.conftest import T0
-from tests.flows import report
+from tests.flows import report, walk_to
 
 pytestmark = pytest.mark.django_db
 
@@ -56,9 +57,7 @@ def test_year_one_outbreak_from_the_report_form_is_refused_and_lists_still_rende
     client = browse(people.cs)
     answer = client.post(reverse("incident-report"), {"title": "Outage", "detected_at": "0001-01-01T00:00"})
     assert answer.status_code == 400
-    assert answer.context["form"].errors["detected_at"] == [
-        "Outbreak time: give a date and time after 1 January 2000."
-    ]
+    assert answer.context["form"].errors["detected_at"] == ["Outbreak time: give a date and time after 1 January 2000."]
     html = answer.content.decode()
     field = html[html.index('for="id_detected_at"') :]
     assert field.index("after 1 January 2000") < field.index("</div>")
@@ -121,14 +120,20 @@ def test_the_use_case_refuses_every_moment_out_of_bounds(people, plan):
     # The edges that are allowed: the first moment of 2000, and a phone five minutes fast.
     assert report(people, detected_at=datetime(2000, 1, 1, tzinfo=UTC)).detected_at.year == 2000
     assert report(people, detected_at=T0 + timedelta(minutes=5)).detected_at == T0 + timedelta(minutes=5)
-    assert check_moment(datetime(2099, 12, 31, 23, 59, tzinfo=UTC), "due_at") == datetime(2099, 12, 31, 23, 59, tzinfo=UTC)
+    assert check_moment(datetime(2099, 12, 31, 23, 59, tzinfo=UTC), "due_at") == datetime(
+        2099, 12, 31, 23, 59, tzinfo=UTC
+    )
     with pytest.raises(Invalid):
         check_moment(datetime(2100, 1, 1, tzinfo=UTC), "due_at")
 
 
 def test_the_database_refuses_an_outbreak_time_before_2000(people, plan):
     incident = report(people)
-    for bad in (datetime(1, 1, 1, tzinfo=UTC), datetime(1999, 12, 31, 23, 59, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)):
+    for bad in (
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(1999, 12, 31, 23, 59, tzinfo=UTC),
+        datetime(2100, 1, 1, tzinfo=UTC),
+    ):
         with pytest.raises(IntegrityError), transaction.atomic():
             Incident.objects.filter(pk=incident.pk).update(detected_at=bad)
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
@@ -152,7 +157,11 @@ def test_the_migration_repairs_stored_outbreak_times_before_adding_the_constrain
         reporter_id=people.cs.pk,
     )
     fine = OldIncident.objects.create(
-        reference="CF-2026-0001", title="Fine", detected_at=T0 - timedelta(hours=1), reported_at=T0, reporter_id=people.cs.pk
+        reference="CF-2026-0001",
+        title="Fine",
+        detected_at=T0 - timedelta(hours=1),
+        reported_at=T0,
+        reporter_id=people.cs.pk,
     )
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
@@ -164,7 +173,9 @@ def test_the_migration_repairs_stored_outbreak_times_before_adding_the_constrain
 # --- time zones ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "localtime", "Factory", "../../etc/passwd", "UTC\x00", "Asia/\u202eShanghai"])
+@pytest.mark.parametrize(
+    "zone", ["Mars/Olympus_Mons", "localtime", "Factory", "../../etc/passwd", "UTC\x00", "Asia/\u202eShanghai"]
+)
 def test_an_unknown_time_zone_is_refused_and_never_stored(people, zone):
     with pytest.raises(Invalid) as err:
         prefs.update_preferences(people.cs, time_zone=zone)
@@ -224,9 +235,13 @@ def test_multi_line_text_keeps_line_breaks_and_refuses_other_controls():
 
 @time_machine.travel(T0, tick=False)
 def test_a_line_break_in_a_title_becomes_a_space_on_every_path(browse, api, people, plan):
-    page = browse(people.cs).post(reverse("incident-report"), {"title": "Payments\r\ndown", "detected_at": "2026-03-02T16:30"})
+    page = browse(people.cs).post(
+        reverse("incident-report"), {"title": "Payments\r\ndown", "detected_at": "2026-03-02T16:30"}
+    )
     assert page.status_code == 302
-    posted = api(people.cs).post(API_LIST, {**GOOD_REPORT, "title": "Checkout\nfailing", "regions": ["East\nChina"]}, format="json")
+    posted = api(people.cs).post(
+        API_LIST, {**GOOD_REPORT, "title": "Checkout\nfailing", "regions": ["East\nChina"]}, format="json"
+    )
     assert posted.status_code == 201
     assert sorted(Incident.objects.values_list("title", flat=True)) == ["Checkout failing", "Payments down"]
     assert Incident.objects.get(title="Checkout failing").regions == ["East China"]
@@ -239,7 +254,9 @@ def test_a_line_break_in_a_title_becomes_a_space_on_every_path(browse, api, peop
 
 @time_machine.travel(T0, tick=False)
 def test_bidi_overrides_and_controls_are_refused_beside_the_field(browse, api, people, plan):
-    page = browse(people.cs).post(reverse("incident-report"), {"title": "Refund\u202e gpj.exe", "detected_at": "2026-03-02T16:30"})
+    page = browse(people.cs).post(
+        reverse("incident-report"), {"title": "Refund\u202e gpj.exe", "detected_at": "2026-03-02T16:30"}
+    )
     assert page.status_code == 400
     assert page.context["form"].errors["title"] == [
         "The text contains invisible right-to-left override characters; remove them."
@@ -254,7 +271,9 @@ def test_a_nul_byte_is_named_as_such_in_both_languages(browse, api, people, plan
     for language, words in (("en", "The text contains a NUL character."), ("zh-hans", "文本中含有 NUL（空）字符。")):
         answer = api(people.cs, language).post(API_LIST, {**GOOD_REPORT, "title": "Pay\x00ments"}, format="json")
         assert (answer.status_code, answer.data["field"], answer.data["detail"]) == (400, "title", words)
-        page = browse(people.cs, language).post(reverse("incident-report"), {"title": "Pay\x00ments", "detected_at": "2026-03-02T16:30"})
+        page = browse(people.cs, language).post(
+            reverse("incident-report"), {"title": "Pay\x00ments", "detected_at": "2026-03-02T16:30"}
+        )
         assert page.status_code == 400
         assert page.context["form"].errors["title"] == [words]
     # Django's own fields (the sign-in form, the admin) say it too, not "empty string".
@@ -280,9 +299,6 @@ def test_a_very_long_user_name_at_sign_in_is_refused_not_a_500(client, people):
 
 @time_machine.travel(T0, tick=False)
 def test_a_checklist_item_that_does_not_exist_names_the_index(people, plan):
-    from tests.flows import walk_to
-    from crisisflow.vocab import State
-
     incident = walk_to(people, report(people), State.TEAM_ASSEMBLED)
     task = incident.tasks.get(key="holding-statement")
     with pytest.raises(Invalid) as err:

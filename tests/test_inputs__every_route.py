@@ -53,7 +53,16 @@ pytestmark = pytest.mark.django_db
 WEB_URLS = "crisisflow.web.urls"
 API_URLS = "crisisflow.api.urls"
 MUTATING = {"post", "put", "patch", "delete"}
-LIST_PAGES = ["/", "/incidents/", "/my/tasks/", "/board/", "/notifications/", "/rosters/", "/playbooks/", "/api/incidents/"]
+LIST_PAGES = [
+    "/",
+    "/incidents/",
+    "/my/tasks/",
+    "/board/",
+    "/notifications/",
+    "/rosters/",
+    "/playbooks/",
+    "/api/incidents/",
+]
 INCIDENT_LISTS = ["/", "/incidents/", "/api/incidents/"]
 PERSONAS = ["commander", "pr_lead", "observer", "outsider"]  # commander, team member, observer, outsider
 NOW = T0 + timedelta(hours=3, minutes=31)  # a reminder and an escalation have fired
@@ -95,7 +104,11 @@ NASTY_STRINGS = [
     "../../etc/passwd",
     MEGABYTE,
 ]
-TEXT = st.one_of(st.sampled_from(NASTY_STRINGS), st.text(max_size=40), st.text(st.characters(categories=["Cc", "Cf", "Cs", "Zl", "Zp", "Lo", "Nd"]), max_size=8))
+TEXT = st.one_of(
+    st.sampled_from(NASTY_STRINGS),
+    st.text(max_size=40),
+    st.text(st.characters(categories=["Cc", "Cf", "Cs", "Zl", "Zp", "Lo", "Nd"]), max_size=8),
+)
 JSON_ANY = st.one_of(
     TEXT,
     st.integers(min_value=-(2**80), max_value=2**80),
@@ -147,7 +160,11 @@ ISO_MOMENT = Field(
     st.builds(lambda d, z: d.replace(tzinfo=z).isoformat(), NAIVE_MOMENTS, st.one_of(*ODD_ZONES, st.none())),
     ISO_KNOWN,
 )
-ZONE = Field(st.sampled_from(["Asia/Shanghai", "Pacific/Kiritimati", "Etc/GMT+12", "UTC"]), st.sampled_from(ZONE_KNOWN), ZONE_KNOWN)
+ZONE = Field(
+    st.sampled_from(["Asia/Shanghai", "Pacific/Kiritimati", "Etc/GMT+12", "UTC"]),
+    st.sampled_from(ZONE_KNOWN),
+    ZONE_KNOWN,
+)
 
 
 @dataclass(frozen=True)
@@ -161,7 +178,9 @@ class Ref:
 
 VERSION = st.just(Ref("version"))
 TASK_VERSION = st.just(Ref("task_version"))
-PERSON = st.sampled_from([Ref("user", who) for who in ("commander", "pr_lead", "pr_member", "legal", "observer", "outsider")])
+PERSON = st.sampled_from(
+    [Ref("user", who) for who in ("commander", "pr_lead", "pr_member", "legal", "observer", "outsider")]
+)
 LINE = st.sampled_from(["Payments down in East China", "Shanghai, Beijing", "Weibo"])
 WORDS = st.sampled_from(["Supplier confirmed the fix.\nSecond paragraph.", "false alarm"])
 SEVERITY = st.sampled_from(Severity.values)
@@ -175,7 +194,7 @@ SMALL = st.integers(min_value=-2, max_value=5)
 FILE = st.sampled_from(
     [
         ("shot.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32),
-        ("notes.txt", "Statement draft\n".encode()),
+        ("notes.txt", b"Statement draft\n"),
         ("page.html", b"<html><script>x</script></html>"),
         ("empty.txt", b""),
         ("\u202egnp.exe", b"MZ\x90\x00"),
@@ -501,7 +520,9 @@ def send(world: World, name: str, route: Route, persona: str, url_args: dict, da
     url = reverse(name, kwargs=url_args)
     if route.api:
         body = json.dumps(data)  # ASCII with \\u escapes: lone surrogates travel as JSON allows
-        return client.generic(route.method.upper(), url, body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en")
+        return client.generic(
+            route.method.upper(), url, body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+        )
     if route.multipart:
         fields = {}
         for key, value in data.items():

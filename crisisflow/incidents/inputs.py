@@ -155,9 +155,10 @@ def clean_reason(reason: str | None, field: str = "reason") -> str:
 
 def check_severity(severity: str, field: str = "severity") -> str:
     if severity not in Severity.values:
+        shown = clean_line(str(severity), field, max_length=None)[:40]
         raise Invalid(
             _("Unknown severity “%(value)s” (use %(choices)s).")
-            % {"value": clean_line(str(severity), field, max_length=None)[:40], "choices": ", ".join(Severity.values)},
+            % {"value": shown, "choices": ", ".join(Severity.values)},
             field=field,
         )
     return severity
@@ -166,8 +167,6 @@ def check_severity(severity: str, field: str = "severity") -> str:
 def check_crisis_type(crisis_type: str, field: str = "crisis_type") -> str:
     known = dict(crisis_type_choices())
     if crisis_type not in known:
-        raise Invalid(
-            _("Unknown crisis type “%(value)s”.") % {"value": clean_line(str(crisis_type), field, max_length=None)[:40]},
-            field=field,
-        )
+        shown = clean_line(str(crisis_type), field, max_length=None)[:40]
+        raise Invalid(_("Unknown crisis type “%(value)s”.") % {"value": shown}, field=field)
     return crisis_type

@@ -10,7 +10,6 @@ from django.utils.translation import gettext_lazy as _
 
 from crisisflow.vocab import Role
 
-
 # Names the zone database lists on some machines that are no place's time: "localtime"
 # is this server's own setting (another server may not have it), "Factory" shows a
 # warning instead of an abbreviation.

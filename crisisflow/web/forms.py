@@ -2,9 +2,10 @@
 
 They only turn posted text into Python values (numbers, booleans, aware datetimes in the
 person's time zone) and refuse, beside the field, what the shared input checks refuse
-(crisisflow.incidents.inputs: dates out of range, control characters). The rules — what is required, what is allowed — live in the use
-cases (crisisflow.incidents.actions); their refusals are put back on these forms with
-`show_error()` so the message appears next to the field it is about.
+(crisisflow.incidents.inputs: dates out of range, control characters). The rules — what
+is required, what is allowed — live in the use cases (crisisflow.incidents.actions);
+their refusals are put back on these forms with `show_error()` so the message appears
+next to the field it is about.
 """
 
 from __future__ import annotations
@@ -140,9 +141,7 @@ class ScopeFields(forms.Form):
     affected_users = forms.IntegerField(
         label=_("Estimated affected users"), required=False, widget=forms.NumberInput(attrs={"min": 0})
     )
-    regions = LineField(
-        label=_("Regions"), required=False, help_text=_("Comma-separated, e.g. Shanghai, Beijing")
-    )
+    regions = LineField(label=_("Regions"), required=False, help_text=_("Comma-separated, e.g. Shanghai, Beijing"))
     platforms = LineField(
         label=_("Platforms where it spreads"),
         required=False,
