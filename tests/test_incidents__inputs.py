@@ -304,3 +304,23 @@ def test_a_checklist_item_that_does_not_exist_names_the_index(people, plan):
     with pytest.raises(Invalid) as err:
         actions.tick_checklist(people.commander, task, 7, True)
     assert err.value.field == "index"
+
+
+@pytest.mark.parametrize("name", ["Li\nLei", "Li\u202eLei", "Li\x00Lei", "Li\x1bLei"])
+def test_a_display_name_stays_on_one_line_in_the_admin(admin_client, people, name):
+    answer = admin_client.post(
+        reverse("admin:people_user_change", args=[people.cs.pk]),
+        {
+            "username": "cs",
+            "display_name": name,
+            "language": "en",
+            "time_zone": "Asia/Shanghai",
+            "date_joined_0": "2026-03-02",
+            "date_joined_1": "09:00:00",
+            "alert_in_app": "on",
+        },
+    )
+    assert answer.status_code == 200  # the form again, with the error
+    assert answer.context["adminform"].form.errors["display_name"]
+    people.cs.refresh_from_db()
+    assert people.cs.display_name == "Cs"

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from crisisflow import clock
@@ -72,6 +73,16 @@ def text_problem(value: str, *, multiline: bool) -> str | None:
     except Invalid as err:
         return str(err.message)
     return None
+
+
+def validate_one_line(value) -> None:
+    """A model-field validator (the admin) for one-line text stored as typed: no line
+    breaks, no control characters."""
+    problem = text_problem(value, multiline=False)
+    if problem is None and _LINE_BREAKS.search(value):
+        problem = _("Keep this on one line.")
+    if problem is not None:
+        raise ValidationError(problem, code="bad_characters")
 
 
 def clean_text(value, field: str) -> str:

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from crisisflow.incidents.inputs import validate_one_line
 from crisisflow.vocab import Role
 
 # Names the zone database lists on some machines that are no place's time: "localtime"
@@ -29,7 +30,7 @@ def validate_time_zone(value: str) -> None:
 class User(AbstractUser):
     """A person who may sit on a crisis team."""
 
-    display_name = models.CharField(_("display name"), max_length=120, blank=True)
+    display_name = models.CharField(_("display name"), max_length=120, blank=True, validators=[validate_one_line])
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
