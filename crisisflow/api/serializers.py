@@ -1,9 +1,11 @@
 """What the API reads and what it writes.
 
-Input serializers only parse: types, required fields, user ids that exist. The rules
-(which severities exist, who may do what, what a gate needs) live in the use cases, which
-answer in the reader's language with the field they refuse; a second copy here would
-drift from them.
+Input serializers only parse: types, required fields, user ids that exist, and the shared
+input checks of crisisflow.incidents.inputs (characters text may hold, the range of
+moments), so those refusals name the field before the use case runs. The rules (which
+severities exist, who may do what, what a gate needs) live in the use cases, which answer
+in the reader's language with the field they refuse; a second copy here would drift from
+them.
 
 Times go out in UTC ("…Z"); they come in as ISO 8601 and must carry their offset.
 """
