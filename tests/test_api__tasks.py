@@ -91,8 +91,8 @@ def test_checklist_input_is_checked(api, people, incident):
     statement = task(incident, "holding-statement")
     pr = api(people.pr_lead)
     for body, field in [
-        ({"index": 7, "done": True}, "checklist"),
-        ({"index": -1, "done": True}, "checklist"),
+        ({"index": 7, "done": True}, "index"),
+        ({"index": -1, "done": True}, "index"),
         ({"done": True}, "index"),
         ({"index": 0}, "done"),
         ({"index": "first", "done": True}, "index"),

@@ -1208,3 +1208,16 @@ def test_default_paths_are_the_playbook_folder(settings, tmp_path):
     write_playbook(tmp_path, "notes.md", "")
     settings.CRISISFLOW = {**settings.CRISISFLOW, "PLAYBOOK_DIR": str(tmp_path)}
     assert default_paths() == [tmp_path / "a.yaml", tmp_path / "b.yaml"]
+
+
+def test_a_duration_longer_than_a_year_is_refused(workdir):
+    # 10**30 days once loaded, then failed on activation adding it to the outbreak time.
+    tasks = "".join(
+        f"- {{key: t{i}, title: {{zh: 一, en: One}}, instructions: {{zh: 做, en: Do}}, role: pr, stage: confirm, "
+        f"due: {{anchor: detected, offset: {offset}}}}}\n"
+        for i, offset in enumerate(["366d", "367d", "1" + "0" * 30 + "d"])
+    )
+    assert errors_in(workdir, HEADER + tasks) == [
+        "plan.yaml:8: tasks[1].due.offset: a duration must be at most 366d, found '367d'",
+        f"plan.yaml:9: tasks[2].due.offset: a duration must be at most 366d, found '1{'0' * 30}d'",
+    ]

@@ -134,10 +134,10 @@ def test_report_form_shows_the_problem_next_to_the_field(browse, people):
     future = client.post(reverse("incident-report"), {"title": "Outage", "detected_at": "2026-03-03T17:00"})
     assert future.status_code == 400
     html = text_of(future)
-    assert "The outbreak time cannot be in the future." in html
+    assert "Outbreak time: this time is in the future; give when it happened." in html
     # The message sits in the outbreak-time field's block, and what was typed is kept.
     field = html[html.index('for="id_detected_at"') :]
-    assert field.index("cannot be in the future") < field.index("</div>")
+    assert field.index("this time is in the future") < field.index("</div>")
     assert 'value="Outage"' in html
     assert not Incident.objects.exists()
 

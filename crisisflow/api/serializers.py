@@ -1,9 +1,11 @@
 """What the API reads and what it writes.
 
-Input serializers only parse: types, required fields, user ids that exist. The rules
-(which severities exist, who may do what, what a gate needs) live in the use cases, which
-answer in the reader's language with the field they refuse; a second copy here would
-drift from them.
+Input serializers only parse: types, required fields, user ids that exist, and the shared
+input checks of crisisflow.incidents.inputs (characters text may hold, the range of
+moments), so those refusals name the field before the use case runs. The rules (which
+severities exist, who may do what, what a gate needs) live in the use cases, which answer
+in the reader's language with the field they refuse; a second copy here would drift from
+them.
 
 Times go out in UTC ("…Z"); they come in as ISO 8601 and must carry their offset.
 """
@@ -12,12 +14,15 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import models
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from crisisflow.incidents import actions
+from crisisflow.incidents.errors import Invalid
+from crisisflow.incidents.inputs import check_moment, text_problem
 from crisisflow.incidents.models import Event, Incident, Task, TeamMember
 from crisisflow.incidents.timeline import describe
 from crisisflow.people.models import User
@@ -41,6 +46,23 @@ class UTCDateTimeField(serializers.DateTimeField):
             self.fail("overflow")
 
 
+class MomentInput(UTCDateTimeField):
+    """A moment a person sets, inside the bounds every stored moment keeps
+    (crisisflow.incidents.inputs.check_moment); `not_after_now` for moments that have
+    happened."""
+
+    def __init__(self, *, not_after_now: bool = False, **kwargs):
+        self.not_after_now = not_after_now
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value):
+        moment = super().to_internal_value(value)
+        try:
+            return check_moment(moment, self.field_name, not_after_now=self.not_after_now)
+        except Invalid as err:
+            raise serializers.ValidationError(str(err.message), code="out_of_range") from None
+
+
 class ModelOutput(serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
@@ -56,15 +78,23 @@ def person(user: User | None) -> dict | None:
 
 
 class Text(serializers.CharField):
-    """A string that can be stored: DRF already refuses NUL; lone surrogates (valid
-    JSON escapes, invalid Unicode) would fail when the database encodes them."""
+    """One line of text that can be stored: refuses NUL, control characters, bidi
+    overrides and lone surrogates (valid JSON escapes, invalid Unicode) with the same
+    words as the use case (crisisflow.incidents.inputs), which then turns line breaks and
+    tabs into spaces. `multiline=True` keeps line breaks (notes, reasons, summaries)."""
+
+    def __init__(self, *, multiline: bool = False, **kwargs):
+        self.multiline = multiline
+        super().__init__(**kwargs)
+        # DRF's NUL message is Django's, which reads "empty string not allowed" in
+        # Chinese; ours (from to_internal_value, which runs first) says what is wrong.
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise serializers.ValidationError(_("The text contains characters that are not valid Unicode.")) from None
+        problem = text_problem(value, multiline=self.multiline)
+        if problem:
+            raise serializers.ValidationError(problem, code="bad_characters")
         return value
 
 
@@ -85,7 +115,7 @@ class ScopeInput(VersionInput):
     """The fields actions.update_scope accepts, all optional (PATCH)."""
 
     title = _text()
-    summary = _text(trim_whitespace=False)
+    summary = _text(trim_whitespace=False, multiline=True)
     affected_users = serializers.IntegerField(required=False, allow_null=True, max_value=MAX_BIGINT)
     regions = serializers.ListField(child=Text(), required=False)
     platforms = serializers.ListField(child=Text(), required=False)
@@ -113,14 +143,14 @@ class ReportInput(ScopeInput):
     title = Text(allow_blank=True)
     crisis_type = _text()
     severity = _text()
-    detected_at = UTCDateTimeField(required=False)
+    detected_at = MomentInput(required=False, not_after_now=True)
     restricted = serializers.BooleanField(required=False)
     commander = _user_field(required=False, allow_null=True)
     expected_version = None  # a new incident has no version to check
 
 
 class StepInput(VersionInput):
-    reason = _text(default="")
+    reason = _text(default="", multiline=True)
     crisis_type = _text()
     severity = _text()
     playbook = _text()
@@ -128,11 +158,11 @@ class StepInput(VersionInput):
 
 class SeverityInput(VersionInput):
     severity = Text()
-    reason = _text(default="")
+    reason = _text(default="", multiline=True)
 
 
 class NoteInput(serializers.Serializer):
-    text = _text(default="", trim_whitespace=False)
+    text = _text(default="", trim_whitespace=False, multiline=True)
 
 
 class MemberInput(VersionInput):
@@ -142,7 +172,7 @@ class MemberInput(VersionInput):
 
 
 class ReasonInput(VersionInput):
-    reason = _text(default="")
+    reason = _text(default="", multiline=True)
 
 
 class AssignInput(VersionInput):

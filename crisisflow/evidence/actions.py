@@ -22,7 +22,7 @@ from crisisflow.evidence import sniff
 from crisisflow.evidence.models import Attachment
 from crisisflow.incidents import permissions
 from crisisflow.incidents.errors import Invalid
-from crisisflow.incidents.inputs import clean_text
+from crisisflow.incidents.inputs import clean_line
 from crisisflow.incidents.models import Event, Incident
 from crisisflow.incidents.timeline import record
 from crisisflow.incidents.unit import lock_incident, require_open
@@ -78,7 +78,7 @@ def attach(actor, incident: Incident | int, uploaded_file: UploadedFile | None, 
     if uploaded_file is None:
         raise Invalid(_("Choose a file to attach."), field="file")
     name = clean_name(uploaded_file.name)
-    caption = clean_text(caption, "caption")
+    caption = clean_line(caption, "caption", max_length=None)
     if len(caption) > MAX_CAPTION:
         raise Invalid(_("Keep the caption under %(n)d characters.") % {"n": MAX_CAPTION}, field="caption")
     limit = max_bytes()

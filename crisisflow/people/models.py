@@ -8,18 +8,29 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from crisisflow.incidents.inputs import validate_one_line
 from crisisflow.vocab import Role
+
+# Names the zone database lists on some machines that are no place's time: "localtime"
+# is this server's own setting (another server may not have it), "Factory" shows a
+# warning instead of an abbreviation.
+NOT_PLACES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+def is_known_time_zone(name) -> bool:
+    """A zone name every server can load and that is somebody's local time."""
+    return isinstance(name, str) and name not in NOT_PLACES and name in zoneinfo.available_timezones()
 
 
 def validate_time_zone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if not is_known_time_zone(value):
         raise ValidationError(_("%(zone)s is not a known time zone"), params={"zone": value})
 
 
 class User(AbstractUser):
     """A person who may sit on a crisis team."""
 
-    display_name = models.CharField(_("display name"), max_length=120, blank=True)
+    display_name = models.CharField(_("display name"), max_length=120, blank=True, validators=[validate_one_line])
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )

@@ -8,7 +8,6 @@ message lands next to the field that caused it.
 from __future__ import annotations
 
 import re
-import zoneinfo
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +17,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from crisisflow.incidents.errors import Invalid
-from crisisflow.people.models import User
+from crisisflow.incidents.inputs import clean_line
+from crisisflow.people.models import User, is_known_time_zone
 
 FIELDS = ("language", "time_zone", "email", "phone", "alert_in_app", "alert_email")
 # Digits with the usual separators and an optional leading +; e.g. "+86 138-0013-8000".
@@ -33,11 +33,11 @@ def _language(value: Any) -> str:
 
 
 def _time_zone(value: Any) -> str:
-    value = str(value or "").strip()
+    value = clean_line(str(value or ""), "time_zone", max_length=64)
     if not value:
         raise Invalid(_("A time zone is required, e.g. Asia/Shanghai."), field="time_zone")
     # available_timezones() is read once per process by zoneinfo itself (cached).
-    if value not in zoneinfo.available_timezones():
+    if not is_known_time_zone(value):
         raise Invalid(
             _("“%(zone)s” is not a known time zone; use a name like Asia/Shanghai.") % {"zone": value},
             field="time_zone",
@@ -46,7 +46,7 @@ def _time_zone(value: Any) -> str:
 
 
 def _email(value: Any) -> str:
-    value = str(value or "").strip()
+    value = clean_line(str(value or ""), "email", max_length=254)
     if value:
         try:
             validate_email(value)
@@ -56,7 +56,7 @@ def _email(value: Any) -> str:
 
 
 def _phone(value: Any) -> str:
-    value = str(value or "").strip()
+    value = clean_line(str(value or ""), "phone", max_length=40)
     if value and not PHONE.match(value):
         raise Invalid(
             _("Enter the phone number with digits only, optionally starting with + (e.g. +86 138 0013 8000)."),

@@ -58,6 +58,9 @@ KEY_MAX_LENGTH = 80
 # also accept non-ASCII digits.
 DURATION_RE = re.compile(r"(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?")
 DURATION_HINT = "whole days, hours and minutes in that order, like 30m, 4h, 1h30m or 2d12h"
+# A deadline more than a year after its anchor is a typo; a few thousand years would no
+# longer fit in a date at all (activation would fail adding it to the outbreak time).
+MAX_DURATION_DAYS = 366
 
 LANGUAGES = ("zh", "en")
 TOP_FIELDS = (
@@ -1251,6 +1254,9 @@ class _FileChecker:
         seconds = days * 86400 + hours * 3600 + minutes * 60
         if seconds <= 0:
             self.error(node.line, where, f"a duration must be greater than zero, found '{_shown(node.value)}'")
+            return None
+        if seconds > MAX_DURATION_DAYS * 86400:
+            self.error(node.line, where, f"a duration must be at most {MAX_DURATION_DAYS}d, found '{node.value}'")
             return None
         return seconds
 

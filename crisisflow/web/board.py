@@ -23,7 +23,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -39,7 +39,7 @@ from crisisflow.incidents.models import Incident
 from crisisflow.people import rosters
 from crisisflow.people.models import RosterEntry, User
 from crisisflow.vocab import Role
-from crisisflow.web.forms import VersionedForm, show_error
+from crisisflow.web.forms import VersionedForm, missing_version_message, show_error
 
 HTMX_REFUSAL = 422  # see the module docstring
 
@@ -194,8 +194,8 @@ def _selected_tasks(request: HttpRequest) -> list[tuple[int, int]]:
     selected = []
     for value in request.POST.getlist("task"):
         task_id, _sep, version = value.partition(":")
-        if not (task_id.isdigit() and version.isdigit()):
-            raise SuspiciousOperation("a board task without its version")
+        if not (task_id.isascii() and task_id.isdigit() and version.isascii() and version.isdigit()):
+            raise Invalid(missing_version_message(), field="tasks")
         selected.append((int(task_id), int(version)))
     return selected
 
@@ -204,7 +204,10 @@ def _selected_tasks(request: HttpRequest) -> list[tuple[int, int]]:
 @login_required
 def assign_selected(request: HttpRequest) -> HttpResponse:
     incident = _filter(request)
-    selected = _selected_tasks(request)
+    try:
+        selected, malformed = _selected_tasks(request), None
+    except Invalid as err:
+        selected, malformed = [], err
     checked = frozenset(task_id for task_id, _version in selected)
     form = AssignSelectedForm(request.POST)
     chosen = form.cleaned_data.get("assignee") if form.is_valid() else None
@@ -228,6 +231,8 @@ def assign_selected(request: HttpRequest) -> HttpResponse:
             permissions.manages_any(request.user),
             _("Only incident commanders and role leads can assign from the board."),
         )
+        if malformed is not None:
+            raise malformed
         if not form.is_valid():
             raise Invalid("; ".join(str(e) for errors in form.errors.values() for e in errors), field="assignee")
         tasks = actions.assign_tasks(request.user, selected, chosen)
@@ -272,9 +277,9 @@ def _team_refused(request: HttpRequest, incident: Incident, err: CrisisFlowError
 def accept_team(request: HttpRequest, reference: str) -> HttpResponse:
     incident = _commanded(request, reference)
     form = VersionedForm(request.POST)
-    if not form.is_valid():
-        raise SuspiciousOperation("a change form without its version")
     try:
+        if not form.is_valid():
+            raise Invalid(missing_version_message(), field="version")
         added = actions.accept_team(request.user, incident, expected_version=form.cleaned_data["version"])
     except CrisisFlowError as err:
         return _team_refused(request, incident, err, f"team-{incident.pk}")

@@ -1,20 +1,27 @@
 """Forms of the web app.
 
 They only turn posted text into Python values (numbers, booleans, aware datetimes in the
-person's time zone). The rules — what is required, what is allowed — live in the use
-cases (crisisflow.incidents.actions); their refusals are put back on these forms with
-`show_error()` so the message appears next to the field it is about.
+person's time zone) and refuse, beside the field, what the shared input checks refuse
+(crisisflow.incidents.inputs: dates out of range, control characters). The rules — what
+is required, what is allowed — live in the use cases (crisisflow.incidents.actions);
+their refusals are put back on these forms with `show_error()` so the message appears
+next to the field it is about.
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crisisflow import clock
-from crisisflow.incidents.errors import CrisisFlowError
+from crisisflow.incidents.errors import CrisisFlowError, Invalid
+from crisisflow.incidents.inputs import check_moment, text_problem
 from crisisflow.people.models import User
 from crisisflow.playbooks.models import crisis_type_choices, current_versions
 from crisisflow.vocab import FACTS, Role, Severity
@@ -39,8 +46,81 @@ def show_error(form: forms.Form, err: CrisisFlowError) -> None:
     form.add_error(field, str(err.message))
 
 
+class LineField(forms.CharField):
+    """One line of text: refuses control characters, bidi overrides and NUL beside the
+    field, with the same words as the use case (crisisflow.incidents.inputs), which then
+    turns line breaks and tabs into spaces."""
+
+    multiline = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Django's own NUL message reads "empty string not allowed" in Chinese; ours says
+        # what is wrong (to_python below refuses NUL first).
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        problem = text_problem(value, multiline=self.multiline) if value else None
+        if problem:
+            raise ValidationError(problem, code="bad_characters")
+        return value
+
+
+class TextField(LineField):
+    """Multi-line text (notes, summaries, reasons): line breaks stay."""
+
+    multiline = True
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("strip", False)  # the use case strips, after normalising line ends
+        super().__init__(*args, **kwargs)
+
+
+class MomentField(forms.DateTimeField):
+    """A date and time typed in the person's zone, inside the bounds every stored moment
+    keeps (crisisflow.incidents.inputs.check_moment); `not_after_now` for moments that
+    have happened. The refusal is shown beside the field."""
+
+    def __init__(self, *args, not_after_now: bool = False, field_name: str = "", **kwargs):
+        self.not_after_now = not_after_now
+        self.field_name = field_name
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        try:
+            moment = super().to_python(value)
+        except (OverflowError, ValueError):
+            # A date Python itself cannot hold once shifted to this zone.
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if moment is None:
+            return None
+        try:
+            return check_moment(moment, self.field_name, not_after_now=self.not_after_now)
+        except Invalid as err:
+            raise ValidationError(str(err.message), code="out_of_range") from None
+
+
 def _severity_choices(blank: bool) -> list[tuple[str, str]]:
     return ([NO_CHOICE] if blank else []) + list(Severity.choices)
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, with the user name's length checked on the server too.
+
+    Django sets that length only as an HTML attribute, so any length reached
+    authenticate(); the sign-in lockout then stored the name tried in a 255-character
+    column and a longer one failed with a 500 (and no lockout count)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))
+
+
+def missing_version_message() -> str:
+    """A button form posted without the version of the page (or with a broken one)."""
+    return gettext("This form came without the version of the page it was on; reload the page and try again.")
 
 
 class VersionedForm(forms.Form):
@@ -52,19 +132,17 @@ class VersionedForm(forms.Form):
 class ScopeFields(forms.Form):
     """The affected scope and facts, shared by the report and the scope-edit forms."""
 
-    title = forms.CharField(
+    title = LineField(
         label=_("Title"),
         required=False,
         widget=forms.TextInput(attrs={"required": True, "maxlength": 200, "autocomplete": "off"}),
     )
-    summary = forms.CharField(label=_("Summary"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    summary = TextField(label=_("Summary"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     affected_users = forms.IntegerField(
         label=_("Estimated affected users"), required=False, widget=forms.NumberInput(attrs={"min": 0})
     )
-    regions = forms.CharField(
-        label=_("Regions"), required=False, help_text=_("Comma-separated, e.g. Shanghai, Beijing")
-    )
-    platforms = forms.CharField(
+    regions = LineField(label=_("Regions"), required=False, help_text=_("Comma-separated, e.g. Shanghai, Beijing"))
+    platforms = LineField(
         label=_("Platforms where it spreads"),
         required=False,
         help_text=_("Comma-separated, e.g. Weibo, WeChat"),
@@ -88,7 +166,9 @@ class ScopeFields(forms.Form):
 class ReportForm(ScopeFields):
     crisis_type = forms.ChoiceField(label=_("Crisis type"), required=False)
     severity = forms.ChoiceField(label=_("Severity"), required=False, choices=_severity_choices(blank=True))
-    detected_at = forms.DateTimeField(
+    detected_at = MomentField(
+        not_after_now=True,
+        field_name="detected_at",
         label=_("Outbreak (detected) at"),
         input_formats=[DATETIME_LOCAL],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
@@ -118,14 +198,14 @@ class ScopeForm(VersionedForm, ScopeFields):
 
 class SeverityForm(VersionedForm):
     severity = forms.ChoiceField(label=_("New severity"), choices=_severity_choices(blank=False))
-    reason = forms.CharField(label=_("Reason"), required=False, widget=forms.TextInput(attrs={"required": True}))
+    reason = TextField(label=_("Reason"), required=False, widget=forms.TextInput(attrs={"required": True}))
 
 
 class StepForm(VersionedForm):
     """One button of the "Next step" panel; some steps ask for more."""
 
-    step = forms.CharField(widget=forms.HiddenInput)
-    reason = forms.CharField(label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    step = LineField(widget=forms.HiddenInput)
+    reason = TextField(label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     crisis_type = forms.ChoiceField(label=_("Crisis type"), required=False)
     severity = forms.ChoiceField(label=_("Severity"), required=False, choices=_severity_choices(blank=True))
     playbook = forms.ChoiceField(label=_("Plan"), required=False)
@@ -144,7 +224,7 @@ class StepForm(VersionedForm):
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3, "required": True}))
+    text = TextField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3, "required": True}))
 
 
 class MemberForm(VersionedForm):
@@ -161,7 +241,7 @@ class TaskForm(forms.Form):
     """What the task buttons post: the task's version and, for some, a reason."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
-    reason = forms.CharField(required=False)
+    reason = TextField(required=False)
 
 
 class AssignForm(TaskForm):
@@ -204,18 +284,18 @@ class PreferencesForm(forms.Form):
     """The /me/ page. Only reads the input; crisisflow.people.prefs decides what is valid."""
 
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
-    time_zone = forms.CharField(
+    time_zone = LineField(
         label=_("Time zone"),
         required=False,
         widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}),
         help_text=_("Pick one or type any zone name, e.g. Asia/Shanghai. All times are shown in it."),
     )
-    email = forms.CharField(
+    email = LineField(
         label=_("E-mail address"),
         required=False,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    phone = forms.CharField(
+    phone = LineField(
         label=_("Phone"),
         required=False,
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),

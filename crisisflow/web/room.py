@@ -46,6 +46,7 @@ from crisisflow.people.models import User
 from crisisflow.playbooks.models import localized
 from crisisflow.vocab import Role
 from crisisflow.web import views as pages
+from crisisflow.web.forms import LineField, TextField
 from crisisflow.web.templatetags.crisisflow_web import describe, state_label
 
 Kind = Event.Kind
@@ -251,7 +252,7 @@ def prerequisites_by_task(incident: Incident) -> dict[int, list[tuple[dict, str]
 
 
 class CommentForm(forms.Form):
-    text = forms.CharField(label=gettext_lazy("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    text = TextField(label=gettext_lazy("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 @require_POST
@@ -497,7 +498,7 @@ class EvidenceForm(forms.Form):
         allow_empty_file=True,
         widget=forms.FileInput(attrs={"accept": ACCEPT}),
     )
-    caption = forms.CharField(
+    caption = LineField(
         label=gettext_lazy("Caption"),
         required=False,
         widget=forms.TextInput(attrs={"maxlength": evidence.MAX_CAPTION, "autocomplete": "off"}),

@@ -3,12 +3,17 @@ from django.urls import path
 
 from crisisflow.evidence import views as evidence
 from crisisflow.web import board, dashboard, playbooks, room, tokens, views
+from crisisflow.web.forms import SignInForm
 
 incident = "incidents/<str:reference>/"
 task = incident + "tasks/<int:task_id>/"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=SignInForm),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),  # POST only
     path("", dashboard.show_dashboard, name="dashboard"),
     path("my/tasks/", dashboard.my_tasks, name="my-tasks"),

@@ -23,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -59,6 +59,7 @@ from crisisflow.web.forms import (
     TaskForm,
     TickForm,
     VersionedForm,
+    missing_version_message,
     show_error,
 )
 from crisisflow.web.tokens import token_section
@@ -132,10 +133,10 @@ def _incident_for(request: HttpRequest, reference: str) -> Incident:
 
 def _posted_version(request: HttpRequest) -> int:
     """The version a button-only form was rendered with. A form without one is malformed,
-    not merely stale, and is refused rather than applied unchecked."""
+    not merely stale, and is refused (400, naming the field) rather than applied unchecked."""
     form = VersionedForm(request.POST)
     if not form.is_valid():
-        raise SuspiciousOperation("a change form without its version")
+        raise Invalid(missing_version_message(), field="version")
     return form.cleaned_data["version"]
 
 
@@ -435,9 +436,8 @@ def add_note(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 def accept_team(request: HttpRequest, reference: str) -> HttpResponse:
     incident = _command(request, reference)
-    version = _posted_version(request)
     try:
-        actions.accept_team(request.user, incident, expected_version=version)
+        actions.accept_team(request.user, incident, expected_version=_posted_version(request))
     except CrisisFlowError as err:
         return _refused(request, reference, err, form_key="team")
     return _back(incident, "team")
@@ -464,9 +464,8 @@ def remove_team_member(request: HttpRequest, reference: str, member_id: int) -> 
     incident = _command(request, reference)
     if not TeamMember.objects.filter(pk=member_id, incident=incident).exists():
         raise Http404(_("No such team member."))
-    version = _posted_version(request)
     try:
-        actions.remove_team_member(request.user, member_id, expected_version=version)
+        actions.remove_team_member(request.user, member_id, expected_version=_posted_version(request))
     except CrisisFlowError as err:
         return _refused(request, reference, err, form_key="team")
     return _back(incident, "team")

@@ -14,7 +14,16 @@ from crisisflow.alerts import schedule
 from crisisflow.conf import setting
 from crisisflow.incidents import golden_clock, permissions
 from crisisflow.incidents.errors import Forbidden, Invalid
-from crisisflow.incidents.inputs import MAX_TEXT, check_crisis_type, check_severity, clean_reason, clean_text
+from crisisflow.incidents.inputs import (
+    FUTURE_SKEW,
+    MAX_TEXT,
+    check_crisis_type,
+    check_moment,
+    check_severity,
+    clean_line,
+    clean_reason,
+    clean_text,
+)
 from crisisflow.incidents.models import Event, Incident, ReferenceCounter, Task, TeamMember
 from crisisflow.incidents.models.task import UNFINISHED
 from crisisflow.incidents.timeline import record
@@ -25,19 +34,11 @@ from crisisflow.vocab import FACTS, Anchor, Role, Severity
 Kind = Event.Kind
 
 # How far in the future an outbreak time may be (clock skew between a phone and us).
-DETECTED_AT_SKEW = timedelta(minutes=5)
+DETECTED_AT_SKEW = FUTURE_SKEW
+# Longest region or platform name.
+MAX_PLACE = 100
 
 SCOPE_FIELDS = ("title", "summary", "affected_users", "regions", "platforms", *FACTS)
-
-
-def check_outbreak_time(detected_at, now: datetime) -> datetime:
-    if not isinstance(detected_at, datetime):
-        raise Invalid(_("Give the outbreak time as a date and time."), field="detected_at")
-    if detected_at.tzinfo is None:
-        raise Invalid(_("Give the outbreak time with its time zone."), field="detected_at")
-    if detected_at > now + DETECTED_AT_SKEW:
-        raise Invalid(_("The outbreak time cannot be in the future."), field="detected_at")
-    return detected_at
 
 
 def clean_scope(changes: dict[str, Any]) -> dict[str, Any]:
@@ -46,7 +47,7 @@ def clean_scope(changes: dict[str, Any]) -> dict[str, Any]:
         if name not in SCOPE_FIELDS:
             raise Invalid(_("“%(field)s” cannot be changed here.") % {"field": name}, field=name)
         if name == "title":
-            value = clean_text(value, "title")
+            value = clean_line(value, "title", max_length=None)
             if not value:
                 raise Invalid(_("A title is required."), field="title")
             if len(value) > 200:
@@ -67,10 +68,10 @@ def clean_scope(changes: dict[str, Any]) -> dict[str, Any]:
                     raise Invalid(_("Affected users cannot be negative."), field=name)
         elif name in ("regions", "platforms"):
             if isinstance(value, str):
-                value = [part.strip() for part in clean_text(value, name).split(",") if part.strip()]
+                value = value.split(",")
             if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
                 raise Invalid(_("Give a list of names."), field=name)
-            value = list(value)
+            value = [part for part in (clean_line(v, name, max_length=MAX_PLACE) for v in value) if part]
         else:
             if not isinstance(value, bool):
                 raise Invalid(_("Give yes or no."), field=name)
@@ -115,7 +116,7 @@ def report_incident(
         check_crisis_type(crisis_type)
     if severity:
         check_severity(severity)
-    detected_at = now if detected_at is None else check_outbreak_time(detected_at, now)
+    detected_at = now if detected_at is None else check_moment(detected_at, "detected_at", not_after_now=True)
     if commander is not None and not permissions.is_duty_commander(commander):
         raise Invalid(_("%(person)s is not on the commander roster.") % {"person": commander}, field="commander")
 
@@ -221,7 +222,7 @@ def correct_outbreak_time(
     require_open(incident)
     reason = clean_reason(reason)
     now = clock.now()
-    detected_at = check_outbreak_time(detected_at, now)
+    detected_at = check_moment(detected_at, "detected_at", not_after_now=True)
     if incident.first_statement_at is not None and detected_at > incident.first_statement_at:
         raise Invalid(_("The outbreak cannot come after the first public statement."), field="detected_at")
     before = incident.detected_at

@@ -182,7 +182,7 @@ def tick_checklist(actor, task: Task | int, index: int, done: bool, *, expected_
     if task.is_finished:
         raise Invalid(_("This task is finished."), field="checklist")
     if not 0 <= index < len(task.checklist):
-        raise Invalid(_("No checklist item %(n)d on this task.") % {"n": index + 1}, field="checklist")
+        raise Invalid(_("No checklist item %(n)d on this task.") % {"n": index + 1}, field="index")
     items = [dict(item) for item in task.checklist]
     if bool(items[index].get("done")) == bool(done):
         return task

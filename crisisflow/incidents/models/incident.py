@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from crisisflow import clock
 from crisisflow.incidents.gates import gate_condition
 from crisisflow.vocab import FACTS, OPEN_STATES, Severity, State
 
@@ -91,6 +92,15 @@ class Incident(ConcurrentTransitionMixin, models.Model):
                 fields=["triage_next_alert_at"],
                 name="incident_triage_next_alert",
                 condition=models.Q(triage_next_alert_at__isnull=False),
+            ),
+        ]
+        constraints = [
+            # A year-1 outbreak time was once stored as a date BC that the database driver
+            # cannot read back, taking every list page down; the use cases refuse it, and
+            # this refuses it from any other path too.
+            models.CheckConstraint(
+                condition=models.Q(detected_at__gte=clock.EARLIEST, detected_at__lt=clock.LATEST),
+                name="incident_detected_at_in_range",
             ),
         ]
 
