@@ -39,6 +39,7 @@ from hypothesis import strategies as st
 
 from crisisflow.alerts.models import Notification
 from crisisflow.alerts.sweep import sweep
+from crisisflow.api.tokens import create_token
 from crisisflow.evidence.models import Attachment
 from crisisflow.incidents import actions
 from crisisflow.incidents.models import Event, Incident, Task, TeamMember
@@ -261,6 +262,13 @@ API_SCOPE = dict(
 ROUTES: dict[str, Route] = {
     "login": web(anonymous=True, username=st.sampled_from(["commander", "nobody"]), password=st.just("pw-commander")),
     "logout": web(),
+    "api-token-create": web(
+        typical={"scope": "read"},
+        name=LINE,
+        scope=st.sampled_from(["read", "write", "admin"]),
+        expires_in_days=st.sampled_from(["30", "365", "", "100000"]),
+    ),
+    "api-token-revoke": web(url={"token_id": "token_id"}),
     "notifications-read-all": web(),
     "notification-read": web(url={"notification_id": "notification_id"}),
     "preferences": web(
@@ -421,6 +429,7 @@ class World:
     member: TeamMember
     entry: RosterEntry
     notification: Notification
+    token: Any
     web: dict[str, Client]
     anonymous: Client
 
@@ -447,6 +456,7 @@ class World:
             "member_id": self.member.pk,
             "entry_id": self.entry.pk,
             "notification_id": self.notification.pk,
+            "token_id": self.token.pk,
         }[value]
 
 
@@ -474,6 +484,7 @@ def world(people, plan, settings, tmp_path):
             member=member,
             entry=RosterEntry.objects.get(user=people.pr_member),
             notification=notification,
+            token=create_token(people.commander, name="monitoring", scope="read")[0],
             web=clients,
             anonymous=Client(),
         )
