@@ -1,5 +1,6 @@
 """One shape for every API error: {"detail": …, "field": … or null}, plus "blockers" when
-a step is blocked and "errors" (DRF's per-field messages) when the input did not parse.
+a step is blocked, "task" when one task of a bulk change was refused, and "errors" (DRF's
+per-field messages) when the input did not parse. crisisflow.api.schema describes it.
 
 A use case's refusal (CrisisFlowError) keeps its own status and its message, already in
 the reader's language; DRF's exceptions keep theirs (400 malformed JSON, 403 not signed
@@ -26,6 +27,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         body: dict[str, Any] = {"detail": str(exc.message), "field": exc.field}
         if isinstance(exc, Blocked):
             body["blockers"] = exc.blockers
+        task_id = getattr(exc, "task_id", None)
+        if task_id is not None:
+            body["task"] = task_id  # which task of a bulk change was refused
         return Response(_encodable(body), status=exc.status)
 
     response = drf_exception_handler(exc, context)
