@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -67,3 +70,12 @@ def _encodable(data: Any) -> Any:
     if isinstance(data, list):
         return [_encodable(v) for v in data]
     return data
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 for an address no route matches (settings.DEBUG off): under /api/ the
+    API's own JSON shape, so a client never has to read an HTML page; elsewhere the site's
+    404 page."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": _("No such address in the API."), "field": None}, status=404)
+    return page_not_found(request, exception)

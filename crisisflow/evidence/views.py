@@ -81,7 +81,9 @@ def file_response(request: HttpRequest, attachment: Attachment) -> HttpResponse:
         try:
             handle = attachment.file.open("rb")
         except FileNotFoundError:
-            log.error("evidence file %s of %s is missing from storage", attachment.file.name, attachment.incident.reference)
+            log.error(
+                "evidence file %s of %s is missing from storage", attachment.file.name, attachment.incident.reference
+            )
             raise Http404(_("No such evidence file.")) from None
         response = FileResponse(handle, content_type=attachment.content_type)
         response["Content-Disposition"] = content_disposition(attachment)
