@@ -141,6 +141,19 @@ def test_real_answers_fit_the_described_shapes(schema, people, plan):
         validate(schema, "Error", {"detail": "no field key"})
 
 
+def test_an_address_under_api_that_matches_nothing_is_a_json_404(browse, people):
+    client = browse(people.commander)
+    for path in ("/api/nothing/here/", "/api/tasks/-1/", "/api/incidents/CF-1/evidence/x/"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.json() == {"detail": "No such address in the API.", "field": None}
+    chinese = browse(people.outsider, "zh-hans").get("/api/nothing/here/")
+    assert chinese.json() == {"detail": "API 中没有这个地址。", "field": None}
+    # The rest of the site keeps its own 404 page.
+    page = client.get("/nothing/here/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
 # --- the docs page ------------------------------------------------------------------------------
 
 
