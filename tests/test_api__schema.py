@@ -109,6 +109,29 @@ def as_json_schema(node):
     return converted
 
 
+def test_a_throttled_view_describes_its_429(settings):
+    """Throttling, when settings.REST_FRAMEWORK gets it, is described without touching a view."""
+    from django.urls import path
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.utils import extend_schema
+    from rest_framework.response import Response
+    from rest_framework.throttling import AnonRateThrottle
+    from rest_framework.views import APIView
+
+    class Plain(APIView):
+        @extend_schema(responses={200: None})
+        def get(self, request):
+            return Response()
+
+    class Throttled(Plain):
+        throttle_classes = [AnonRateThrottle]
+
+    generated = SchemaGenerator(patterns=[path("api/plain/", Plain.as_view()), path("api/slow/", Throttled.as_view())])
+    paths = generated.get_schema(request=None, public=True)["paths"]
+    assert "429" not in paths["/api/plain/"]["get"]["responses"]
+    assert "429" in paths["/api/slow/"]["get"]["responses"]
+
+
 def validate(schema: dict, component: str, instance) -> None:
     """Check an answer against a component, $refs resolved within the schema."""
     document = {"$ref": f"#/components/schemas/{component}", "components": as_json_schema(schema["components"])}

@@ -47,11 +47,17 @@ class TaskRefusal(Error):
     task = serializers.IntegerField(required=False, help_text="The id of the task that was refused.")
 
 
+class TaskInvalid(InvalidInput, TaskRefusal):
+    pass
+
+
 class TaskConflict(Conflict, TaskRefusal):
     pass
 
 
-def error_responses(method: str, *, has_body: bool, has_path_parameters: bool, has_query_parameters: bool) -> dict:
+def error_responses(
+    method: str, *, has_body: bool, has_path_parameters: bool, has_query_parameters: bool, throttled: bool = False
+) -> dict:
     """The errors an operation can answer with, by status: every call may meet 401/403;
     whatever reads input may refuse it (400); whatever names an object in its path may
     not find it (404); a change based on a version or a step may conflict (409)."""
@@ -67,6 +73,8 @@ def error_responses(method: str, *, has_body: bool, has_path_parameters: bool, h
         responses["404"] = OpenApiResponse(
             Error, description="No such thing, or it belongs to a restricted incident the reader may not see."
         )
+    if throttled:
+        responses["429"] = OpenApiResponse(Error, description="Too many requests; `Retry-After` says when to retry.")
     if method in UNSAFE and (has_body or method == "DELETE"):
         responses["409"] = OpenApiResponse(
             Conflict,
@@ -99,6 +107,8 @@ class AutoSchema(openapi.AutoSchema):
             has_body="requestBody" in operation,
             has_path_parameters=any(p.get("in") == "path" for p in parameters),
             has_query_parameters=any(p.get("in") == "query" for p in parameters),
+            # Whatever throttling the view has (settings.REST_FRAMEWORK) can answer 429.
+            throttled=bool(getattr(self.view, "throttle_classes", ())),
         )
         for status, response in errors.items():
             if status not in responses:

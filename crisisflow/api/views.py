@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 
 from crisisflow.alerts import inbox
 from crisisflow.api import serializers as s
-from crisisflow.api.schema import Error, TaskConflict, TaskRefusal
+from crisisflow.api.schema import Error, TaskConflict, TaskInvalid, TaskRefusal
 from crisisflow.evidence import actions as evidence
 from crisisflow.evidence.uploads import SizeCap
 from crisisflow.evidence.views import file_response
@@ -407,7 +407,7 @@ def hand_over_command(request: Request, reference: str) -> Response:
     request=s.BulkAssignInput,
     responses={
         200: OpenApiResponse(s.TaskOutput(many=True), description="The tasks as they are now, in the order sent."),
-        400: TaskRefusal,
+        400: TaskInvalid,
         403: TaskRefusal,
         404: OpenApiResponse(
             Error, description="A task does not exist, or is on a restricted incident the reader may not see."
