@@ -7,3 +7,6 @@ urlpatterns = [
     path("api/", include("crisisflow.api.urls")),
     path("", include("crisisflow.web.urls")),
 ]
+
+# Unmatched addresses under /api/ answer in the API's JSON error shape.
+handler404 = "crisisflow.api.errors.not_found"

@@ -305,11 +305,25 @@ def test_a_restricted_incident_is_404_to_an_outsider_on_every_endpoint(api, peop
         )
         for action in ("start", "complete", "block", "unblock", "skip", "assign", "checklist")
     ]
+    calls += [
+        ("post", url(incident, "command"), {"commander": people.outsider.pk}),
+        ("get", url(incident, "evidence"), None),
+        ("get", url(incident, "evidence", "1"), None),
+        ("get", f"/api/tasks/{task.pk}/comments/", None),
+        ("post", f"/api/tasks/{task.pk}/comments/", {"text": "hello"}),
+        (
+            "post",
+            "/api/tasks/assign/",
+            {"assignee": people.outsider.pk, "tasks": [{"id": task.pk, "version": task.version}]},
+        ),
+    ]
     for method, path, body in calls:
         response = getattr(outsider, method)(path, body, format="json")
         assert response.status_code == 404, (method, path, response.status_code)
         assert response.data["detail"] in ("No such incident.", "No such task.", "No such team member.")
         assert "Quiet" not in str(response.data)
+    upload = outsider.post(url(incident, "evidence"), {"caption": "x"}, format="multipart")
+    assert upload.status_code == 404 and upload.data["detail"] == "No such incident."
     assert incident.reference not in str(outsider.get(LIST).data)
     # An incident that does not exist looks the same.
     assert outsider.get(url("CF-2026-9999")).data == outsider.get(url(incident)).data

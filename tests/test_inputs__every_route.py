@@ -345,6 +345,12 @@ ROUTES: dict[str, Route] = {
     "api:task-skip": api(url=API_TASK, expected_version=TASK_VERSION, reason=WORDS),
     "api:task-assign": api(url=API_TASK, expected_version=TASK_VERSION, assignee=PERSON),
     "api:task-checklist": api(url=API_TASK, expected_version=TASK_VERSION, index=SMALL, done=JSON_FLAG),
+    "api:task-comments": api(url=API_TASK, text=WORDS),
+    "api:tasks-assign": api(assignee=PERSON, tasks=st.just(Ref("bulk_tasks"))),
+    "api:incident-command": api(url=INCIDENT, expected_version=VERSION, commander=PERSON),
+    "api:incident-evidence": Route("post", True, {"file": FILE, "caption": LINE}, INCIDENT, multipart=True),
+    "api:notification-read": api(url={"notification_id": "notification_id"}),
+    "api:notifications-read-all": api(),
 }
 
 # Pages whose views do not declare their methods but only read. Anything else without a
@@ -386,7 +392,8 @@ def _declared_methods(view) -> set[str] | None:
     require_POST and friends, a class-based view; None for a plain function view."""
     cls = getattr(view, "cls", None) or getattr(view, "view_class", None)
     if cls is not None:
-        return {m.lower() for m in cls.http_method_names} - {"options", "head"}
+        # The methods the class implements, not every name it would dispatch.
+        return {m.lower() for m in cls.http_method_names if hasattr(cls, m)} - {"options", "head"}
     fn = view
     while fn is not None:
         if fn.__closure__:
@@ -447,6 +454,9 @@ class World:
             return f"{task.pk}:{task.version}"
         if value.what == "reference":
             return self.incident.reference
+        if value.what == "bulk_tasks":
+            task = Task.objects.get(pk=self.task.pk)
+            return [{"id": task.pk, "version": task.version}]
         raise AssertionError(value)
 
     def url_kwarg(self, value: Any) -> Any:
@@ -529,7 +539,7 @@ def send(world: World, name: str, route: Route, persona: str, url_args: dict, da
         client = world.web[persona]
         client.force_login(getattr(world.people, persona))
     url = reverse(name, kwargs=url_args)
-    if route.api:
+    if route.api and not route.multipart:
         body = json.dumps(data)  # ASCII with \\u escapes: lone surrogates travel as JSON allows
         return client.generic(
             route.method.upper(), url, body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"

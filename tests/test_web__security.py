@@ -244,9 +244,11 @@ def test_restricted_incidents_are_not_found_by_outsiders_in_the_api(people, secr
     api = APIClient()
     api.force_authenticate(people.outsider)
     checked = 0
+    walked = set()
     for route, name in api_routes():
         if not incident_scoped(route):
             continue
+        walked.add(name)
         for there, missing in zip(fill(route, secret), fill(route, None), strict=True):
             for method in ("get", "post", "patch", "delete"):
                 response = getattr(api, method)(there, {}, format="json")
@@ -256,6 +258,8 @@ def test_restricted_incidents_are_not_found_by_outsiders_in_the_api(people, secr
                 assert b"Quiet data leak" not in response.content
                 checked += 1
     assert checked >= 40
+    # The incident's evidence, comments and command are among what was walked.
+    assert {"incident-command", "incident-evidence", "evidence-file", "task-comments"} <= walked
 
 
 # --- CSRF -------------------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """One shape for every API error: {"detail": …, "field": … or null}, plus "blockers" when
-a step is blocked and "errors" (DRF's per-field messages) when the input did not parse.
+a step is blocked, "task" when one task of a bulk change was refused, and "errors" (DRF's
+per-field messages) when the input did not parse. crisisflow.api.schema describes it.
 
 A use case's refusal (CrisisFlowError) keeps its own status and its message, already in
 the reader's language; DRF's exceptions keep theirs (400 malformed JSON, 401 not signed
@@ -14,8 +15,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.defaults import page_not_found
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -48,6 +51,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         body: dict[str, Any] = {"detail": str(exc.message), "field": exc.field}
         if isinstance(exc, Blocked):
             body["blockers"] = exc.blockers
+        task_id = getattr(exc, "task_id", None)
+        if task_id is not None:
+            body["task"] = task_id  # which task of a bulk change was refused
         return Response(_encodable(body), status=exc.status)
 
     response = drf_exception_handler(exc, context)
@@ -88,3 +94,12 @@ def _encodable(data: Any) -> Any:
     if isinstance(data, list):
         return [_encodable(v) for v in data]
     return data
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 for an address no route matches (settings.DEBUG off): under /api/ the
+    API's own JSON shape, so a client never has to read an HTML page; elsewhere the site's
+    404 page."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": _("No such address in the API."), "field": None}, status=404)
+    return page_not_found(request, exception)

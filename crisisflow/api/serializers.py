@@ -12,22 +12,29 @@ Times go out in UTC ("…Z"); they come in as ISO 8601 and must carry their offs
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC
 
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db import models
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from crisisflow.alerts import messages
+from crisisflow.alerts.models import Notification
+from crisisflow.evidence.models import Attachment
 from crisisflow.incidents import actions
 from crisisflow.incidents.errors import Invalid
 from crisisflow.incidents.inputs import check_moment, text_problem
 from crisisflow.incidents.models import Event, Incident, Task, TeamMember
 from crisisflow.incidents.timeline import describe
 from crisisflow.people.models import User
-from crisisflow.playbooks.models import crisis_type_choices, localized
+from crisisflow.playbooks.models import PlaybookVersion, crisis_type_choices, localized
 from crisisflow.vocab import FACTS, Severity
+
+log = logging.getLogger(__name__)
 
 # PositiveBigIntegerField's ceiling: larger numbers would overflow the column.
 MAX_BIGINT = 2**63 - 1
@@ -72,6 +79,16 @@ class ModelOutput(serializers.ModelSerializer):
 
 def person(user: User | None) -> dict | None:
     return {"id": user.pk, "name": str(user)} if user is not None else None
+
+
+class Person(serializers.Serializer):
+    """Someone, as the API names them (the shape person() writes)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+PERSON_OR_NULL = Person(allow_null=True)
 
 
 # --- input -----------------------------------------------------------------------------------------
@@ -185,6 +202,39 @@ class TickInput(VersionInput):
     done = serializers.BooleanField()
 
 
+class CommentInput(serializers.Serializer):
+    text = _text(default="", trim_whitespace=False)
+
+
+class EvidenceInput(serializers.Serializer):
+    """Only reads the upload; crisisflow.evidence.actions.attach decides what is allowed
+    (type from the bytes, size, caption length)."""
+
+    file = serializers.FileField(required=False, allow_empty_file=True, use_url=False)
+    caption = _text(default="")
+
+
+class CommandInput(VersionInput):
+    commander = _user_field(help_text="The new commander: someone on the commander roster.")
+
+
+class BulkItem(serializers.Serializer):
+    id = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT)
+    version = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT, help_text="The task's version as seen.")
+
+
+class BulkAssignInput(serializers.Serializer):
+    # Null is refused by the use case with its own message (it names the field).
+    assignee = _user_field(allow_null=True)
+    tasks = BulkItem(many=True)
+
+
+class PlaybookQuery(serializers.Serializer):
+    version = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, help_text="A version number; the current one if left out."
+    )
+
+
 # --- output ----------------------------------------------------------------------------------------
 
 
@@ -225,6 +275,7 @@ class IncidentSummary(ModelOutput):
             self.context["crisis_types"] = dict(crisis_type_choices())
         return self.context["crisis_types"].get(incident.crisis_type, incident.crisis_type)
 
+    @extend_schema_field(PERSON_OR_NULL)
     def get_commander(self, incident: Incident) -> dict | None:
         return person(incident.commander)
 
@@ -243,6 +294,27 @@ class Member(ModelOutput):
 
     def get_name(self, member: TeamMember) -> str:
         return str(member.user)
+
+
+class ChecklistItem(serializers.Serializer):
+    index = serializers.IntegerField()
+    text = serializers.JSONField(help_text='The item in every language: {"zh": …, "en": …}.')
+    text_localized = serializers.CharField()
+    done = serializers.BooleanField()
+
+
+class PlaybookRef(serializers.Serializer):
+    key = serializers.CharField()
+    version = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class NextStepOutput(serializers.Serializer):
+    step = serializers.ChoiceField(choices=list(actions.STEPS))
+    label = serializers.CharField()
+    ready = serializers.BooleanField()
+    blockers = serializers.ListField(child=serializers.CharField())
+    needs_reason = serializers.BooleanField()
 
 
 class TaskOutput(ModelOutput):
@@ -277,6 +349,7 @@ class TaskOutput(ModelOutput):
             "version",
         ]
 
+    @extend_schema_field(PERSON_OR_NULL)
     def get_assignee(self, task: Task) -> dict | None:
         return person(task.assignee)
 
@@ -284,6 +357,7 @@ class TaskOutput(ModelOutput):
         # .all() so a prefetch_related("depends_on") is used.
         return [dep.key for dep in task.depends_on.all()]
 
+    @extend_schema_field(ChecklistItem(many=True))
     def get_checklist(self, task: Task) -> list[dict]:
         return [
             {
@@ -326,15 +400,18 @@ class IncidentDetail(IncidentSummary):
             "tasks",
         ]
 
+    @extend_schema_field(PERSON_OR_NULL)
     def get_reporter(self, incident: Incident) -> dict | None:
         return person(incident.reporter)
 
+    @extend_schema_field(PlaybookRef(allow_null=True))
     def get_playbook(self, incident: Incident) -> dict | None:
         version = incident.playbook_version
         if version is None:
             return None
         return {"key": version.key, "version": version.number, "name": version.name()}
 
+    @extend_schema_field(NextStepOutput(many=True))
     def get_next_steps(self, incident: Incident) -> list[dict]:
         return [
             {
@@ -356,6 +433,7 @@ class EventOutput(ModelOutput):
         model = Event
         fields = ["seq", "at", "actor", "kind", "task", "data", "text", "prev_hash", "hash"]
 
+    @extend_schema_field(PERSON_OR_NULL)
     def get_actor(self, event: Event) -> dict | None:
         return person(event.actor)
 
@@ -375,3 +453,201 @@ def proposal(proposals: list[actions.RoleProposal]) -> list[dict]:
         }
         for p in proposals
     ]
+
+
+class RoleProposalOutput(serializers.Serializer):
+    role = serializers.CharField()
+    label = serializers.CharField()
+    needed = serializers.IntegerField()
+    filled = serializers.BooleanField()
+    current = Person(many=True)
+    proposed = Person(many=True)
+
+
+class TeamOutput(serializers.Serializer):
+    team = Member(many=True)
+    proposal = RoleProposalOutput(many=True)
+
+
+class CommentOutput(ModelOutput):
+    """A comment on a task: its timeline event, with the text at the top."""
+
+    actor = serializers.SerializerMethodField()
+    text = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Event
+        fields = ["seq", "at", "actor", "task", "text"]
+
+    @extend_schema_field(PERSON_OR_NULL)
+    def get_actor(self, event: Event) -> dict | None:
+        return person(event.actor)
+
+    def get_text(self, event: Event) -> str:
+        return event.data.get("text", "")
+
+
+class AttachmentOutput(ModelOutput):
+    uploaded_by = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField(help_text="Where the file itself is served (after the same check).")
+
+    class Meta:
+        model = Attachment
+        fields = [
+            "id",
+            "original_name",
+            "caption",
+            "kind",
+            "content_type",
+            "size",
+            "sha256",
+            "uploaded_by",
+            "uploaded_at",
+            "url",
+        ]
+
+    @extend_schema_field(PERSON_OR_NULL)
+    def get_uploaded_by(self, attachment: Attachment) -> dict | None:
+        return person(attachment.uploaded_by)
+
+    def get_url(self, attachment: Attachment) -> str:
+        return reverse(
+            "api:evidence-file",
+            args=[attachment.incident.reference, attachment.pk],
+            request=self.context.get("request"),
+        )
+
+
+class NotificationOutput(ModelOutput):
+    """An in-app notification in the reader's language and time zone."""
+
+    incident = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    subject = serializers.SerializerMethodField()
+    headline = serializers.SerializerMethodField()
+    link = serializers.SerializerMethodField(help_text="The incident page, at the task or the golden clock.")
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "incident", "task", "subject", "headline", "link", "created_at", "read_at"]
+
+    def get_subject(self, notification: Notification) -> str:
+        try:
+            return messages.subject(notification.payload)
+        except Exception:  # one odd payload must not take the whole inbox down
+            log.exception("cannot render notification %s", notification.pk)
+            return notification.kind
+
+    def get_headline(self, notification: Notification) -> str:
+        try:
+            return messages.headline(notification.payload, messages.zone_of(notification))
+        except Exception:
+            log.exception("cannot render notification %s", notification.pk)
+            return ""
+
+    def get_link(self, notification: Notification) -> str:
+        url = reverse("incident-detail", args=[notification.incident.reference], request=self.context.get("request"))
+        return f"{url}#task-{notification.task_id}" if notification.task_id else f"{url}#clock"
+
+
+class UnreadOutput(serializers.Serializer):
+    unread = serializers.IntegerField(help_text="How many of the reader's notifications are unread.")
+
+
+class InboxOutput(UnreadOutput):
+    notifications = NotificationOutput(many=True)
+
+
+class MarkedOutput(UnreadOutput):
+    marked = serializers.IntegerField(help_text="How many were marked read by this call.")
+
+
+class PlaybookSummary(serializers.Serializer):
+    """One playbook version, as the catalogue lists it."""
+
+    key = serializers.CharField()
+    version = serializers.IntegerField(source="number")
+    current = serializers.SerializerMethodField()
+    name = serializers.SerializerMethodField()
+    description = serializers.SerializerMethodField()
+    crisis_types = serializers.SerializerMethodField()
+    severities = serializers.SerializerMethodField()
+    roles = serializers.SerializerMethodField(help_text="The minimum number of people per role.")
+    first_statement_within = serializers.SerializerMethodField(
+        help_text="Seconds from detection to the first public statement."
+    )
+    first_statement_within_critical = serializers.SerializerMethodField(
+        help_text="The same for critical incidents, when the plan sets a shorter clock."
+    )
+    loaded_at = UTCDateTimeField()
+    url = serializers.SerializerMethodField()
+
+    def get_current(self, version: PlaybookVersion) -> bool:
+        return version.playbook.current_version_id == version.pk
+
+    def get_name(self, version: PlaybookVersion) -> str:
+        return version.name()
+
+    def get_description(self, version: PlaybookVersion) -> str:
+        return version.description()
+
+    def get_crisis_types(self, version: PlaybookVersion) -> list[str]:
+        return list(version.definition["crisis_types"])
+
+    def get_severities(self, version: PlaybookVersion) -> list[str]:
+        return list(version.definition["severities"])
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "integer"}})
+    def get_roles(self, version: PlaybookVersion) -> dict[str, int]:
+        return dict(version.roles)
+
+    def get_first_statement_within(self, version: PlaybookVersion) -> int:
+        return version.definition["first_statement_within"]
+
+    def get_first_statement_within_critical(self, version: PlaybookVersion) -> int | None:
+        return version.definition.get("first_statement_within_critical") or None
+
+    def get_url(self, version: PlaybookVersion) -> str:
+        url = reverse("api:playbook-detail", args=[version.key], request=self.context.get("request"))
+        return f"{url}?version={version.number}"
+
+
+class PlaybookTask(serializers.Serializer):
+    """A task of the plan as its file defines it; texts are {"zh": …, "en": …}."""
+
+    key = serializers.CharField()
+    title = serializers.JSONField()
+    title_localized = serializers.CharField()
+    instructions = serializers.JSONField()
+    instructions_localized = serializers.CharField()
+    role = serializers.CharField()
+    stage = serializers.CharField()
+    anchor = serializers.CharField(help_text="The moment the due time counts from (detected, confirmed, task:KEY…).")
+    offset = serializers.IntegerField(help_text="Seconds after the anchor.")
+    depends_on = serializers.ListField(child=serializers.CharField())
+    gates = serializers.CharField(allow_null=True)
+    deliverable = serializers.CharField()
+    severity_at_least = serializers.CharField(allow_null=True)
+    facts = serializers.JSONField(help_text="Conditions on the incident's facts for the task to be created.")
+    checklist = serializers.JSONField()
+
+    def to_representation(self, task: dict) -> dict:
+        data = {name: task.get(name) for name in self.fields if not name.endswith("_localized")}
+        data["depends_on"] = list(task.get("depends_on") or [])
+        data["facts"] = task.get("facts") or {}
+        data["checklist"] = task.get("checklist") or []
+        data["deliverable"] = task.get("deliverable") or "none"
+        data["title_localized"] = localized(task["title"])
+        data["instructions_localized"] = localized(task["instructions"])
+        return data
+
+
+class PlaybookDetail(PlaybookSummary):
+    versions = serializers.SerializerMethodField(help_text="Every loaded version's number, newest first.")
+    tasks = serializers.SerializerMethodField()
+
+    def get_versions(self, version: PlaybookVersion) -> list[int]:
+        return list(version.playbook.versions.order_by("-number").values_list("number", flat=True))
+
+    @extend_schema_field(PlaybookTask(many=True))
+    def get_tasks(self, version: PlaybookVersion) -> list[dict]:
+        return PlaybookTask(version.tasks, many=True).data

@@ -1,4 +1,5 @@
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
 
 from crisisflow.api import views
 
@@ -14,9 +15,13 @@ urlpatterns = [
     path(incident + "severity/", views.change_severity, name="incident-severity"),
     path(incident + "notes/", views.add_note, name="incident-notes"),
     path(incident + "timeline/", views.timeline, name="incident-timeline"),
+    path(incident + "command/", views.hand_over_command, name="incident-command"),
+    path(incident + "evidence/", views.Evidence.as_view(), name="incident-evidence"),
+    path(incident + "evidence/<int:attachment_id>/", views.evidence_file, name="evidence-file"),
     path(incident + "team/", views.team, name="incident-team"),
     path(incident + "team/accept/", views.accept_team, name="team-accept"),
     path("team-members/<int:member_id>/", views.remove_team_member, name="team-member"),
+    path("tasks/assign/", views.assign_tasks, name="tasks-assign"),
     path(task, views.task, name="task-detail"),
     path(task + "start/", views.start_task, name="task-start"),
     path(task + "complete/", views.complete_task, name="task-complete"),
@@ -25,4 +30,12 @@ urlpatterns = [
     path(task + "skip/", views.skip_task, name="task-skip"),
     path(task + "assign/", views.assign_task, name="task-assign"),
     path(task + "checklist/", views.tick_checklist, name="task-checklist"),
+    path(task + "comments/", views.task_comments, name="task-comments"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/read/", views.read_all_notifications, name="notifications-read-all"),
+    path("notifications/<int:notification_id>/read/", views.read_notification, name="notification-read"),
+    path("playbooks/", views.playbooks, name="playbooks"),
+    path("playbooks/<slug:key>/", views.playbook, name="playbook-detail"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", views.Docs.as_view(), name="docs"),
 ]

@@ -67,6 +67,13 @@ def serve(request: HttpRequest, reference: str, attachment_id: int) -> HttpRespo
     )
     if attachment is None or not permissions.can_view(request.user, attachment.incident):
         raise Http404(_("No such evidence file."))
+    return file_response(request, attachment)
+
+
+def file_response(request: HttpRequest, attachment: Attachment) -> HttpResponse:
+    """The file of an attachment the person may see (the caller checked), with the headers
+    that keep a browser from running or sniffing it. The page and the API both serve
+    evidence through here. A file missing from storage is a 404 (and logged)."""
     etag = f'"{attachment.sha256}"'  # the content never changes
     if request.headers.get("If-None-Match") == etag:
         response: HttpResponse = HttpResponseNotModified()
@@ -74,7 +81,9 @@ def serve(request: HttpRequest, reference: str, attachment_id: int) -> HttpRespo
         try:
             handle = attachment.file.open("rb")
         except FileNotFoundError:
-            log.error("evidence file %s of %s is missing from storage", attachment.file.name, reference)
+            log.error(
+                "evidence file %s of %s is missing from storage", attachment.file.name, attachment.incident.reference
+            )
             raise Http404(_("No such evidence file.")) from None
         response = FileResponse(handle, content_type=attachment.content_type)
         response["Content-Disposition"] = content_disposition(attachment)

@@ -109,6 +109,14 @@ def current_versions() -> list[PlaybookVersion]:
     )
 
 
+def find_version(key: str, number: int | None = None) -> PlaybookVersion | None:
+    """Version `number` of the playbook `key`, or its current version; None if there is none."""
+    versions = PlaybookVersion.objects.select_related("playbook").filter(playbook__key=key)
+    if number is None:
+        return versions.filter(playbook__current_version=models.F("pk")).first()
+    return versions.filter(number=number).first()
+
+
 def versions_serving(crisis_type: str, severity: str) -> list[PlaybookVersion]:
     return [v for v in current_versions() if v.serves(crisis_type, severity)]
 

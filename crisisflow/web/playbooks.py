@@ -12,13 +12,18 @@ from itertools import groupby
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from crisisflow.playbooks import diagram
-from crisisflow.playbooks.models import PlaybookVersion, crisis_type_choices, current_versions, localized
+from crisisflow.playbooks.models import (
+    PlaybookVersion,
+    crisis_type_choices,
+    current_versions,
+    find_version,
+    localized,
+)
 from crisisflow.playbooks.schema import COMPARE
 from crisisflow.vocab import Deliverable, Role, Severity, Stage, State
 from crisisflow.web.forms import FACT_LABELS
@@ -74,11 +79,10 @@ def list_playbooks(request: HttpRequest) -> HttpResponse:
 
 def _version_for(key: str, number: str | None) -> PlaybookVersion:
     """The version asked for (?version=N), else the current one; 404 when there is none."""
-    versions = PlaybookVersion.objects.select_related("playbook").filter(playbook__key=key)
     if number is None or number == "":
-        version = versions.filter(playbook__current_version=F("pk")).first()
+        version = find_version(key)
     elif number.isdigit():
-        version = versions.filter(number=int(number)).first()
+        version = find_version(key, int(number))
     else:
         version = None
     if version is None:
