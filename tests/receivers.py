@@ -147,6 +147,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a slow scripted answer must not hold up stop()
     receiver: HttpReceiver
 
+    def get_request(self):
+        accepted = super().get_request()
+        self.receiver._count_connection()
+        return accepted
+
     def handle_error(self, request, client_address) -> None:
         pass  # the client gave up (a timeout test): nothing to report
 
@@ -163,6 +168,7 @@ class HttpReceiver:
         # Re-entrant: a subclass overriding _record may hold it while calling super().
         self._lock = threading.RLock()
         self._requests: list[Received] = []
+        self._connections = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -176,6 +182,17 @@ class HttpReceiver:
         for subclasses that want to note more (arrival times, de-duplication)."""
         with self._lock:
             self._requests.append(received)
+
+    def _count_connection(self) -> None:
+        with self._lock:
+            self._connections += 1
+
+    @property
+    def connections(self) -> int:
+        """How many TCP connections it has accepted (a client that keeps its connection
+        open sends many requests over one)."""
+        with self._lock:
+            return self._connections
 
     @property
     def requests(self) -> list[Received]:
@@ -348,9 +365,17 @@ class SmtpSink:
 # Named apart from their fixture names so a test module can import them without its
 # parameters shadowing the import (ruff F811); tests/conftest.py may instead list this
 # module in pytest_plugins.
+def allow_private_webhooks(settings) -> None:
+    """Let webhooks reach 127.0.0.1, where the receivers listen (`settings`: pytest-django's
+    fixture). Off by default: production refuses private addresses."""
+    settings.CRISISFLOW = {**settings.CRISISFLOW, "WEBHOOK_ALLOW_PRIVATE": True}
+
+
 @pytest.fixture(name="http_receiver")
-def http_receiver_fixture() -> Iterator[HttpReceiver]:
-    """A running receiver answering 200 (chat-platform "ok") until told otherwise."""
+def http_receiver_fixture(settings) -> Iterator[HttpReceiver]:
+    """A running receiver answering 200 (chat-platform "ok") until told otherwise, with
+    webhooks to loopback addresses allowed."""
+    allow_private_webhooks(settings)
     with HttpReceiver() as receiver:
         yield receiver
 
