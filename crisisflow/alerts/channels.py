@@ -93,14 +93,16 @@ class Batch:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def render(self, notification: Notification, language: str, zone: str | None = None) -> Rendered:
+    def render(
+        self, notification: Notification, language: str, zone: str | None = None, *, html: bool = True
+    ) -> Rendered:
         zone = zone or zone_of(notification)
         # The rows a fired rung writes share their source and payload.
-        key = (notification.source, notification.kind, notification.rung, language, zone)
+        key = (notification.source, notification.kind, notification.rung, language, zone, html)
         shared = self._renders.get(key)
         if shared is None:
             stand_in = _StandIn(notification, self.KEY_MARK)
-            shared = self._renders[key] = render(stand_in, language, zone)
+            shared = self._renders[key] = render(stand_in, language, zone, html=html)
         own = notification.idempotency_key
         return replace(
             shared, text=shared.text.replace(self.KEY_MARK, own), html=shared.html.replace(self.KEY_MARK, own)
@@ -445,7 +447,10 @@ def build_webhook(notification: Notification, now: datetime, batch: Batch | None
     # A team channel reads the site's language and time zone.
     language = settings.LANGUAGE_CODE
     zone = settings.TIME_ZONE
-    rendered = batch.render(notification, language, zone) if batch else render(notification, language, zone)
+    if batch is not None:
+        rendered = batch.render(notification, language, zone, html=False)
+    else:
+        rendered = render(notification, language, zone, html=False)
     with translation.override(language):
         return builder(notification, endpoint, rendered, now)
 
