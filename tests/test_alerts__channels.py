@@ -528,7 +528,9 @@ def test_golden_clock_warning_says_how_many_minutes_are_left(people, incident, h
         ("https://[::1]/hook", "::1 is a loopback address"),
     ],
 )
-def test_the_admin_refuses_a_private_webhook_url(admin_client, url, error):
+def test_the_admin_refuses_a_private_webhook_url(admin_client, admin_user, url, error):
+    admin_user.language = "en"
+    admin_user.save()
     form = {"name": "Ops", "format": "generic", "url": url, "secret": "", "active": "on", "min_severity": "low"}
     page = admin_client.post("/admin/alerts/webhookendpoint/add/", form)
     assert page.status_code == 200
@@ -536,6 +538,15 @@ def test_the_admin_refuses_a_private_webhook_url(admin_client, url, error):
     assert error in errors["url"][0]
     assert "CRISISFLOW_WEBHOOK_ALLOW_PRIVATE" in errors["url"][0]
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_the_admin_says_so_in_chinese(admin_client, admin_user):
+    admin_user.language = "zh-hans"
+    admin_user.save()
+    form = {"name": "Ops", "format": "generic", "secret": "", "active": "on", "min_severity": "low"}
+    page = admin_client.post("/admin/alerts/webhookendpoint/add/", form | {"url": "https://10.0.0.7/hook"})
+    [error] = page.context["adminform"].form.errors["url"]
+    assert error.startswith("10.0.0.7 属于私有网络地址。")
 
 
 def test_the_admin_takes_a_private_url_when_allowed_and_a_public_one_always(admin_client, settings):
