@@ -128,9 +128,10 @@ def deliver_many(ids: list[int], now: datetime | None = None) -> dict[int, str]:
     rows = Notification.objects.select_related("recipient", "endpoint").in_bulk(list(claimed))
     started = time.monotonic()
     budget = setting("DELIVERY_LEASE_SECONDS") / 2
-    sent = _Delivered()
-    with channels.Batch() as batch:
-        order = [pk for pk in dict.fromkeys(ids) if pk in claimed]
+    sent = _Delivered(fixed_now)
+    order = [pk for pk in dict.fromkeys(ids) if pk in claimed]
+    # Whatever happens below (a lost database connection), what went out is marked.
+    with channels.Batch() as batch, sent:
         for position, pk in enumerate(order):
             notification = rows.get(pk)
             if notification is None:  # deleted with its incident meanwhile
@@ -146,9 +147,8 @@ def deliver_many(ids: list[int], now: datetime | None = None) -> dict[int, str]:
             # lapsed) has a higher one, and our outcome must not overwrite its.
             outcome = _attempt(notification, claimed[pk], at, batch)
             if outcome == DELIVERED:
-                sent.add(notification.pk, claimed[pk], at)
+                sent.add(notification.pk, claimed[pk])
             outcomes[pk] = outcome
-    sent.flush()
     return outcomes
 
 
@@ -180,22 +180,31 @@ def _attempt(notification: Notification, attempt: int, now: datetime, batch: cha
 
 class _Delivered:
     """Rows sent but not yet marked delivered: marked in bulk by one compare-and-set
-    UPDATE per (attempt, delivery time), as soon as FLUSH_SECONDS of sending have gone
-    by since the last write (at once after a slow send)."""
+    UPDATE per attempt number, as soon as FLUSH_SECONDS of sending have gone by since
+    the last write (at once after a slow send). `now`: a fixed delivery time (tests),
+    else the time of the write."""
 
-    def __init__(self) -> None:
-        self.waiting: dict[tuple[int, datetime], list[int]] = defaultdict(list)
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now
+        self.waiting: dict[int, list[int]] = defaultdict(list)
         self.since = time.monotonic()
 
-    def add(self, pk: int, attempt: int, at: datetime) -> None:
-        self.waiting[(attempt, at)].append(pk)
+    def __enter__(self) -> _Delivered:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.flush()
+
+    def add(self, pk: int, attempt: int) -> None:
+        self.waiting[attempt].append(pk)
         if time.monotonic() - self.since >= FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
         self.since = time.monotonic()
         waiting, self.waiting = self.waiting, defaultdict(list)
-        for (attempt, at), pks in waiting.items():
+        at = self.now or clock.now()
+        for attempt, pks in waiting.items():
             done = mark_delivered(pks, attempt, at)
             if done != len(pks):
                 # Our lease lapsed while sending and another worker holds the row now:
