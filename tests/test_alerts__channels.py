@@ -562,7 +562,6 @@ def test_the_admin_takes_a_private_url_when_allowed_and_a_public_one_always(admi
     }
 
 
-
 def test_the_admin_keeps_a_webhook_secret_out_of_the_page(admin_client):
     form = {"name": "Ops", "format": "dingtalk", "url": "https://93.184.216.34/robot/send?access_token=a"}
     form |= {"secret": "SEC-abc", "active": "on", "min_severity": "low"}
