@@ -329,6 +329,16 @@ def test_a_redirect_is_not_followed_and_fails_for_good(incident, http_receiver, 
     assert incident.events.filter(kind="delivery", data__error=row.last_error).count() == 1
 
 
+def test_a_relative_redirect_is_named_by_its_full_address(incident, http_receiver):
+    http_receiver.reply_with(Reply(308, "", headers={"Location": "/v2/hook?token=t0ken"}))
+    hook = endpoint(http_receiver, "generic", "/v1/hook")
+    fire(DUE)
+    result, row = deliver_due(hook)
+    assert result == "failed"
+    assert f"a redirect (to {http_receiver.url}/…), not followed" in row.last_error
+    assert "t0ken" not in row.last_error
+
+
 def test_a_private_target_is_refused_without_connecting(people, incident, settings):
     """The setting is off, as in production: the receiver on 127.0.0.1 is never reached."""
     assert settings.CRISISFLOW.get("WEBHOOK_ALLOW_PRIVATE", False) is False

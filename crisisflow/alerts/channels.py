@@ -503,7 +503,7 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> bytes:
     if 300 <= status < 400:
         # Following it would send the message (and its signature) somewhere nobody
         # checked; a webhook that moved must be fixed in the endpoint's settings.
-        moved = f" (to {where(answer.location)})" if answer.location else ""
+        moved = f" (to {where(urllib.parse.urljoin(url, answer.location))})" if answer.location else ""
         raise Permanent(
             f"HTTP {status} from {where(url)}: a redirect{moved}, not followed; "
             "set the endpoint's URL to the address it points to"
