@@ -52,6 +52,9 @@ DEFAULTS: dict[str, Any] = {
     # Waits between attempts after a transient failure; one attempt more than waits.
     "DELIVERY_RETRY_SECONDS": [10, 30, 120, 600],
     "WEBHOOK_TIMEOUT_SECONDS": 10.0,
+    # Webhooks to loopback, private, link-local, multicast or reserved addresses are
+    # refused unless this is on (local development and tests).
+    "WEBHOOK_ALLOW_PRIVATE": False,
     # Largest evidence attachment accepted.
     "EVIDENCE_MAX_BYTES": 10 * 1024 * 1024,
     # API rate limits (crisisflow.api.throttles), sliding windows kept in the cache.

@@ -321,6 +321,7 @@ CRISISFLOW = {
         int(x) for x in env_list("CRISISFLOW_DELIVERY_RETRY_SECONDS", ["10", "30", "120", "600"])
     ],
     "WEBHOOK_TIMEOUT_SECONDS": env_float("CRISISFLOW_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+    "WEBHOOK_ALLOW_PRIVATE": env_bool("CRISISFLOW_WEBHOOK_ALLOW_PRIVATE", False),
     "EVIDENCE_MAX_BYTES": env_int("CRISISFLOW_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1),
     # Only the rates given here; the rest keep their defaults (crisisflow/conf.py).
     "API_RATES": env_rates("CRISISFLOW_API_RATES"),

@@ -147,6 +147,14 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a slow scripted answer must not hold up stop()
     receiver: HttpReceiver
 
+    def get_request(self):
+        sock, address = super().get_request()
+        # The handler writes the head and the body of an answer separately; without
+        # this, a client on a kept connection waits for a delayed ACK (40 ms) each time.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.receiver._count_connection()
+        return sock, address
+
     def handle_error(self, request, client_address) -> None:
         pass  # the client gave up (a timeout test): nothing to report
 
@@ -163,6 +171,7 @@ class HttpReceiver:
         # Re-entrant: a subclass overriding _record may hold it while calling super().
         self._lock = threading.RLock()
         self._requests: list[Received] = []
+        self._connections = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -176,6 +185,17 @@ class HttpReceiver:
         for subclasses that want to note more (arrival times, de-duplication)."""
         with self._lock:
             self._requests.append(received)
+
+    def _count_connection(self) -> None:
+        with self._lock:
+            self._connections += 1
+
+    @property
+    def connections(self) -> int:
+        """How many TCP connections it has accepted (a client that keeps its connection
+        open sends many requests over one)."""
+        with self._lock:
+            return self._connections
 
     @property
     def requests(self) -> list[Received]:
@@ -244,6 +264,7 @@ class Mail:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    peer: tuple = ()  # the client's address and port: one per SMTP connection
 
 
 class _SmtpHandler:
@@ -264,7 +285,7 @@ class _SmtpHandler:
             if refusal:
                 return refusal
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.sink._record(Mail(envelope.mail_from, list(envelope.rcpt_tos), message))
+        self.sink._record(Mail(envelope.mail_from, list(envelope.rcpt_tos), message, tuple(session.peer or ())))
         return "250 Message accepted"
 
 
@@ -348,9 +369,17 @@ class SmtpSink:
 # Named apart from their fixture names so a test module can import them without its
 # parameters shadowing the import (ruff F811); tests/conftest.py may instead list this
 # module in pytest_plugins.
+def allow_private_webhooks(settings) -> None:
+    """Let webhooks reach 127.0.0.1, where the receivers listen (`settings`: pytest-django's
+    fixture). Off by default: production refuses private addresses."""
+    settings.CRISISFLOW = {**settings.CRISISFLOW, "WEBHOOK_ALLOW_PRIVATE": True}
+
+
 @pytest.fixture(name="http_receiver")
-def http_receiver_fixture() -> Iterator[HttpReceiver]:
-    """A running receiver answering 200 (chat-platform "ok") until told otherwise."""
+def http_receiver_fixture(settings) -> Iterator[HttpReceiver]:
+    """A running receiver answering 200 (chat-platform "ok") until told otherwise, with
+    webhooks to loopback addresses allowed."""
+    allow_private_webhooks(settings)
     with HttpReceiver() as receiver:
         yield receiver
 

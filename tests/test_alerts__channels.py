@@ -11,13 +11,21 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from crisisflow.alerts import delivery
+from crisisflow.alerts import delivery, webhook_client
 from crisisflow.alerts.models import Notification, WebhookEndpoint
 from crisisflow.alerts.sweep import sweep
 from crisisflow.incidents.models import Incident
 from tests.conftest import T0
 from tests.flows import report, walk_to
-from tests.receivers import Reply, SmtpSink, free_port, http_receiver_fixture, smtp_sink_fixture  # noqa: F401
+from tests.receivers import (  # noqa: F401
+    HttpReceiver,
+    Reply,
+    SmtpSink,
+    allow_private_webhooks,
+    free_port,
+    http_receiver_fixture,
+    smtp_sink_fixture,
+)
 
 DUE = T0 + timedelta(hours=3)  # the plan's "legal-review" falls due
 SECRET = "SEC-test-secret-0123456789"
@@ -54,7 +62,20 @@ def only_request(receiver, path: str):
     return request
 
 
-def test_generic_json_is_signed_with_hmac_sha256_of_the_raw_body(incident, http_receiver):
+def verify(got, secret: str, *, timestamp: str | None = None, body: bytes | None = None) -> bool:
+    """What a receiver does with a Standard Webhooks signature (any one "v1," entry of
+    the space-separated list may match). `timestamp` and `body` stand in for what an
+    attacker replaying the request would change."""
+    message_id = got.headers["webhook-id"]
+    timestamp = got.headers["webhook-timestamp"] if timestamp is None else timestamp
+    body = got.body if body is None else body
+    key = base64.b64decode(secret.removeprefix("whsec_")) if secret.startswith("whsec_") else secret.encode()
+    expected = hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    given = [base64.b64decode(s.split(",", 1)[1]) for s in got.headers["webhook-signature"].split() if "," in s]
+    return any(hmac.compare_digest(expected, g) for g in given)
+
+
+def test_generic_json_is_signed_over_id_timestamp_and_body(incident, http_receiver):
     hook = endpoint(http_receiver, "generic", "/generic")
     fire(DUE)
     assert deliver_due(hook)[0] == "delivered"
@@ -64,9 +85,16 @@ def test_generic_json_is_signed_with_hmac_sha256_of_the_raw_body(incident, http_
     assert got.method == "POST"
     assert got.headers["Content-Type"] == "application/json; charset=utf-8"
     assert got.headers[KEY_HEADER] == row.idempotency_key
-    assert got.headers["X-CrisisFlow-Timestamp"] == str(int(DUE.timestamp()))
-    expected = hmac.new(SECRET.encode(), got.body, hashlib.sha256).hexdigest()
-    assert got.headers["X-CrisisFlow-Signature"] == f"sha256={expected}"
+    timestamp = str(int(DUE.timestamp()))
+    assert got.headers["X-CrisisFlow-Timestamp"] == got.headers["webhook-timestamp"] == timestamp
+    assert got.headers["webhook-id"] == row.idempotency_key
+    # Standard Webhooks: HMAC-SHA256 of "id.timestamp.body", base64 after "v1,"; the
+    # same HMAC in hex in X-CrisisFlow-Signature.
+    assert verify(got, SECRET)
+    signed = f"{row.idempotency_key}.{timestamp}.".encode() + got.body
+    digest = hmac.new(SECRET.encode(), signed, hashlib.sha256).digest()
+    assert got.headers["webhook-signature"] == "v1," + base64.b64encode(digest).decode()
+    assert got.headers["X-CrisisFlow-Signature"] == f"sha256={digest.hex()}"
 
     body = got.json()
     assert set(body) == {"idempotency_key", "kind", "rung", "incident", "task", "text", "url", "due_at", "sent_at"}
@@ -86,12 +114,36 @@ def test_generic_json_is_signed_with_hmac_sha256_of_the_raw_body(incident, http_
     assert body["text"].splitlines()[0] == "This task is due now (2026-03-02 20:00 Asia/Shanghai)."
 
 
+def test_a_changed_timestamp_or_body_fails_the_signature(incident, http_receiver):
+    hook = endpoint(http_receiver, "generic", "/generic")
+    fire(DUE)
+    assert deliver_due(hook)[0] == "delivered"
+    got = only_request(http_receiver, "/generic")
+    assert verify(got, SECRET)
+    later = str(int(got.headers["webhook-timestamp"]) + 600)
+    assert not verify(got, SECRET, timestamp=later)  # a replay under a fresh timestamp
+    assert not verify(got, SECRET, body=got.body.replace(b'"due"', b'"escalation"'))
+    assert not verify(got, "another secret")
+
+
+def test_a_standard_webhooks_secret_is_base64_decoded(incident, http_receiver):
+    secret = "whsec_" + base64.b64encode(b"sixteen byte key").decode()
+    hook = endpoint(http_receiver, "generic", "/standard", secret=secret)
+    fire(DUE)
+    assert deliver_due(hook)[0] == "delivered"
+    got = only_request(http_receiver, "/standard")
+    assert verify(got, secret)
+    assert not verify(got, secret.removeprefix("whsec_"))  # the text itself is not the key
+
+
 def test_a_generic_webhook_without_a_secret_is_sent_unsigned(incident, http_receiver):
     hook = endpoint(http_receiver, "generic", "/plain", secret="")
     fire(DUE)
     assert deliver_due(hook)[0] == "delivered"
     got = only_request(http_receiver, "/plain")
     assert "X-CrisisFlow-Signature" not in got.headers
+    assert "webhook-signature" not in got.headers
+    assert got.headers["webhook-id"] == got.headers[KEY_HEADER]
     assert got.headers[KEY_HEADER] == got.json()["idempotency_key"]
 
 
@@ -247,7 +299,6 @@ def test_platform_error_codes_in_a_200_answer_are_failures(incident, http_receiv
         (400, "failed"),
         (401, "failed"),
         (410, "failed"),
-        (301, "failed"),
     ],
 )
 def test_http_status_classes(incident, http_receiver, status, outcome):
@@ -257,7 +308,114 @@ def test_http_status_classes(incident, http_receiver, status, outcome):
     result, row = deliver_due(hook)
     assert result == outcome
     assert row.last_error == f"HTTP {status} from {http_receiver.url}/…: nope"
-    assert len(http_receiver.requests) == 1  # a redirect is not followed
+    assert len(http_receiver.requests) == 1
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_not_followed_and_fails_for_good(incident, http_receiver, status):
+    with HttpReceiver() as elsewhere:
+        moved_to, elsewhere_url = elsewhere.url_for("/new-home", token="t0ken"), elsewhere.url
+        http_receiver.reply_with(Reply(status, "moved", headers={"Location": moved_to}))
+        hook = endpoint(http_receiver, "generic", "/old-home")
+        fire(DUE)
+        result, row = deliver_due(hook)
+        assert elsewhere.requests == [] and elsewhere.connections == 0
+    assert result == "failed"
+    assert row.last_error == (
+        f"HTTP {status} from {http_receiver.url}/…: a redirect (to {elsewhere_url}/…), not followed; "
+        "set the endpoint's URL to the address it points to"
+    )
+    assert len(http_receiver.requests) == 1
+    assert incident.events.filter(kind="delivery", data__error=row.last_error).count() == 1
+
+
+def test_a_relative_redirect_is_named_by_its_full_address(incident, http_receiver):
+    http_receiver.reply_with(Reply(308, "", headers={"Location": "/v2/hook?token=t0ken"}))
+    hook = endpoint(http_receiver, "generic", "/v1/hook")
+    fire(DUE)
+    result, row = deliver_due(hook)
+    assert result == "failed"
+    assert f"a redirect (to {http_receiver.url}/…), not followed" in row.last_error
+    assert "t0ken" not in row.last_error
+
+
+def test_a_private_target_is_refused_without_connecting(people, incident, settings):
+    """The setting is off, as in production: the receiver on 127.0.0.1 is never reached."""
+    assert settings.CRISISFLOW.get("WEBHOOK_ALLOW_PRIVATE", False) is False
+    with HttpReceiver() as receiver:
+        hook = endpoint(receiver, "generic", "/internal", token="s3cret")
+        url = receiver.url
+        fire(DUE)
+        result, row = deliver_due(hook)
+        assert receiver.connections == 0 and receiver.requests == []
+    assert (result, row.state, row.attempts) == ("failed", "failed", 1)
+    assert row.last_error == (
+        f"refused to call {url}/…: 127.0.0.1 is a loopback address; webhooks go only to "
+        "public addresses unless CRISISFLOW_WEBHOOK_ALLOW_PRIVATE is on"
+    )
+    assert "s3cret" not in row.last_error
+    assert incident.events.filter(kind="delivery", data__error=row.last_error).count() == 1
+    assert Notification.objects.filter(kind="delivery_failed", recipient=people.commander).count() == 1
+
+
+def test_a_name_that_resolves_to_loopback_is_refused(incident, settings):
+    with HttpReceiver() as receiver:
+        port = receiver.url.rsplit(":", 1)[1]
+        hook = WebhookEndpoint.objects.create(name="local", url=f"http://localhost:{port}/x", escalations_only=True)
+        fire(DUE)
+        result, row = deliver_due(hook)
+        assert receiver.connections == 0
+    assert result == "failed"
+    assert row.last_error.startswith(f"refused to call http://localhost:{port}/…: localhost (")
+    assert "is a loopback address" in row.last_error
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("10.1.2.3", "private"),
+        ("172.16.0.1", "private"),
+        ("192.168.1.1", "private"),
+        ("fd00::1", "private"),
+        ("169.254.169.254", "link-local"),  # cloud metadata services
+        ("fe80::1", "link-local"),
+        ("224.0.0.1", "multicast"),
+        ("ff02::1", "multicast"),
+        ("0.0.0.0", "reserved"),
+        ("240.0.0.1", "reserved"),
+        ("100.64.0.1", "reserved"),  # carrier-grade NAT
+        ("93.184.216.34", None),
+        ("2606:4700:4700::1111", None),
+    ],
+)
+def test_which_addresses_are_not_public(address, kind):
+    assert webhook_client.address_kind(address) == kind
+
+
+def test_the_connection_goes_to_the_checked_address_not_a_new_lookup():
+    """A Target carries the addresses that were checked; sending uses them and never
+    resolves the name again (DNS rebinding). A .invalid name can never resolve, so the
+    request arriving proves no second lookup happened; the name is still the Host."""
+    with HttpReceiver() as receiver:
+        port = int(receiver.url.rsplit(":", 1)[1])
+        target = webhook_client.Target("http", "hooks.invalid", port, "/hook?k=1", ("127.0.0.1",))
+        answer = webhook_client.send(target, b"{}", {"Content-Type": "application/json"}, 5.0, 1024)
+        [got] = receiver.requests
+    assert answer.status == 200
+    assert (got.path, got.query) == ("/hook", {"k": ["1"]})
+    assert got.headers["Host"] == f"hooks.invalid:{port}"
+
+
+def test_deliveries_to_one_host_share_a_connection(incident, http_receiver):
+    hooks = [endpoint(http_receiver, "generic", f"/hook/{n}") for n in range(5)]
+    fire(DUE)
+    for hook in hooks:
+        assert deliver_due(hook)[0] == "delivered"  # each in its own call, as separate messages
+    assert len(http_receiver.requests) == 5
+    assert http_receiver.connections == 1
 
 
 def test_a_timeout_is_transient(incident, http_receiver, settings):
@@ -270,7 +428,8 @@ def test_a_timeout_is_transient(incident, http_receiver, settings):
     assert "timed out" in row.last_error or "no answer" in row.last_error
 
 
-def test_nobody_listening_is_transient(incident):
+def test_nobody_listening_is_transient(incident, settings):
+    allow_private_webhooks(settings)
     hook = WebhookEndpoint.objects.create(
         name="gone", url=f"http://127.0.0.1:{free_port()}/hook", escalations_only=True
     )
@@ -369,8 +528,43 @@ def test_golden_clock_warning_says_how_many_minutes_are_left(people, incident, h
 # --- admin: where webhooks are set up -------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("http://127.0.0.1:8080/hook", "127.0.0.1 is a loopback address"),
+        ("https://localhost/hook", "localhost resolves to"),
+        ("https://10.0.0.7/hook", "10.0.0.7 is a private address"),
+        ("http://169.254.169.254/latest/meta-data", "169.254.169.254 is a link-local address"),
+        ("https://[::1]/hook", "::1 is a loopback address"),
+    ],
+)
+def test_the_admin_refuses_a_private_webhook_url(admin_client, admin_user, url, error):
+    admin_user.language = "en"
+    admin_user.save()
+    form = {"name": "Ops", "format": "generic", "url": url, "secret": "", "active": "on", "min_severity": "low"}
+    page = admin_client.post("/admin/alerts/webhookendpoint/add/", form)
+    assert page.status_code == 200
+    errors = page.context["adminform"].form.errors
+    assert error in errors["url"][0]
+    assert "CRISISFLOW_WEBHOOK_ALLOW_PRIVATE" in errors["url"][0]
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_the_admin_takes_a_private_url_when_allowed_and_a_public_one_always(admin_client, settings):
+    form = {"name": "Ops", "format": "generic", "secret": "", "active": "on", "min_severity": "low"}
+    public = admin_client.post("/admin/alerts/webhookendpoint/add/", form | {"url": "https://93.184.216.34/hook"})
+    assert public.status_code == 302
+    allow_private_webhooks(settings)
+    local = admin_client.post("/admin/alerts/webhookendpoint/add/", form | {"url": "http://127.0.0.1:8080/hook"})
+    assert local.status_code == 302
+    assert set(WebhookEndpoint.objects.values_list("url", flat=True)) == {
+        "https://93.184.216.34/hook",
+        "http://127.0.0.1:8080/hook",
+    }
+
+
 def test_the_admin_keeps_a_webhook_secret_out_of_the_page(admin_client):
-    form = {"name": "Ops", "format": "dingtalk", "url": "https://oapi.dingtalk.com/robot/send?access_token=a"}
+    form = {"name": "Ops", "format": "dingtalk", "url": "https://93.184.216.34/robot/send?access_token=a"}
     form |= {"secret": "SEC-abc", "active": "on", "min_severity": "low"}
     assert admin_client.post("/admin/alerts/webhookendpoint/add/", form).status_code == 302
     hook = WebhookEndpoint.objects.get()

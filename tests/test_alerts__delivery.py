@@ -11,6 +11,8 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.db import connection, connections
+from django.test.signals import template_rendered
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from crisisflow.alerts import delivery, tasks
@@ -20,7 +22,7 @@ from crisisflow.incidents import timeline
 from crisisflow.incidents.models import Incident
 from tests.conftest import T0
 from tests.flows import report, walk_to
-from tests.receivers import HttpReceiver, http_receiver_fixture, smtp_sink_fixture  # noqa: F401
+from tests.receivers import HttpReceiver, Reply, http_receiver_fixture, smtp_sink_fixture  # noqa: F401
 
 # The plan's "legal-review" is due 3 hours after detection (T0); its owner is the legal
 # lead, and the commander hears of it 30 minutes later.
@@ -317,3 +319,140 @@ def test_the_celery_task_delivers_through_deliver_one(incident, http_receiver):
     row.refresh_from_db()
     assert row.state == "delivered"
     assert http_receiver.by_key() == {row.idempotency_key: 1}
+
+
+# --- batches: one claim, one read, outcomes in bulk -------------------------------------
+
+
+def team_rooms(receiver: HttpReceiver, count: int) -> list[WebhookEndpoint]:
+    return [crisis_room(receiver, name=f"Room {n}", url=receiver.url_for(f"/hooks/{n}")) for n in range(count)]
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["update-returning", "row-by-row-claims"])
+def test_a_batch_is_claimed_read_and_marked_in_a_few_queries(incident, http_receiver, monkeypatch, returning):
+    if not returning:  # SQLite before 3.35 has no UPDATE … RETURNING: one claim per row
+        monkeypatch.setattr(delivery, "update_returning_supported", lambda: False)
+    monkeypatch.setattr(delivery, "FLUSH_SECONDS", 60.0)  # one write of outcomes, however slow the machine
+    team_rooms(http_receiver, 6)
+    fire(DUE)
+    ids = list(Notification.objects.filter(channel="webhook").values_list("pk", flat=True))
+    assert len(ids) == 6
+
+    with CaptureQueriesContext(connection) as queries, time_machine.travel(DUE, tick=False):
+        outcomes = delivery.deliver_many(ids)
+    assert outcomes == dict.fromkeys(ids, "delivered")
+    # Claim, read, mark delivered; without RETURNING, a claim per row and a read of the attempts.
+    assert len(queries) == (3 if returning else 6 + 3)
+    assert set(Notification.objects.filter(pk__in=ids).values_list("state", "attempts", "delivered_at")) == {
+        ("delivered", 1, DUE)
+    }
+    assert http_receiver.by_key() == {f"crisisflow-notification-{pk}": 1 for pk in ids}
+
+    # Nothing of it is claimed twice.
+    with time_machine.travel(DUE, tick=False):
+        assert delivery.deliver_many(ids) == dict.fromkeys(ids, "skipped")
+
+
+def test_a_message_to_many_targets_is_rendered_once_per_language(incident, http_receiver):
+    team_rooms(http_receiver, 5)
+    fire(DUE)
+    rows = list(Notification.objects.filter(channel="webhook"))
+    rendered: list[str] = []
+
+    def count(sender, template, **kwargs) -> None:
+        rendered.append(template.name)
+
+    template_rendered.connect(count)
+    try:
+        with time_machine.travel(DUE, tick=False):
+            delivery.deliver_many([row.pk for row in rows])
+    finally:
+        template_rendered.disconnect(count)
+    assert rendered.count("alerts/notification.txt") == 1
+    # … and each message still carries its own key.
+    for got in http_receiver.requests:
+        key = got.headers["X-CrisisFlow-Idempotency-Key"]
+        assert got.json()["text"].rstrip().endswith(f"Reference: {key}")
+
+
+def test_e_mails_of_a_batch_share_one_smtp_connection(people, incident, smtp_sink):
+    for person in (people.legal, people.commander):
+        person.email = f"{person.username}@example.com"
+        person.save()
+    people.legal.language, people.commander.language = "en", "zh-hans"
+    people.legal.save()
+    people.commander.save()
+    fire(DUE)
+    fire(ESCALATED)
+    ids = [Notification.objects.get(channel="email", kind=kind).pk for kind in ("due", "escalation")]
+    with time_machine.travel(ESCALATED, tick=False):
+        assert delivery.deliver_many(ids) == dict.fromkeys(ids, "delivered")
+    assert len(smtp_sink.mails) == 2
+    assert len({mail.peer for mail in smtp_sink.mails}) == 1
+    assert {m["Content-Language"] for m in smtp_sink.messages} == {"en", "zh-hans"}
+
+
+def test_an_smtp_error_in_a_batch_opens_a_new_connection_for_the_next(people, incident, smtp_sink):
+    smtp_sink.reply_with("451 4.3.0 Try again later")
+    for person in (people.legal, people.commander):
+        person.email = f"{person.username}@example.com"
+        person.save()
+    fire(DUE)
+    fire(ESCALATED)
+    first, second = [Notification.objects.get(channel="email", kind=kind).pk for kind in ("due", "escalation")]
+    with time_machine.travel(ESCALATED, tick=False):
+        assert delivery.deliver_many([first, second]) == {first: "retry", second: "delivered"}
+    assert smtp_sink.by_key() == {f"crisisflow-notification-{second}": 1}
+
+
+def test_a_batch_that_runs_long_hands_back_the_rows_it_did_not_reach(incident, http_receiver, settings):
+    """Half the lease is the batch's budget: rows not reached by then go back to pending
+    (their attempt not counted) for the next sweep to queue, rather than being sent
+    after their lease may have lapsed."""
+    settings.CRISISFLOW = {**settings.CRISISFLOW, "DELIVERY_LEASE_SECONDS": 1.0}
+    http_receiver.reply_with(Reply(200, delay=0.6))
+    team_rooms(http_receiver, 3)
+    fire(DUE)
+    first, *rest = Notification.objects.filter(channel="webhook").order_by("pk").values_list("pk", flat=True)
+    with time_machine.travel(DUE, tick=False):
+        outcomes = delivery.deliver_many([first, *rest])
+    assert outcomes == {first: "delivered", **dict.fromkeys(rest, "skipped")}
+    assert set(Notification.objects.filter(pk__in=rest).values_list("state", "attempts", "enqueued_at")) == {
+        ("pending", 0, None)
+    }
+    with time_machine.travel(DUE, tick=False):
+        assert set(rest) <= set(sweep().redriven)
+    http_receiver.reply_with(200)
+    with time_machine.travel(DUE, tick=False):
+        assert delivery.deliver_many(rest) == dict.fromkeys(rest, "delivered")
+    assert http_receiver.by_key() == {f"crisisflow-notification-{pk}": 1 for pk in [first, *rest]}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: real concurrent connections")
+def test_two_workers_claiming_the_same_batch_send_each_row_once(people, plan, http_receiver):
+    with time_machine.travel(T0, tick=False):
+        walk_to(people, report(people), "team_assembled")
+    team_rooms(http_receiver, 10)
+    fire(DUE)
+    ids = list(Notification.objects.filter(channel="webhook").values_list("pk", flat=True))
+    barrier = threading.Barrier(2)
+    results: list[dict[int, str]] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait(timeout=10)
+            results.append(delivery.deliver_many(ids, now=DUE))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(results) == 2
+    for pk in ids:
+        assert sorted(r[pk] for r in results) == ["delivered", "skipped"], pk
+    assert http_receiver.by_key() == {f"crisisflow-notification-{pk}": 1 for pk in ids}

@@ -69,6 +69,8 @@ def worker_environment(tmp_path: Path, *, redis_url: str | None = None, **variab
         DATABASE_URL=database_url_of_test_database(),
         CRISISFLOW_VAR_DIR=str(tmp_path / "var"),
         PYTHONUNBUFFERED="1",
+        # The receivers the tests post to listen on 127.0.0.1.
+        CRISISFLOW_WEBHOOK_ALLOW_PRIVATE="1",
     )
     broker = settings.REDIS_URL if redis_url is None else redis_url
     if broker:

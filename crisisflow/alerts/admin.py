@@ -7,7 +7,17 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from crisisflow.alerts import webhook_client
 from crisisflow.alerts.models import Notification, WebhookEndpoint
+from crisisflow.conf import setting
+
+ADDRESS_KINDS = {
+    "loopback": _("a loopback address"),
+    "private": _("a private address"),
+    "link-local": _("a link-local address"),
+    "multicast": _("a multicast address"),
+    "reserved": _("a reserved address"),
+}
 
 
 class WebhookEndpointForm(forms.ModelForm):
@@ -32,6 +42,38 @@ class WebhookEndpointForm(forms.ModelForm):
     class Meta:
         model = WebhookEndpoint
         fields = ["name", "format", "url", "secret", "active", "escalations_only", "min_severity"]
+
+    def clean_url(self) -> str:
+        """The same check as before every delivery: a URL that would be refused then is
+        refused now, with the reason."""
+        url = self.cleaned_data["url"]
+        try:
+            webhook_client.target(url, allow_private=bool(setting("WEBHOOK_ALLOW_PRIVATE")))
+        except webhook_client.Refused as err:
+            if err.kind:
+                raise forms.ValidationError(
+                    _(
+                        "%(host)s resolves to %(address)s, %(kind)s. Webhooks may only go to public "
+                        "addresses (CRISISFLOW_WEBHOOK_ALLOW_PRIVATE allows others, for local development)."
+                    )
+                    % {"host": err.host, "address": err.address, "kind": ADDRESS_KINDS.get(err.kind, err.kind)}
+                    if err.host != err.address
+                    else _(
+                        "%(address)s is %(kind)s. Webhooks may only go to public addresses "
+                        "(CRISISFLOW_WEBHOOK_ALLOW_PRIVATE allows others, for local development)."
+                    )
+                    % {"address": err.address, "kind": ADDRESS_KINDS.get(err.kind, err.kind)},
+                    code="private_address",
+                ) from err
+            raise forms.ValidationError(
+                _("This URL cannot be called: %(reason)s") % {"reason": err.reason}, code="bad_url"
+            ) from err
+        except webhook_client.Unresolvable as err:
+            raise forms.ValidationError(
+                _("The host name of this URL cannot be resolved: %(reason)s") % {"reason": err},
+                code="unresolvable",
+            ) from err
+        return url
 
     def clean(self):
         data = super().clean()

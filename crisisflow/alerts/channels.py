@@ -15,25 +15,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import http.client
 import json
 import smtplib
 import ssl
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import urllib3
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from crisisflow.alerts import webhook_client
 from crisisflow.alerts.ladder import Kind
-from crisisflow.alerts.messages import Rendered, render
+from crisisflow.alerts.messages import Rendered, render, zone_of
 from crisisflow.alerts.models import Channel, Notification, WebhookEndpoint
 from crisisflow.conf import setting
 
@@ -41,6 +40,13 @@ KEY_HEADER = "X-CrisisFlow-Idempotency-Key"
 SIGNATURE_HEADER = "X-CrisisFlow-Signature"
 TIMESTAMP_HEADER = "X-CrisisFlow-Timestamp"
 USER_AGENT = "CrisisFlow-Webhook/1"
+# Standard Webhooks (standardwebhooks.com): the id is the idempotency key; the signature
+# "v1,<base64>" covers "id.timestamp.body". X-CrisisFlow-Signature carries the same
+# HMAC in hex ("sha256=<hex>"), X-CrisisFlow-Timestamp the same timestamp.
+ID_HEADER = "webhook-id"
+STANDARD_TIMESTAMP_HEADER = "webhook-timestamp"
+STANDARD_SIGNATURE_HEADER = "webhook-signature"
+STANDARD_SECRET_PREFIX = "whsec_"
 
 # Most of an answer we read, and how much of it goes into last_error.
 MAX_ANSWER_BYTES = 64 * 1024
@@ -63,14 +69,87 @@ class Permanent(SendError):
     transient = False
 
 
-def send(notification: Notification, now: datetime) -> None:
+class Batch:
+    """What consecutive sends share: one SMTP connection (opened on the first e-mail,
+    closed at the end, opened again after an error), and each distinct message rendered
+    once per language and time zone, however many people or channels it goes to.
+
+        with channels.Batch() as batch:
+            for notification in rows:
+                channels.send(notification, now, batch)
+    """
+
+    # Stands in for the idempotency key while a shared rendering is made; each
+    # notification's own key replaces it. A Unicode noncharacter: never in real text.
+    KEY_MARK = "\ufdd0key\ufdd0"
+
+    def __init__(self) -> None:
+        self._smtp = None
+        self._renders: dict[tuple, Rendered] = {}
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def render(
+        self, notification: Notification, language: str, zone: str | None = None, *, html: bool = True
+    ) -> Rendered:
+        zone = zone or zone_of(notification)
+        # The rows a fired rung writes share their source and payload.
+        key = (notification.source, notification.kind, notification.rung, language, zone, html)
+        shared = self._renders.get(key)
+        if shared is None:
+            stand_in = _StandIn(notification, self.KEY_MARK)
+            shared = self._renders[key] = render(stand_in, language, zone, html=html)
+        own = notification.idempotency_key
+        return replace(
+            shared, text=shared.text.replace(self.KEY_MARK, own), html=shared.html.replace(self.KEY_MARK, own)
+        )
+
+    def smtp(self):
+        if self._smtp is None:
+            connection = get_connection(fail_silently=False)
+            # Opened here, the backend keeps it open across send_messages() calls.
+            connection.open()
+            self._smtp = connection
+        return self._smtp
+
+    def drop_smtp(self) -> None:
+        """After an SMTP error the session's state is unknown: the next e-mail opens a new one."""
+        connection, self._smtp = self._smtp, None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # a broken connection cannot even say goodbye
+                pass
+
+    def close(self) -> None:
+        self.drop_smtp()
+
+
+class _StandIn:
+    """A notification's payload and recipient with a marker for its key."""
+
+    def __init__(self, notification: Notification, key: str) -> None:
+        self.payload = notification.payload
+        self.recipient_id = notification.recipient_id
+        self.recipient = notification.recipient if notification.recipient_id else None
+        self.idempotency_key = key
+
+
+def send(notification: Notification, now: datetime, batch: Batch | None = None) -> None:
     """Send it once; raise Transient or Permanent if that did not work."""
-    if notification.channel == Channel.EMAIL:
-        send_email(notification)
-    elif notification.channel == Channel.WEBHOOK:
-        send_webhook(notification, now)
-    elif notification.channel == Channel.IN_APP:
+    if notification.channel == Channel.IN_APP:
         return  # the row itself is the message
+    if batch is None:
+        with Batch() as alone:
+            return send(notification, now, alone)
+    if notification.channel == Channel.EMAIL:
+        send_email(notification, batch)
+    elif notification.channel == Channel.WEBHOOK:
+        send_webhook(notification, now, batch)
     else:
         raise Permanent(f"unknown channel {notification.channel!r}")
 
@@ -85,7 +164,7 @@ def message_id(notification: Notification) -> str:
     return f"<{notification.idempotency_key}@{host}>"
 
 
-def build_email(notification: Notification) -> EmailMultiAlternatives:
+def build_email(notification: Notification, batch: Batch | None = None) -> EmailMultiAlternatives:
     recipient = notification.recipient
     if recipient is None:
         raise Permanent("the e-mail has no recipient")
@@ -94,7 +173,7 @@ def build_email(notification: Notification) -> EmailMultiAlternatives:
     if not recipient.email:
         raise Permanent(f"{recipient} has no e-mail address")
     language = recipient.language or settings.LANGUAGE_CODE
-    rendered = render(notification, language)
+    rendered = batch.render(notification, language) if batch else render(notification, language)
     email = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,
@@ -111,10 +190,15 @@ def build_email(notification: Notification) -> EmailMultiAlternatives:
     return email
 
 
-def send_email(notification: Notification) -> None:
-    email = build_email(notification)
+def send_email(notification: Notification, batch: Batch) -> None:
+    email = build_email(notification, batch)
     try:
-        email.send(fail_silently=False)
+        try:
+            email.connection = batch.smtp()
+            email.send(fail_silently=False)
+        except Exception:
+            batch.drop_smtp()
+            raise
     except smtplib.SMTPRecipientsRefused as err:
         # Every recipient refused; retry only if all refusals were temporary (4xx).
         codes = [code for code, _msg in err.recipients.values()]
@@ -222,13 +306,35 @@ def generic_body(notification: Notification, rendered: Rendered, now: datetime) 
     }
 
 
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a secret: a Standard Webhooks secret ("whsec_" and base64) is
+    decoded, any other text is used as its UTF-8 bytes."""
+    if secret.startswith(STANDARD_SECRET_PREFIX):
+        try:
+            return base64.b64decode(secret[len(STANDARD_SECRET_PREFIX) :], validate=True)
+        except ValueError:
+            pass  # not base64 after all: the text itself is the key
+    return secret.encode("utf-8")
+
+
+def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> bytes:
+    """HMAC-SHA256 over "id.timestamp.body" (Standard Webhooks): the timestamp is signed
+    too, so a captured request cannot be replayed later under a new timestamp."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return hmac.new(signing_key(secret), signed, hashlib.sha256).digest()
+
+
 def build_generic(notification: Notification, endpoint: WebhookEndpoint, rendered: Rendered, now: datetime):
     body = _json(generic_body(notification, rendered, now))
     headers = _base_headers(notification)
-    headers[TIMESTAMP_HEADER] = str(int(now.timestamp()))
+    timestamp = int(now.timestamp())
+    message_id = notification.idempotency_key
+    headers[ID_HEADER] = message_id
+    headers[STANDARD_TIMESTAMP_HEADER] = headers[TIMESTAMP_HEADER] = str(timestamp)
     if endpoint.secret:
-        digest = hmac.new(endpoint.secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-        headers[SIGNATURE_HEADER] = f"sha256={digest}"
+        digest = sign(endpoint.secret, message_id, timestamp, body)
+        headers[STANDARD_SIGNATURE_HEADER] = "v1," + base64.b64encode(digest).decode("ascii")
+        headers[SIGNATURE_HEADER] = f"sha256={digest.hex()}"
     return Outgoing(endpoint.url, body, headers, _accept_2xx)
 
 
@@ -329,7 +435,7 @@ BUILDERS: dict[str, Callable[[Notification, WebhookEndpoint, Rendered, datetime]
 }
 
 
-def build_webhook(notification: Notification, now: datetime) -> Outgoing:
+def build_webhook(notification: Notification, now: datetime, batch: Batch | None = None) -> Outgoing:
     endpoint = notification.endpoint
     if endpoint is None:
         raise Permanent("the webhook notification has no endpoint")
@@ -340,25 +446,19 @@ def build_webhook(notification: Notification, now: datetime) -> Outgoing:
         raise Permanent(f"unknown webhook format {endpoint.format!r}")
     # A team channel reads the site's language and time zone.
     language = settings.LANGUAGE_CODE
-    rendered = render(notification, language, settings.TIME_ZONE)
+    zone = settings.TIME_ZONE
+    if batch is not None:
+        rendered = batch.render(notification, language, zone, html=False)
+    else:
+        rendered = render(notification, language, zone, html=False)
     with translation.override(language):
         return builder(notification, endpoint, rendered, now)
 
 
-def send_webhook(notification: Notification, now: datetime) -> None:
-    outgoing = build_webhook(notification, now)
+def send_webhook(notification: Notification, now: datetime, batch: Batch | None = None) -> None:
+    outgoing = build_webhook(notification, now, batch)
     answer = post(outgoing.url, outgoing.body, outgoing.headers)
     outgoing.check(answer)
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # urllib would turn a redirected POST into a bodiless GET and call it a success; a
-    # webhook that moved must be fixed in the endpoint's settings instead.
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
 
 
 def where(url: str) -> str:
@@ -378,28 +478,47 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> bytes:
     """POST and return the answer of a 2xx; raise Transient or Permanent otherwise."""
     timeout = float(setting("WEBHOOK_TIMEOUT_SECONDS"))
     try:
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-        with _opener.open(request, timeout=timeout) as response:
-            return response.read(MAX_ANSWER_BYTES)
-    except urllib.error.HTTPError as err:
-        try:
-            answer = err.read(MAX_ANSWER_BYTES)
-        except (OSError, http.client.HTTPException):
-            answer = b""
-        text = f"HTTP {err.code} from {where(url)}: {_snippet(answer)}".rstrip(": ")
-        # 408 is the server's own timeout, as much a network hiccup as ours.
-        if err.code >= 500 or err.code in (408, 429):
-            raise Transient(text) from err
-        raise Permanent(text) from err
-    except urllib.error.URLError as err:
-        if isinstance(err.reason, ssl.SSLCertVerificationError):
-            raise Permanent(f"the certificate of {where(url)} is not valid: {err.reason}") from err
-        raise Transient(f"cannot reach {where(url)}: {err.reason}") from err
-    except TimeoutError as err:
+        target = webhook_client.target(url, allow_private=bool(setting("WEBHOOK_ALLOW_PRIVATE")))
+    except webhook_client.Refused as err:
+        raise Permanent(f"refused to call {where(url)}: {err.reason}") from err
+    except webhook_client.Unresolvable as err:
+        raise Transient(f"cannot reach {where(url)}: {err}") from err
+    try:
+        answer = webhook_client.send(target, body, headers, timeout, MAX_ANSWER_BYTES)
+    except urllib3.exceptions.SSLError as err:
+        if isinstance(err.__context__, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(err):
+            raise Permanent(f"the certificate of {where(url)} is not valid: {err}") from err
+        raise Transient(f"TLS with {where(url)} failed: {err}") from err
+    except urllib3.exceptions.ConnectTimeoutError as err:  # refused, unreachable, or no answer to connect
+        raise Transient(f"cannot reach {where(url)}: {_reason(err)}") from err
+    except urllib3.exceptions.ReadTimeoutError as err:
         raise Transient(f"no answer from {where(url)} within {timeout:g} s") from err
-    except http.client.InvalidURL as err:
+    except urllib3.exceptions.LocationValueError as err:
         raise Permanent(f"bad webhook URL {where(url)}: {err}") from err
-    except (http.client.HTTPException, OSError) as err:  # reset or closed mid-answer
-        raise Transient(f"connection to {where(url)} failed: {err!r}") from err
-    except ValueError as err:  # not a URL urllib can open
-        raise Permanent(f"bad webhook URL {where(url)}: {err}") from err
+    except (urllib3.exceptions.HTTPError, OSError) as err:  # reset or closed mid-answer
+        raise Transient(f"connection to {where(url)} failed: {_reason(err)}") from err
+    status = answer.status
+    if 200 <= status < 300:
+        return answer.body
+    if 300 <= status < 400:
+        # Following it would send the message (and its signature) somewhere nobody
+        # checked; a webhook that moved must be fixed in the endpoint's settings.
+        moved = f" (to {where(urllib.parse.urljoin(url, answer.location))})" if answer.location else ""
+        raise Permanent(
+            f"HTTP {status} from {where(url)}: a redirect{moved}, not followed; "
+            "set the endpoint's URL to the address it points to"
+        )
+    text = f"HTTP {status} from {where(url)}: {_snippet(answer.body)}".rstrip(": ")
+    # 408 is the server's own timeout, as much a network hiccup as ours.
+    if status >= 500 or status in (408, 429):
+        raise Transient(text)
+    raise Permanent(text)
+
+
+def _reason(err: Exception) -> str:
+    # urllib3 wraps the socket error in text naming the connection object; the socket
+    # error itself says what happened ("[Errno 111] Connection refused").
+    inner = err.__context__ or err.__cause__
+    if isinstance(inner, OSError) and not isinstance(inner, urllib3.exceptions.HTTPError):
+        return str(inner) or type(inner).__name__
+    return str(err).split(": ", 1)[-1] if ": " in str(err) else str(err)

@@ -163,9 +163,10 @@ def subject(payload: dict) -> str:
     return f"[{incident.get('reference', '')}] {what}: {about}"
 
 
-def render(notification, language: str, zone: str | None = None) -> Rendered:
+def render(notification, language: str, zone: str | None = None, *, html: bool = True) -> Rendered:
     """The notification in `language`, times in `zone` (default: the recipient's, or the
-    site's for a team channel)."""
+    site's for a team channel). `html=False` leaves the HTML part empty (chat messages
+    do not use it, and it costs as much as the rest)."""
     zone = zone or zone_of(notification)
     payload = notification.payload
     with translation.override(language):
@@ -180,7 +181,7 @@ def render(notification, language: str, zone: str | None = None) -> Rendered:
         return Rendered(
             subject=context["subject"],
             text=render_to_string("alerts/notification.txt", context),
-            html=render_to_string("alerts/notification.html", context),
+            html=render_to_string("alerts/notification.html", context) if html else "",
             headline=context["headline"],
             facts=context["facts"],
             url=context["url"],
