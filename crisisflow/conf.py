@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     # Waits between attempts after a transient failure; one attempt more than waits.
     "DELIVERY_RETRY_SECONDS": [10, 30, 120, 600],
     "WEBHOOK_TIMEOUT_SECONDS": 10.0,
+    # One message per target and channel for everything one sweep fires (outbox.gather);
+    # off: one message per rung.
+    "DIGESTS": True,
     # Largest evidence attachment accepted.
     "EVIDENCE_MAX_BYTES": 10 * 1024 * 1024,
 }

@@ -255,6 +255,7 @@ CRISISFLOW = {
         int(x) for x in env_list("CRISISFLOW_DELIVERY_RETRY_SECONDS", ["10", "30", "120", "600"])
     ],
     "WEBHOOK_TIMEOUT_SECONDS": env_float("CRISISFLOW_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+    "DIGESTS": env_bool("CRISISFLOW_DIGESTS", True),
     "EVIDENCE_MAX_BYTES": env_int("CRISISFLOW_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1),
 }
 

@@ -37,6 +37,14 @@ from tests.workers import (
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
+
+@pytest.fixture(autouse=True)
+def one_message_per_rung(settings):
+    """These tests follow single rungs through delivery; digests are tested apart
+    (tests/test_alerts__digest.py)."""
+    settings.CRISISFLOW = {**settings.CRISISFLOW, "DIGESTS": False}
+
+
 FAST = {
     "CRISISFLOW_SWEEP_SECONDS": "0.5",
     "CRISISFLOW_DELIVERY_LEASE_SECONDS": "3",
@@ -44,6 +52,7 @@ FAST = {
     "CRISISFLOW_DELIVERY_RETRY_SECONDS": "1,1,1",
     "CRISISFLOW_WEBHOOK_TIMEOUT_SECONDS": "5",
     "CRISISFLOW_HEARTBEAT_SECONDS": "60",
+    "CRISISFLOW_DIGESTS": "0",  # each rung its own message, as the tests count them
 }
 
 # Only the "due" rung: one alert per task, one webhook message per alert.

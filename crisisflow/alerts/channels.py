@@ -95,6 +95,8 @@ def build_email(notification: Notification) -> EmailMultiAlternatives:
         raise Permanent(f"{recipient} has no e-mail address")
     language = recipient.language or settings.LANGUAGE_CODE
     rendered = render(notification, language)
+    if rendered.hidden:
+        raise Permanent(f"{recipient} may no longer see the incident this is about")
     email = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,
@@ -154,7 +156,8 @@ class Outgoing:
 
 
 def _json(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # "replace": a lone surrogate in stored text must not make the message unsendable.
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
 
 
 def _footer(notification: Notification) -> str:
@@ -209,7 +212,7 @@ def _base_headers(notification: Notification) -> dict[str, str]:
 
 def generic_body(notification: Notification, rendered: Rendered, now: datetime) -> dict[str, Any]:
     payload = notification.payload
-    return {
+    body = {
         "idempotency_key": notification.idempotency_key,
         "kind": notification.kind,
         "rung": notification.rung,
@@ -220,6 +223,17 @@ def generic_body(notification: Notification, rendered: Rendered, now: datetime) 
         "due_at": payload.get("due_at"),
         "sent_at": now.isoformat(),
     }
+    if rendered.items:
+        # A digest: each alert as the sweep wrote it, leaving out any the endpoint may no
+        # longer be told of; "incident" is the first one's.
+        parts = zip(payload.get("items") or [], rendered.items, strict=False)
+        body["items"] = [
+            {key: part.get(key) for key in ("kind", "rung", "incident", "task", "due_at", "url")}
+            for part, item in parts
+            if not item.hidden
+        ]
+        body["incident"] = body["items"][0]["incident"] if body["items"] else None
+    return body
 
 
 def build_generic(notification: Notification, endpoint: WebhookEndpoint, rendered: Rendered, now: datetime):
@@ -251,7 +265,7 @@ def build_slack(notification: Notification, endpoint: WebhookEndpoint, rendered:
         },
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _footer(notification)}]},
     ]
-    body = {"text": f"{rendered.subject} {rendered.url}", "blocks": blocks}
+    body = {"text": f"{_slack_escape(rendered.subject)} {rendered.url}".strip(), "blocks": blocks}
     return Outgoing(endpoint.url, _json(body), _base_headers(notification), _accept_2xx)
 
 
@@ -320,6 +334,9 @@ def build_wecom(notification: Notification, endpoint: WebhookEndpoint, rendered:
     return Outgoing(endpoint.url, _json(body), _base_headers(notification), check_wecom)
 
 
+# Cards whose user text must be escaped as markdown (messages.render does it).
+MARKDOWN_FORMATS = (WebhookEndpoint.Format.DINGTALK, WebhookEndpoint.Format.WECOM)
+
 BUILDERS: dict[str, Callable[[Notification, WebhookEndpoint, Rendered, datetime], Outgoing]] = {
     WebhookEndpoint.Format.GENERIC: build_generic,
     WebhookEndpoint.Format.SLACK: build_slack,
@@ -340,7 +357,10 @@ def build_webhook(notification: Notification, now: datetime) -> Outgoing:
         raise Permanent(f"unknown webhook format {endpoint.format!r}")
     # A team channel reads the site's language and time zone.
     language = settings.LANGUAGE_CODE
-    rendered = render(notification, language, settings.TIME_ZONE)
+    card = "markdown" if endpoint.format in MARKDOWN_FORMATS else "text"
+    rendered = render(notification, language, settings.TIME_ZONE, card=card)
+    if rendered.hidden:
+        raise Permanent(f"the webhook “{endpoint.name}” is not allowed restricted incidents")
     with translation.override(language):
         return builder(notification, endpoint, rendered, now)
 

@@ -33,6 +33,7 @@ class Kind:
     CLOCK_WARNING = "clock_warning"  # golden clock running out
     CLOCK_EXPIRED = "clock_expired"  # golden clock ran out
     DELIVERY_FAILED = "delivery_failed"  # a notification could not be delivered
+    DIGEST = "digest"  # several of the above to one target from one sweep, in one message
 
     # Rungs that only make sense before the moment they warn about: when one is already
     # past as the ladder is (re)built, it is skipped rather than fired late.
