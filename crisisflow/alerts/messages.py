@@ -53,7 +53,7 @@ HIDDEN = gettext_lazy("A notification about an incident you can no longer see")
 class Item:
     """One alert of a digest, in words."""
 
-    line: str  # "CF-2026-0001 · Overdue · “Legal review” · due 2026-03-02 20:00 Asia/Shanghai"
+    line: str  # "CF-2026-0001 Payments down · Overdue · “Legal review” · due 2026-03-02 20:00 Asia/Shanghai"
     url: str  # empty when hidden
     hidden: bool = False
 
@@ -310,6 +310,9 @@ URGENCY = [
     Kind.REMINDER,
 ]
 
+# An incident's title in a digest's line, at most.
+DIGEST_TITLE_LIMIT = 60
+
 # A chat card lists this many of a digest's alerts, then says how many more there are
 # (Slack takes at most ten fields, and a long card is not read).
 CARD_ITEMS = 9
@@ -321,7 +324,9 @@ def _item(part: dict, notification, readable: set[int], zone: str, limit: int, e
     incident = part.get("incident") or {}
     task = part.get("task")
     about = f"“{esc(_text(task.get('title'), limit))}”" if task else str(_("first public statement"))
-    pieces = [esc(one_line(incident.get("reference"), 40)), _what(part), about]
+    # The incident by reference and (the start of) its title: a digest may span several.
+    named = f"{esc(one_line(incident.get('reference'), 40))} {esc(_text(incident.get('title'), DIGEST_TITLE_LIMIT))}"
+    pieces = [named.strip(), _what(part), about]
     if part.get("due_at"):
         pieces.append(_("due %(when)s") % {"when": when(part["due_at"], zone)})
     return Item(line=" · ".join(pieces), url=one_line(part.get("url"), 500))
