@@ -91,6 +91,7 @@ class Rendered:
 # Embeddings, overrides and isolates: they reorder what follows them, in the subject too.
 _BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 _SPACES = re.compile(r"\s+")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 # Longest piece of user text in a subject line, and in a chat card or an inbox line.
 SUBJECT_TEXT_LIMIT = 120
@@ -103,21 +104,13 @@ def one_line(value, limit: int = BODY_TEXT_LIMIT) -> str:
     and other control characters become spaces, direction overrides are dropped, lone
     surrogates become U+FFFD, and an over-long text ends in "…"."""
     text = str(value or "")
-    text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace") if _has_surrogates(text) else text
+    text = _SURROGATES.sub("\ufffd", text)
     text = text.translate(_BIDI_CONTROLS)
     text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
     text = _SPACES.sub(" ", text).strip()
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
-
-
-def _has_surrogates(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 # Markdown chat cards (DingTalk, WeCom): user text must not become a link, an image, a
