@@ -144,6 +144,8 @@ def main() -> None:
         redis_url=redis_url,
         CRISISFLOW_SWEEP_SECONDS=str(SWEEP_SECONDS),
         CRISISFLOW_HEARTBEAT_SECONDS="60",
+        # Each deadline's own message, so each one's lateness can be measured.
+        CRISISFLOW_DIGESTS="0",
         LOG_LEVEL="WARNING",
     )
     processes = Processes(work, env)

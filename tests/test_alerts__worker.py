@@ -229,7 +229,7 @@ def test_c_two_sweepers_at_once_fire_each_rung_once(people, tmp_path):
     team_chat("http://127.0.0.1:9/never-called")
     tasks = tasks_due(people, due, clock.now() - timedelta(minutes=1), per_incident=25)
     # Their deliveries go to a file-system broker nobody reads: this is about the claims.
-    env = worker_environment(tmp_path, redis_url="")
+    env = worker_environment(tmp_path, redis_url="", CRISISFLOW_DIGESTS="0")
     go = tmp_path / "go"
     with Processes(tmp_path, env) as processes:
         sweepers = [processes.python(f"sweeper-{n}", SWEEPER, str(tmp_path / f"ready-{n}"), str(go)) for n in (1, 2)]

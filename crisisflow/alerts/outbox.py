@@ -147,6 +147,14 @@ def write(
     return rows
 
 
+def handed_back(rows: list[Notification]) -> list[int]:
+    """The ids a fired rung hands back to the sweep: with digests every row written
+    (gather bundles them once the sweep is over); without, the rows to deliver."""
+    if setting("DIGESTS"):
+        return [row.pk for row in rows]
+    return [row.pk for row in rows if row.state == Notification.State.PENDING]
+
+
 def user_target(person) -> str:
     return f"user:{person.pk}"
 
@@ -191,9 +199,6 @@ def gather(ids: list[int], now: datetime) -> list[int]:
     single rows still waiting to be sent. If bundling fails, the rows go out one by one."""
     if not ids:
         return []
-    if not setting("DIGESTS"):
-        pending = Notification.objects.filter(pk__in=ids, state=Notification.State.PENDING)
-        return sorted(pending.values_list("pk", flat=True))
     try:
         with transaction.atomic():
             return _gather(ids, now)

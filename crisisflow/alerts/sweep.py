@@ -184,7 +184,7 @@ def _speak(rung, incident, people, now: datetime, *, source: str, due_at: dateti
     if task is not None:
         data["task_title"] = task.title
     record(incident, None, Event.Kind.ALERT, data, task=task, at=now)
-    return [r.pk for r in rows]
+    return outbox.handed_back(rows)
 
 
 def redrive(now: datetime, limit: int) -> list[int]:
@@ -257,14 +257,18 @@ def sweep(
     What the sweep wrote for one person (or team webhook) on one channel goes out as one
     message: once every rung has fired, outbox.gather() bundles each target's alerts into
     a digest. `on_fired`, if given, then gets the ids of the notifications to deliver;
-    they are in the report as well.
+    they are in the report as well. Without digests (setting DIGESTS off) `on_fired`
+    gets them as soon as the transaction that wrote them has committed, so delivery can
+    begin while a long sweep (a burst of deadlines) is still going.
     """
     now = now or clock.now()
+    digests = setting("DIGESTS")
     with memo.one_sweep():
-        report = _sweep(now, limit or setting("SWEEP_BATCH"), None)
-    report.notifications = outbox.gather(report.notifications, now)
-    if on_fired is not None and report.notifications:
-        on_fired(report.notifications)
+        report = _sweep(now, limit or setting("SWEEP_BATCH"), None if digests else on_fired)
+    if digests:
+        report.notifications = outbox.gather(report.notifications, now)
+        if on_fired is not None and report.notifications:
+            on_fired(report.notifications)
     return report
 
 
