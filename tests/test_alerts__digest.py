@@ -80,6 +80,11 @@ def test_each_person_gets_one_message_per_channel_listing_every_overdue_task(lat
         assert email.channel == Channel.EMAIL and email.kind == "digest"
     [hook] = [row for row in sent if row.channel == Channel.WEBHOOK]
     assert hook.kind == "digest"
+    # The team chat: every rung of every task and the clock, in one card of ten lines.
+    card = messages.render(hook, "en", card="text")
+    assert len(card.items) == 1 + 3 * len(OVERDUE)
+    assert len(card.facts) == messages.CARD_ITEMS + 1
+    assert card.facts[-1][1] == f"{len(card.items) - messages.CARD_ITEMS} more"
 
     # What each digest carries: the commander every task's escalation and the clock.
     [commander] = inbox.inbox(people.commander)
