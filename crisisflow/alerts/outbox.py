@@ -185,7 +185,7 @@ def told_before(incident, task, rung: str, at: datetime) -> frozenset[str]:
 def _urgency(row: Notification) -> tuple:
     kind = row.kind
     rank = URGENCY.index(kind) if kind in URGENCY else len(URGENCY)
-    return ((row.payload.get("incident") or {}).get("reference", ""), rank, row.due_at, row.pk)
+    return (rank, row.due_at, (row.payload.get("incident") or {}).get("reference", ""), row.pk)
 
 
 def gather(ids: list[int], now: datetime) -> list[int]:
