@@ -177,6 +177,8 @@ def main() -> None:
         CRISISFLOW_HEARTBEAT_SECONDS="60",
         # The receiver listens on 127.0.0.1.
         CRISISFLOW_WEBHOOK_ALLOW_PRIVATE="1",
+        # Each deadline's own message, so each one's lateness can be measured.
+        CRISISFLOW_DIGESTS="0",
         LOG_LEVEL="WARNING",
     )
     processes = Processes(work, env)

@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     # Webhooks to loopback, private, link-local, multicast or reserved addresses are
     # refused unless this is on (local development and tests).
     "WEBHOOK_ALLOW_PRIVATE": False,
+    # One message per target and channel for everything one sweep fires (outbox.gather);
+    # off: one message per rung.
+    "DIGESTS": True,
     # Largest evidence attachment accepted.
     "EVIDENCE_MAX_BYTES": 10 * 1024 * 1024,
     # API rate limits (crisisflow.api.throttles), sliding windows kept in the cache.

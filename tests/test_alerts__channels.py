@@ -32,6 +32,13 @@ SECRET = "SEC-test-secret-0123456789"
 KEY_HEADER = "X-CrisisFlow-Idempotency-Key"
 
 
+@pytest.fixture(autouse=True)
+def one_message_per_rung(settings):
+    """These tests follow single rungs through delivery; digests are tested apart
+    (tests/test_alerts__digest.py)."""
+    settings.CRISISFLOW = {**settings.CRISISFLOW, "DIGESTS": False}
+
+
 @pytest.fixture
 def incident(people, plan) -> Incident:
     with time_machine.travel(T0, tick=False):

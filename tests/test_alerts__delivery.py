@@ -31,6 +31,13 @@ ESCALATED = DUE + timedelta(minutes=30)
 WAITS = [10, 30, 120, 600]  # DELIVERY_RETRY_SECONDS's default
 
 
+@pytest.fixture(autouse=True)
+def one_message_per_rung(settings):
+    """These tests follow single rungs through delivery; digests are tested apart
+    (tests/test_alerts__digest.py)."""
+    settings.CRISISFLOW = {**settings.CRISISFLOW, "DIGESTS": False}
+
+
 @pytest.fixture
 def incident(people, plan) -> Incident:
     with time_machine.travel(T0, tick=False):

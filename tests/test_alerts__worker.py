@@ -37,6 +37,14 @@ from tests.workers import (
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
+
+@pytest.fixture(autouse=True)
+def one_message_per_rung(settings):
+    """These tests follow single rungs through delivery; digests are tested apart
+    (tests/test_alerts__digest.py)."""
+    settings.CRISISFLOW = {**settings.CRISISFLOW, "DIGESTS": False}
+
+
 FAST = {
     "CRISISFLOW_SWEEP_SECONDS": "0.5",
     "CRISISFLOW_DELIVERY_LEASE_SECONDS": "3",
@@ -44,6 +52,7 @@ FAST = {
     "CRISISFLOW_DELIVERY_RETRY_SECONDS": "1,1,1",
     "CRISISFLOW_WEBHOOK_TIMEOUT_SECONDS": "5",
     "CRISISFLOW_HEARTBEAT_SECONDS": "60",
+    "CRISISFLOW_DIGESTS": "0",  # each rung its own message, as the tests count them
 }
 
 # Only the "due" rung: one alert per task, one webhook message per alert.
@@ -220,7 +229,7 @@ def test_c_two_sweepers_at_once_fire_each_rung_once(people, tmp_path):
     team_chat("http://127.0.0.1:9/never-called")
     tasks = tasks_due(people, due, clock.now() - timedelta(minutes=1), per_incident=25)
     # Their deliveries go to an embedded broker nobody reads: this is about the claims.
-    env = worker_environment(tmp_path, redis_url="")
+    env = worker_environment(tmp_path, redis_url="", CRISISFLOW_DIGESTS="0")
     go = tmp_path / "go"
     with Processes(tmp_path, env) as processes:
         sweepers = [processes.python(f"sweeper-{n}", SWEEPER, str(tmp_path / f"ready-{n}"), str(go)) for n in (1, 2)]

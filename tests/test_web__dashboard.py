@@ -165,7 +165,8 @@ def test_recent_notifications_are_the_persons_own(browse, people, plan):
     for moment in (T0 + 3 * H, T0 + 3 * H + 31 * M):  # legal review due, then overdue
         with time_machine.travel(moment, tick=False):
             sweep()
-    mine = Notification.objects.filter(recipient=people.legal, channel=Channel.IN_APP)
+    # What a digest carried is in the inbox as the digest.
+    mine = Notification.objects.filter(recipient=people.legal, channel=Channel.IN_APP).exclude(state="bundled")
     assert mine.exists()
 
     with time_machine.travel(T0 + 4 * H, tick=False):

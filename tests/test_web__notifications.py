@@ -39,7 +39,8 @@ def sweep_at(*moments):
 
 
 def in_app(user):
-    return Notification.objects.filter(recipient=user, channel=Channel.IN_APP)
+    """The person's inbox: what a digest carried is in it as the digest."""
+    return Notification.objects.filter(recipient=user, channel=Channel.IN_APP).exclude(state="bundled")
 
 
 def text_of(response) -> str:
@@ -97,11 +98,13 @@ def test_the_inbox_lists_ones_own_notifications_newest_first(browse, alerted, pe
     assert others.exists()
     for n in others:
         assert f'id="n-{n.pk}"' not in html
-    # The line says what happened, to which task, on which incident, and links there.
+    # The line says what happened, to which task, on which incident, and links there:
+    # "due" came with a golden-clock warning in the same sweep, so as one digest.
     task = alerted.tasks.get(key="legal-review")
     assert "Legal review" in html and alerted.reference in html
     assert f'href="{reverse("incident-detail", args=[alerted.reference])}#task-{task.pk}"' in html
-    assert 'class="inbox-item kind-due unread"' in html
+    assert 'class="inbox-item kind-digest unread"' in html
+    assert 'class="inbox-item kind-clock_warning unread"' in html
 
 
 def test_the_inbox_reads_in_the_persons_language(browse, alerted, people):

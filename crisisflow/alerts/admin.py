@@ -41,7 +41,16 @@ class WebhookEndpointForm(forms.ModelForm):
 
     class Meta:
         model = WebhookEndpoint
-        fields = ["name", "format", "url", "secret", "active", "escalations_only", "min_severity"]
+        fields = [
+            "name",
+            "format",
+            "url",
+            "secret",
+            "active",
+            "escalations_only",
+            "min_severity",
+            "restricted_incidents",
+        ]
 
     def clean_url(self) -> str:
         """The same check as before every delivery: a URL that would be refused then is
@@ -87,8 +96,26 @@ class WebhookEndpointForm(forms.ModelForm):
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
     form = WebhookEndpointForm
-    fields = ["name", "format", "url", "secret", "clear_secret", "active", "escalations_only", "min_severity"]
-    list_display = ("name", "format", "active", "escalations_only", "min_severity", "has_secret")
+    fields = [
+        "name",
+        "format",
+        "url",
+        "secret",
+        "clear_secret",
+        "active",
+        "escalations_only",
+        "min_severity",
+        "restricted_incidents",
+    ]
+    list_display = (
+        "name",
+        "format",
+        "active",
+        "escalations_only",
+        "min_severity",
+        "restricted_incidents",
+        "has_secret",
+    )
     list_filter = ("format", "active", "escalations_only")
     search_fields = ("name",)
 

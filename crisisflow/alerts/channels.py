@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from crisisflow.alerts import webhook_client
 from crisisflow.alerts.ladder import Kind
-from crisisflow.alerts.messages import Rendered, render, zone_of
+from crisisflow.alerts.messages import Rendered, readable_incidents, render, zone_of
 from crisisflow.alerts.models import Channel, Notification, WebhookEndpoint
 from crisisflow.conf import setting
 
@@ -94,15 +94,18 @@ class Batch:
         self.close()
 
     def render(
-        self, notification: Notification, language: str, zone: str | None = None, *, html: bool = True
+        self, notification: Notification, language: str, zone: str | None = None, *, html: bool = True, card: str = ""
     ) -> Rendered:
         zone = zone or zone_of(notification)
-        # The rows a fired rung writes share their source and payload.
-        key = (notification.source, notification.kind, notification.rung, language, zone, html)
+        # The rows a fired rung writes share their source and payload; what each reader
+        # may still see of it (restricted incidents) is part of the key.
+        readable = frozenset(readable_incidents(notification))
+        key = (notification.source, notification.kind, notification.rung, language, zone, html, card, readable)
         shared = self._renders.get(key)
         if shared is None:
             stand_in = _StandIn(notification, self.KEY_MARK)
-            shared = self._renders[key] = render(stand_in, language, zone, html=html)
+            stand_in.readable = set(readable)
+            shared = self._renders[key] = render(stand_in, language, zone, html=html, card=card)
         own = notification.idempotency_key
         return replace(
             shared, text=shared.text.replace(self.KEY_MARK, own), html=shared.html.replace(self.KEY_MARK, own)
@@ -134,6 +137,7 @@ class _StandIn:
 
     def __init__(self, notification: Notification, key: str) -> None:
         self.payload = notification.payload
+        self.incident_id = notification.incident_id
         self.recipient_id = notification.recipient_id
         self.recipient = notification.recipient if notification.recipient_id else None
         self.idempotency_key = key
@@ -174,6 +178,8 @@ def build_email(notification: Notification, batch: Batch | None = None) -> Email
         raise Permanent(f"{recipient} has no e-mail address")
     language = recipient.language or settings.LANGUAGE_CODE
     rendered = batch.render(notification, language) if batch else render(notification, language)
+    if rendered.hidden:
+        raise Permanent(f"{recipient} may no longer see the incident this is about")
     email = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,
@@ -238,7 +244,8 @@ class Outgoing:
 
 
 def _json(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # "replace": a lone surrogate in stored text must not make the message unsendable.
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
 
 
 def _footer(notification: Notification) -> str:
@@ -293,7 +300,7 @@ def _base_headers(notification: Notification) -> dict[str, str]:
 
 def generic_body(notification: Notification, rendered: Rendered, now: datetime) -> dict[str, Any]:
     payload = notification.payload
-    return {
+    body = {
         "idempotency_key": notification.idempotency_key,
         "kind": notification.kind,
         "rung": notification.rung,
@@ -304,6 +311,17 @@ def generic_body(notification: Notification, rendered: Rendered, now: datetime) 
         "due_at": payload.get("due_at"),
         "sent_at": now.isoformat(),
     }
+    if rendered.items:
+        # A digest: each alert as the sweep wrote it, leaving out any the endpoint may no
+        # longer be told of; "incident" is the first one's.
+        parts = zip(payload.get("items") or [], rendered.items, strict=False)
+        body["items"] = [
+            {key: part.get(key) for key in ("kind", "rung", "incident", "task", "due_at", "url")}
+            for part, item in parts
+            if not item.hidden
+        ]
+        body["incident"] = body["items"][0]["incident"] if body["items"] else None
+    return body
 
 
 def signing_key(secret: str) -> bytes:
@@ -357,7 +375,7 @@ def build_slack(notification: Notification, endpoint: WebhookEndpoint, rendered:
         },
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _footer(notification)}]},
     ]
-    body = {"text": f"{rendered.subject} {rendered.url}", "blocks": blocks}
+    body = {"text": f"{_slack_escape(rendered.subject)} {rendered.url}".strip(), "blocks": blocks}
     return Outgoing(endpoint.url, _json(body), _base_headers(notification), _accept_2xx)
 
 
@@ -426,6 +444,9 @@ def build_wecom(notification: Notification, endpoint: WebhookEndpoint, rendered:
     return Outgoing(endpoint.url, _json(body), _base_headers(notification), check_wecom)
 
 
+# Cards whose user text must be escaped as markdown (messages.render does it).
+MARKDOWN_FORMATS = (WebhookEndpoint.Format.DINGTALK, WebhookEndpoint.Format.WECOM)
+
 BUILDERS: dict[str, Callable[[Notification, WebhookEndpoint, Rendered, datetime], Outgoing]] = {
     WebhookEndpoint.Format.GENERIC: build_generic,
     WebhookEndpoint.Format.SLACK: build_slack,
@@ -447,10 +468,13 @@ def build_webhook(notification: Notification, now: datetime, batch: Batch | None
     # A team channel reads the site's language and time zone.
     language = settings.LANGUAGE_CODE
     zone = settings.TIME_ZONE
+    card = "markdown" if endpoint.format in MARKDOWN_FORMATS else "text"
     if batch is not None:
-        rendered = batch.render(notification, language, zone, html=False)
+        rendered = batch.render(notification, language, zone, html=False, card=card)
     else:
-        rendered = render(notification, language, zone, html=False)
+        rendered = render(notification, language, zone, html=False, card=card)
+    if rendered.hidden:
+        raise Permanent(f"the webhook “{endpoint.name}” is not allowed restricted incidents")
     with translation.override(language):
         return builder(notification, endpoint, rendered, now)
 

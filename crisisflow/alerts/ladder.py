@@ -40,6 +40,7 @@ class Kind:
     DELIVERY_FAILED = "delivery_failed"  # a notification could not be delivered
     TRIAGE_WARNING = "triage_warning"  # a report still waits to be confirmed or dismissed
     TRIAGE_OVERDUE = "triage_overdue"  # and its triage deadline has passed
+    DIGEST = "digest"  # several of the above to one target from one sweep, in one message
 
     # Rungs that only make sense before the moment they warn about: when one is already
     # past as the ladder is (re)built, it is skipped rather than fired late.

@@ -8,6 +8,8 @@ templates/alerts/, and the chat formats in channels.py, which lay them out thems
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +35,7 @@ KIND_WORDS = {
     Kind.DELIVERY_FAILED: gettext_lazy("Delivery failed"),
     Kind.TRIAGE_WARNING: gettext_lazy("Waiting for triage"),
     Kind.TRIAGE_OVERDUE: gettext_lazy("Triage overdue"),
+    Kind.DIGEST: gettext_lazy("Digest"),
 }
 
 # What a failed message went through, for the "delivery failed" headline.
@@ -41,6 +44,26 @@ CHANNEL_WORDS = {
     Channel.EMAIL: gettext_lazy("e-mail"),
     Channel.WEBHOOK: gettext_lazy("chat / webhook"),
 }
+
+
+# What the reader sees instead of a message about an incident they may no longer see
+# (removed from its team, say): no title, no task, no link.
+HIDDEN = gettext_lazy("A notification about an incident you can no longer see")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One alert of a digest, in words."""
+
+    line: str  # "CF-2026-0001 Payments down · Overdue · “Legal review” · due 2026-03-02 20:00 Asia/Shanghai"
+    url: str  # empty when hidden
+    hidden: bool = False
+
+    @property
+    def path(self) -> str:
+        """The link within this site (the inbox links without the host)."""
+        site = settings.SITE_URL.rstrip("/")
+        return self.url[len(site) :] if site and self.url.startswith(site + "/") else self.url
 
 
 @dataclass(frozen=True)
@@ -53,6 +76,54 @@ class Rendered:
     url: str
     language: str
     zone: str
+    title: str = ""  # the incident's title, for the inbox ("" when hidden or a digest)
+    items: tuple[Item, ...] = ()  # a digest's alerts, most urgent first
+    hidden: bool = False  # the reader may no longer see what it is about
+
+
+# --- user text in messages ---------------------------------------------------------------------
+#
+# Titles are whatever was typed or stored: line breaks, NUL, lone surrogates, direction
+# overrides, 10,000 characters. A message must be built whatever they hold: a line break in
+# an e-mail subject makes Django refuse the message, a lone surrogate cannot be encoded,
+# a right-to-left override turns the rest of a subject around, and a chat platform
+# refuses an over-long card. So every piece of user text is cleaned where it enters a
+# message, and bounded.
+
+# Embeddings, overrides and isolates: they reorder what follows them, in the subject too.
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+_SPACES = re.compile(r"\s+")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+# Longest piece of user text in a subject line, and in a chat card or an inbox line.
+SUBJECT_TEXT_LIMIT = 120
+CARD_TEXT_LIMIT = 300
+BODY_TEXT_LIMIT = 2000
+
+
+def one_line(value, limit: int = BODY_TEXT_LIMIT) -> str:
+    """`value` as one line of printable text at most `limit` characters long: line breaks
+    and other control characters become spaces, direction overrides are dropped, lone
+    surrogates become U+FFFD, and an over-long text ends in "…"."""
+    text = str(value or "")
+    text = _SURROGATES.sub("\ufffd", text)
+    text = text.translate(_BIDI_CONTROLS)
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
+    text = _SPACES.sub(" ", text).strip()
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+# Markdown chat cards (DingTalk, WeCom): user text must not become a link, an image, a
+# heading or a <font> tag. Line breaks are gone already (one_line), so nothing can start
+# a block; the rest is escaped with a backslash, which CommonMark allows before any
+# ASCII punctuation.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]()<>#!|~])")
+
+
+def markdown_escape(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def zone_of(notification) -> str:
@@ -79,19 +150,19 @@ def when(value: str | None, zone: str) -> str:
     return f"{local:%Y-%m-%d %H:%M} {zone}"
 
 
-def _text(value) -> str:
-    """A title as stored: {zh, en} from a playbook, or plain text."""
+def _text(value, limit: int = BODY_TEXT_LIMIT) -> str:
+    """A title as stored ({zh, en} from a playbook, or plain text), as one clean line."""
     if isinstance(value, dict):
         lang = translation.get_language() or settings.LANGUAGE_CODE
-        return value.get("zh" if lang.startswith("zh") else "en") or next(iter(value.values()), "")
-    return str(value or "")
+        value = value.get("zh" if lang.startswith("zh") else "en") or next(iter(value.values()), "")
+    return one_line(value, limit)
 
 
 def _label(choices, value: str) -> str:
     return str(choices(value).label) if value in choices.values else (value or "—")
 
 
-def headline(payload: dict, zone: str) -> str:
+def headline(payload: dict, zone: str, esc=str) -> str:
     kind = payload.get("kind", "")
     due = when(payload.get("due_at"), zone)
     if kind == Kind.REMINDER:
@@ -122,21 +193,22 @@ def headline(payload: dict, zone: str) -> str:
         return _("A “%(what)s” message could not be delivered by %(channel)s to %(target)s: %(error)s") % {
             "what": KIND_WORDS.get(failed.get("kind", ""), failed.get("kind", "")),
             "channel": CHANNEL_WORDS.get(failed.get("channel", ""), failed.get("channel", "")),
-            "target": failed.get("target", "—"),
-            "error": failed.get("error", "—"),
+            "target": esc(one_line(failed.get("target") or "—", CARD_TEXT_LIMIT)),
+            "error": esc(one_line(failed.get("error") or "—", CARD_TEXT_LIMIT)),
         }
     return str(KIND_WORDS.get(kind, kind))
 
 
-def facts(payload: dict, zone: str) -> tuple[tuple[str, str], ...]:
+def facts(payload: dict, zone: str, limit: int = BODY_TEXT_LIMIT, esc=str) -> tuple[tuple[str, str], ...]:
     incident = payload.get("incident") or {}
     task = payload.get("task")
+    reference = one_line(incident.get("reference"), 40)
     lines = [
-        (_("Incident"), f"{incident.get('reference', '')} — {incident.get('title', '')}"),
+        (_("Incident"), f"{esc(reference)} — {esc(_text(incident.get('title'), limit))}"),
         (_("Severity"), _label(Severity, incident.get("severity", ""))),
     ]
     if task:
-        lines.append((_("Task"), _text(task.get("title"))))
+        lines.append((_("Task"), esc(_text(task.get("title"), limit))))
         lines.append((_("Role"), _label(Role, task.get("role", ""))))
     kind = payload.get("kind", "")
     if payload.get("due_at"):
@@ -148,43 +220,200 @@ def facts(payload: dict, zone: str) -> tuple[tuple[str, str], ...]:
     return tuple(lines)
 
 
-def subject(payload: dict) -> str:
-    incident = payload.get("incident") or {}
+def _what(payload: dict) -> str:
     kind = payload.get("kind", "")
-    task = payload.get("task")
     if kind == Kind.CLOCK_WARNING:
         minutes = int(payload.get("minutes_left") or 0)
-        what = ngettext("Golden clock: %(minutes)d minute left", "Golden clock: %(minutes)d minutes left", minutes) % {
+        return ngettext("Golden clock: %(minutes)d minute left", "Golden clock: %(minutes)d minutes left", minutes) % {
             "minutes": minutes
         }
+    return str(KIND_WORDS.get(kind, kind))
+
+
+def subject(payload: dict) -> str:
+    """One line, whatever the titles hold: an e-mail header and a chat card's title."""
+    incident = payload.get("incident") or {}
+    task = payload.get("task")
+    if task:
+        about = f"“{_text(task.get('title'), SUBJECT_TEXT_LIMIT)}”"
     else:
-        what = str(KIND_WORDS.get(kind, kind))
-    about = f"“{_text(task.get('title'))}”" if task else incident.get("title", "")
-    return f"[{incident.get('reference', '')}] {what}: {about}"
+        about = _text(incident.get("title"), SUBJECT_TEXT_LIMIT)
+    return f"[{one_line(incident.get('reference'), 40)}] {_what(payload)}: {about}"
 
 
-def render(notification, language: str, zone: str | None = None, *, html: bool = True) -> Rendered:
+# --- who may read what ---------------------------------------------------------------------------
+
+
+def spoken_of(notification) -> dict[int, bool | None]:
+    """The incidents a message speaks of (its own, or each of a digest's), by id, with
+    whether each is restricted: from the incident row if it was read with the message,
+    else from the payload (None: not known, e.g. a row written before it said)."""
+    payload = notification.payload or {}
+    parts = payload.get("items") if payload.get("kind") == Kind.DIGEST else [payload]
+    found: dict[int, bool | None] = {}
+    for part in parts or []:
+        pk = part.get("incident_id") or notification.incident_id
+        restricted = part.get("restricted")
+        found[pk] = restricted if isinstance(restricted, bool) else None
+    if notification.incident_id and _incident_loaded(notification):
+        found[notification.incident_id] = notification.incident.restricted
+    return found or {notification.incident_id: None}
+
+
+def _incident_loaded(notification) -> bool:
+    return type(notification)._meta.get_field("incident").is_cached(notification)
+
+
+def readable_incidents(notification) -> set[int]:
+    """Of the incidents the message speaks of, those its reader may see now (not when it
+    was written): a person as the incident's page decides (permissions), a team chat
+    group only unrestricted incidents unless the endpoint is allowed restricted ones.
+
+    Worked out once per row and kept on it; the inbox works it out for a whole page of
+    rows in one query and leaves it on each (inbox.mark_readable)."""
+    known = getattr(notification, "readable", None)
+    if known is not None:
+        return known
+    spoken = spoken_of(notification)
+    readable = {pk for pk, restricted in spoken.items() if restricted is False}
+    doubtful = [pk for pk in spoken if pk not in readable]
+    if doubtful:
+        readable |= _may_see(notification, doubtful)
+    notification.readable = readable
+    return readable
+
+
+def _may_see(notification, ids: list[int]) -> set[int]:
+    from crisisflow.incidents.models import Incident
+    from crisisflow.incidents.permissions import visible_incidents
+
+    if notification.recipient_id:
+        return set(visible_incidents(notification.recipient).filter(pk__in=ids).values_list("pk", flat=True))
+    endpoint = notification.endpoint if notification.endpoint_id else None
+    if endpoint is not None and endpoint.restricted_incidents:
+        return set(ids)
+    return set(Incident.objects.filter(pk__in=ids, restricted=False).values_list("pk", flat=True))
+
+
+def _readable(part: dict, notification, readable: set[int]) -> bool:
+    return (part.get("incident_id") or notification.incident_id) in readable
+
+
+# --- the message ---------------------------------------------------------------------------------
+
+# Most urgent first, in a digest.
+URGENCY = [
+    Kind.CLOCK_EXPIRED,
+    Kind.TRIAGE_OVERDUE,
+    Kind.ESCALATION,
+    Kind.DUE,
+    Kind.UNASSIGNED,
+    Kind.DELIVERY_FAILED,
+    Kind.CLOCK_WARNING,
+    Kind.TRIAGE_WARNING,
+    Kind.REMINDER,
+]
+
+# An incident's title in a digest's line, at most.
+DIGEST_TITLE_LIMIT = 60
+
+# A chat card lists this many of a digest's alerts, then says how many more there are
+# (Slack takes at most ten fields, and a long card is not read).
+CARD_ITEMS = 9
+
+
+def _item(part: dict, notification, readable: set[int], zone: str, limit: int, esc) -> Item:
+    if not _readable(part, notification, readable):
+        return Item(line=str(HIDDEN), url="", hidden=True)
+    incident = part.get("incident") or {}
+    task = part.get("task")
+    about = f"“{esc(_text(task.get('title'), limit))}”" if task else str(_("first public statement"))
+    # The incident by reference and (the start of) its title: a digest may span several.
+    named = f"{esc(one_line(incident.get('reference'), 40))} {esc(_text(incident.get('title'), DIGEST_TITLE_LIMIT))}"
+    pieces = [named.strip(), _what(part), about]
+    if part.get("due_at"):
+        pieces.append(_("due %(when)s") % {"when": when(part["due_at"], zone)})
+    return Item(line=" · ".join(pieces), url=one_line(part.get("url"), 500))
+
+
+def _digest_subject(parts: list[dict], items: tuple[Item, ...]) -> str:
+    """ "[CF-2026-0001] 11 alerts: Overdue (9), Due now (2)"; "[CrisisFlow] …" across incidents."""
+    seen = [part for part, item in zip(parts, items, strict=True) if not item.hidden]
+    references = {(part.get("incident") or {}).get("reference") for part in seen}
+    kinds: dict[str, int] = {}
+    for part in seen:
+        word = str(KIND_WORDS.get(part.get("kind", ""), part.get("kind", "")))
+        kinds[word] = kinds.get(word, 0) + 1
+    where = one_line(next(iter(references)), 40) if len(references) == 1 else "CrisisFlow"
+    what = ngettext("%(count)d alert", "%(count)d alerts", len(parts)) % {"count": len(parts)}
+    summary = ", ".join(f"{word} ({n})" for word, n in kinds.items())
+    return one_line(f"[{where}] {what}: {summary}", 250)
+
+
+def render(notification, language: str, zone: str | None = None, *, card: str = "", html: bool = True) -> Rendered:
     """The notification in `language`, times in `zone` (default: the recipient's, or the
     site's for a team channel). `html=False` leaves the HTML part empty (chat messages
-    do not use it, and it costs as much as the rest)."""
+    do not use it, and it costs as much as the rest).
+
+    `card` is for chat: "markdown" (DingTalk, WeCom) escapes user text for markdown, any
+    other non-empty value ("text") only bounds it shorter. Whatever the stored titles
+    hold, the result is one clean subject line and text that encodes. What is about an
+    incident the reader may no longer see says only so (HIDDEN)."""
     zone = zone or zone_of(notification)
-    payload = notification.payload
+    payload = notification.payload or {}
+    limit = CARD_TEXT_LIMIT if card else BODY_TEXT_LIMIT
+    esc = markdown_escape if card == "markdown" else str
+    readable = readable_incidents(notification)
     with translation.override(language):
+        title = ""
+        items: tuple[Item, ...] = ()
+        hidden = False
+        if payload.get("kind") == Kind.DIGEST:
+            parts = list(payload.get("items") or [])
+            items = tuple(_item(p, notification, readable, zone, limit, esc) for p in parts)
+            hidden = all(item.hidden for item in items)
+            head = ngettext(
+                "%(count)d alert at once, most urgent first:",
+                "%(count)d alerts at once, most urgent first:",
+                len(items),
+            ) % {"count": len(items)}
+            card_facts = [
+                (f"{index}.", f"{item.line} {item.url}".strip()) for index, item in enumerate(items[:CARD_ITEMS], 1)
+            ]
+            if len(items) > CARD_ITEMS:
+                more = len(items) - CARD_ITEMS
+                card_facts.append(("…", ngettext("%(count)d more", "%(count)d more", more) % {"count": more}))
+            subject_line = str(HIDDEN) if hidden else _digest_subject(parts, items)
+            context_facts = tuple(card_facts)
+            url = "" if hidden else one_line(payload.get("url"), 500)
+        elif not _readable(payload, notification, readable):
+            hidden = True
+            subject_line, head, context_facts, url = str(HIDDEN), "", (), ""
+        else:
+            subject_line = subject(payload)
+            head = headline(payload, zone, esc)
+            context_facts = facts(payload, zone, limit, esc)
+            url = one_line(payload.get("url"), 500)
+            title = _text((payload.get("incident") or {}).get("title"), limit)
         context = {
-            "subject": subject(payload),
-            "headline": headline(payload, zone),
-            "facts": facts(payload, zone),
-            "url": payload.get("url", ""),
+            "subject": subject_line,
+            "headline": head,
+            "facts": () if items else context_facts,
+            "items": items,
+            "url": url,
             "language": language,
             "idempotency_key": notification.idempotency_key,
         }
         return Rendered(
-            subject=context["subject"],
+            subject=subject_line,
             text=render_to_string("alerts/notification.txt", context),
             html=render_to_string("alerts/notification.html", context) if html else "",
-            headline=context["headline"],
-            facts=context["facts"],
-            url=context["url"],
+            headline=head,
+            facts=context_facts,
+            url=url,
             language=language,
             zone=zone,
+            title=title,
+            items=items,
+            hidden=hidden,
         )

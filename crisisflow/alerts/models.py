@@ -46,6 +46,12 @@ class WebhookEndpoint(models.Model):
         help_text=_("Only deadlines that passed, golden-clock alerts and failures; no early reminders."),
     )
     min_severity = models.CharField(_("from severity"), max_length=16, choices=Severity.choices, default=Severity.LOW)
+    # A chat group is seen by whoever is in it, not only by a restricted incident's team.
+    restricted_incidents = models.BooleanField(
+        _("restricted incidents too"),
+        default=False,
+        help_text=_("Also post alerts about restricted incidents. Only for a channel whose members may all see them."),
+    )
 
     class Meta:
         verbose_name = _("webhook endpoint")
@@ -62,6 +68,9 @@ class Notification(models.Model):
         SENDING = "sending", _("Being sent")
         DELIVERED = "delivered", _("Delivered")
         FAILED = "failed", _("Failed")
+        # Not sent on its own: a digest row (`digest`) carried it with the target's other
+        # alerts from the same sweep.
+        BUNDLED = "bundled", _("Sent in a digest")
 
     incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="notifications")
     task = models.ForeignKey(
@@ -83,6 +92,8 @@ class Notification(models.Model):
     target = models.CharField(max_length=40)
     # The message as data (rendered in the recipient's language when delivered).
     payload = models.JSONField(default=dict)
+    # The digest that carried this alert (state "bundled").
+    digest = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="parts")
 
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     due_at = models.DateTimeField(help_text="when the rung was meant to fire")

@@ -1,17 +1,30 @@
-"""Writing the notification rows for a fired rung (in the sweep's transaction)."""
+"""Writing the notification rows for a fired rung (in the sweep's transaction), and
+bundling what one sweep wrote for one target into a digest (gather).
+
+Who may be told: recipients.resolve names only people who may see the incident; a team
+webhook (a chat group, seen by whoever is in it) gets nothing about a restricted incident
+unless the endpoint is marked for restricted incidents.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 
 from crisisflow.alerts.ladder import Kind
 from crisisflow.alerts.memo import remembered
+from crisisflow.alerts.messages import URGENCY
 from crisisflow.alerts.models import Channel, Notification, WebhookEndpoint
+from crisisflow.conf import setting
 from crisisflow.vocab import severity_at_least
+
+log = logging.getLogger(__name__)
 
 
 def incident_url(incident, task=None) -> str:
@@ -32,6 +45,9 @@ def payload_for(kind: str, rung: str, incident, task=None, due_at: datetime | No
         },
         "due_at": due_at.isoformat() if due_at else None,
         "url": incident_url(incident, task),
+        # Who may read it is decided when it is read (messages.readable_incidents).
+        "incident_id": incident.pk,
+        "restricted": incident.restricted,
     }
     if task is not None:
         data["task"] = {"id": task.pk, "key": task.key, "title": task.title, "role": task.role}
@@ -51,10 +67,12 @@ def channels_for(user, kind: str, severity: str) -> list[str]:
     return channels
 
 
-def endpoints_for(kind: str, severity: str) -> list[WebhookEndpoint]:
+def endpoints_for(kind: str, severity: str, restricted: bool = False) -> list[WebhookEndpoint]:
     chosen = []
     active = remembered("endpoints", lambda: list(WebhookEndpoint.objects.filter(active=True)))
     for endpoint in active:
+        if restricted and not endpoint.restricted_incidents:
+            continue  # a chat group is not the restricted incident's team
         if endpoint.escalations_only and kind in Kind.WARNINGS:
             continue
         if severity and not severity_at_least(severity, endpoint.min_severity):
@@ -75,9 +93,11 @@ def write(
     due_at: datetime,
     task=None,
     team_channels: bool = True,
+    told: frozenset[str] = frozenset(),
 ) -> list[Notification]:
-    """One row per person per channel, and one per team webhook. In-app rows are
-    delivered the moment they are written; the others wait for a delivery worker."""
+    """One row per person per channel, and one per team webhook (but none to the
+    targets in `told`, see told_before). In-app rows are delivered the moment they are
+    written; the others wait for a delivery worker."""
     rows = []
     common = dict(
         incident=incident,
@@ -90,6 +110,8 @@ def write(
         created_at=now,
     )
     for person in people:
+        if user_target(person) in told:
+            continue
         for channel in channels_for(person, kind, incident.severity):
             in_app = channel == Channel.IN_APP
             rows.append(
@@ -97,7 +119,7 @@ def write(
                     **common,
                     channel=channel,
                     recipient=person,
-                    target=f"user:{person.pk}",
+                    target=user_target(person),
                     state=Notification.State.DELIVERED if in_app else Notification.State.PENDING,
                     delivered_at=now if in_app else None,
                     next_attempt_at=None if in_app else now,
@@ -105,7 +127,9 @@ def write(
                 )
             )
     if team_channels:
-        for endpoint in endpoints_for(kind, incident.severity):
+        for endpoint in endpoints_for(kind, incident.severity, incident.restricted):
+            if f"endpoint:{endpoint.pk}" in told:
+                continue
             rows.append(
                 Notification(
                     **common,
@@ -121,3 +145,134 @@ def write(
     # unique key on (source, channel, target) refuses the second write outright.
     Notification.objects.bulk_create(rows)
     return rows
+
+
+def handed_back(rows: list[Notification]) -> list[int]:
+    """The ids a fired rung hands back to the sweep: with digests every row written
+    (gather bundles them once the sweep is over); without, the rows to deliver."""
+    if setting("DIGESTS"):
+        return [row.pk for row in rows]
+    return [row.pk for row in rows if row.state == Notification.State.PENDING]
+
+
+def user_target(person) -> str:
+    return f"user:{person.pk}"
+
+
+def told_before(incident, task, rung: str, at: datetime) -> frozenset[str]:
+    """The targets already told of this very rung (the same name at the same moment of
+    the same deadline) by an earlier ladder of it.
+
+    A ladder is rebuilt when a task gets a new owner or the golden clock is re-planned;
+    its rungs already past then fire again. An escalation of a task that was overdue when
+    it was handed to its role lead would reach the commander twice. Whoever heard a rung
+    does not hear it again; a new owner still does. Only a rebuilt ladder can repeat a
+    rung (the claim stops repeats within one), and only a rung due before it was
+    rebuilt: otherwise no query is made."""
+    if task is not None:
+        rebuilt = task.alert_generation > 1 and task.alert_window_start is not None and at <= task.alert_window_start
+    else:
+        rebuilt = incident.clock_generation > 1
+    if not rebuilt:
+        return frozenset()
+    earlier = Notification.objects.filter(incident=incident, task=task, rung=rung, due_at=at)
+    return frozenset(earlier.values_list("target", flat=True))
+
+
+# --- digests ----------------------------------------------------------------------------------
+
+
+def _urgency(row: Notification) -> tuple:
+    kind = row.kind
+    rank = URGENCY.index(kind) if kind in URGENCY else len(URGENCY)
+    return (rank, row.due_at, (row.payload.get("incident") or {}).get("reference", ""), row.pk)
+
+
+def gather(ids: list[int], now: datetime) -> list[int]:
+    """Bundle what one sweep wrote: each target (a person, a team webhook) gets one
+    message per channel — a digest listing every alert, most urgent first — instead of
+    one per rung. A target with a single alert gets it as it is. The rung rows stay (the
+    timeline, the incident's delivery log and the no-repeat rule read them), marked
+    "bundled" and pointing at their digest.
+
+    `ids`: every row the sweep wrote (committed). Returns the ids to deliver: digests and
+    single rows still waiting to be sent. If bundling fails, the rows go out one by one."""
+    if not ids:
+        return []
+    try:
+        with transaction.atomic():
+            return _gather(ids, now)
+    except Exception:
+        log.exception("deadline sweep: could not bundle %d notifications; sending them one by one", len(ids))
+        pending = Notification.objects.filter(pk__in=ids, state=Notification.State.PENDING)
+        return sorted(pending.values_list("pk", flat=True))
+
+
+def _fresh(row: Notification) -> bool:
+    """Still as written: not claimed by a delivery worker (a redrive in a very long sweep
+    can queue it), not read yet, not bundled already."""
+    if row.channel == Channel.IN_APP:
+        return row.state == Notification.State.DELIVERED and row.read_at is None and row.digest_id is None
+    return row.state == Notification.State.PENDING and row.attempts == 0
+
+
+def _gather(ids: list[int], now: datetime) -> list[int]:
+    # Locked, so no worker claims a row while it is being bundled.
+    rows = list(Notification.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    groups: dict[tuple[str, str], list[Notification]] = defaultdict(list)
+    deliver: list[int] = []
+    for row in rows:
+        if _fresh(row):
+            groups[(row.channel, row.target)].append(row)
+        elif row.state == Notification.State.PENDING:
+            deliver.append(row.pk)
+    for (channel, _target), parts in groups.items():
+        if len(parts) == 1:
+            if channel != Channel.IN_APP:
+                deliver.append(parts[0].pk)
+            continue
+        parts.sort(key=_urgency)
+        digest = _digest(parts, now)
+        digest.save()
+        Notification.objects.filter(pk__in=[part.pk for part in parts]).update(
+            state=Notification.State.BUNDLED, digest=digest, next_attempt_at=None, enqueued_at=None
+        )
+        if channel != Channel.IN_APP:
+            deliver.append(digest.pk)
+    return sorted(deliver)
+
+
+def _digest(parts: list[Notification], now: datetime) -> Notification:
+    first = parts[0]
+    items = [{**part.payload, "notification": part.pk} for part in parts]
+    references = {(part.payload.get("incident") or {}).get("reference") for part in parts}
+    one = next(iter(references)) if len(references) == 1 else None
+    path = reverse("incident-detail", args=[one]) if one else reverse("incident-list")
+    url = settings.SITE_URL.rstrip("/") + path
+    payload = {
+        "kind": Kind.DIGEST,
+        "rung": Kind.DIGEST,
+        "incident": first.payload.get("incident"),
+        "items": items,
+        "due_at": min(part.due_at for part in parts).isoformat(),
+        "url": url,
+    }
+    in_app = first.channel == Channel.IN_APP
+    return Notification(
+        # A digest may span incidents: it is filed under its most urgent one's, and lists all.
+        incident_id=first.incident_id,
+        source=f"digest:{first.source}",
+        kind=Kind.DIGEST,
+        rung=Kind.DIGEST,
+        channel=first.channel,
+        recipient_id=first.recipient_id,
+        endpoint_id=first.endpoint_id,
+        target=first.target,
+        payload=payload,
+        state=Notification.State.DELIVERED if in_app else Notification.State.PENDING,
+        due_at=min(part.due_at for part in parts),
+        created_at=now,
+        delivered_at=now if in_app else None,
+        next_attempt_at=None if in_app else now,
+        enqueued_at=None if in_app else now,
+    )

@@ -1,8 +1,18 @@
-"""Turning a rung's audience ("role_lead", "executive", …) into people."""
+"""Turning a rung's audience ("role_lead", "executive", …) into people.
+
+Only people who may see the incident are ever told of it: on a restricted incident its
+team, commander and reporter (and duty commanders while it has no commander), as the
+incident's own page decides (permissions.can_view). Anyone found who may not see it — a
+role's primary on the roster who is not on the team, an assignee removed from the team,
+someone no longer active — is replaced by the commander, and while there is none by the
+duty commanders who may see it, so an alert is never addressed to nobody and never to
+someone who would get "not found" following its link.
+"""
 
 from __future__ import annotations
 
 from crisisflow.alerts.memo import remembered
+from crisisflow.incidents.permissions import can_view
 from crisisflow.people.models import RosterEntry, User
 from crisisflow.vocab import Role
 
@@ -19,65 +29,74 @@ def _team_lead(incident, role: str) -> User | None:
     return None
 
 
-def _roster_primary(role: str) -> User | None:
-    def first_on_roster() -> User | None:
-        entry = (
+def _on_roster(role: str) -> list[User]:
+    """The role's active people on the roster, primary first (remembered for the sweep)."""
+
+    def read() -> list[User]:
+        entries = (
             RosterEntry.objects.filter(role=role, user__is_active=True)
             .select_related("user")
             .order_by("-rank", "position", "id")  # "primary" sorts after "backup"
-            .first()
         )
-        return entry.user if entry else None
+        return [entry.user for entry in entries]
 
-    return remembered(("roster", role), first_on_roster)
+    return remembered(("roster", role), read)
 
 
 def _lead_of(incident, role: str) -> User | None:
     """The team's lead for a role; before the team exists, the role's primary on the roster."""
-    return _team_lead(incident, role) or _roster_primary(role)
+    found = _team_lead(incident, role)
+    if found is not None:
+        return found
+    roster = _on_roster(role)
+    return roster[0] if roster else None
 
 
-def duty_commanders() -> list[User]:
-    """Everyone on the commander roster: who triages a report nobody commands yet."""
-    return remembered(
-        ("roster-all", Role.COMMANDER),
-        lambda: [
-            entry.user
-            for entry in RosterEntry.objects.filter(role=Role.COMMANDER, user__is_active=True)
-            .select_related("user")
-            .order_by("-rank", "position", "id")
-        ],
-    )
+def may_hear(person: User | None, incident) -> bool:
+    """Whether `person` may be told about the incident: active, and allowed to see it.
+    Read afresh each time for a restricted incident (a removal must count at once)."""
+    return person is not None and person.is_active and can_view(person, incident)
+
+
+def stand_ins(incident) -> list[User]:
+    """Who hears what nobody allowed was found for: the commander; without one, the duty
+    commanders who may see the incident."""
+    if incident.commander_id is not None:
+        commander = incident.commander
+        if may_hear(commander, incident):
+            return [commander]
+    return [person for person in _on_roster(Role.COMMANDER) if may_hear(person, incident)]
+
+
+def _find(who: str, incident, task) -> User | None:
+    # "duty_commanders" (triage) finds nobody by name: the stand-ins below are exactly
+    # the incident's commander or, while it has none, the duty commanders.
+    if who == "assignee":
+        return task.assignee if task is not None else None
+    if who == "role_lead":
+        return _lead_of(incident, task.role) if task is not None else None
+    if who == "commander":
+        return incident.commander
+    if who == "executive":
+        return _lead_of(incident, Role.EXECUTIVE)
+    if who == "pr_lead":
+        return _lead_of(incident, Role.PR)
+    if who == "legal_lead":
+        return _lead_of(incident, Role.LEGAL)
+    return None
 
 
 def resolve(audience: tuple[str, ...], incident, task=None) -> list[User]:
-    """People for the audience, each once, in audience order. Whoever cannot be found
-    falls back to the commander, so an alert is never addressed to nobody."""
+    """People for the audience, each once, in audience order, every one of them allowed
+    to see the incident; whoever cannot be found, or may not see it, is replaced by the
+    stand-ins (the commander)."""
     people: list[User] = []
     for who in audience:
-        if who == "duty_commanders" or (who == "commander" and incident.commander_id is None):
-            # Nobody commands it yet: whoever is on duty hears of it (and may take it).
-            for person in [incident.commander] if incident.commander_id else duty_commanders():
-                if person is not None and person.is_active and person not in people:
-                    people.append(person)
-            continue
-        person: User | None = None
-        if who == "assignee":
-            person = task.assignee if task is not None else None
-            if person is None:
-                continue  # unassigned: the role lead hears of it through the same rung
-        elif who == "role_lead":
-            person = _lead_of(incident, task.role) if task is not None else None
-        elif who == "commander":
-            person = incident.commander
-        elif who == "executive":
-            person = _lead_of(incident, Role.EXECUTIVE)
-        elif who == "pr_lead":
-            person = _lead_of(incident, Role.PR)
-        elif who == "legal_lead":
-            person = _lead_of(incident, Role.LEGAL)
-        if person is None:
-            person = incident.commander
-        if person is not None and person.is_active and person not in people:
-            people.append(person)
+        person = _find(who, incident, task)
+        if person is None and who == "assignee":
+            continue  # unassigned: the role lead hears of it through the same rung
+        found = [person] if may_hear(person, incident) else stand_ins(incident)
+        for someone in found:
+            if someone not in people:
+                people.append(someone)
     return people

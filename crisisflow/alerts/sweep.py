@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class SweepReport:
     fired: list[str] = field(default_factory=list)  # "CF-2026-0001 task 12 due", …
-    notifications: list[int] = field(default_factory=list)  # ids to deliver
+    notifications: list[int] = field(default_factory=list)  # ids written; to deliver, once gathered
     redriven: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -94,27 +94,36 @@ def fire_task_rung(
             return None
         rungs = rungs_of_task(task, incident)
         speak = skip_stale(rungs, step, now)
+        # Every rung already due fires now, not one per sweep: a task that was overdue
+        # when its ladder started says "due" and its escalations together (one digest).
+        saying = [speak]
         following = first_step(rungs, now, speak + 1)
+        while following < len(rungs) and rungs[following].at <= now:
+            saying.append(following)
+            following = first_step(rungs, now, following + 1)
         # The claim: move the deadline on only if nobody did since we read it.
         claimed = Task.objects.filter(pk=task_id, alert_step=step, alert_generation=generation).update(
             alert_step=following, next_alert_at=alert_time(rungs, following), alert_failures=0
         )
         if claimed != 1 or speak >= len(rungs):
             return None
-        rung = rungs[speak]
-        people = resolve(rung.audience, incident, task)
-        if not people:
-            return f"{incident.reference} task {task.pk} {rung.name} (nobody to tell)", []
-        pending = _speak(
-            rung,
-            incident,
-            people,
-            now,
-            source=f"task:{task.pk}:{generation}:{speak}",
-            due_at=task.due_at,
-            task=task,
-        )
-        return f"{incident.reference} task {task.pk} {rung.name}", pending
+        said: list[str] = []
+        written: list[int] = []
+        for index in saying:
+            rung = rungs[index]
+            people = resolve(rung.audience, incident, task)
+            said.append(rung.name if people else f"{rung.name} (nobody to tell)")
+            if people:
+                written += _speak(
+                    rung,
+                    incident,
+                    people,
+                    now,
+                    source=f"task:{task.pk}:{generation}:{index}",
+                    due_at=task.due_at,
+                    task=task,
+                )
+        return f"{incident.reference} task {task.pk} {', '.join(said)}", written
 
 
 @dataclass(frozen=True)
@@ -180,7 +189,13 @@ def fire_clock_rung(incident_id: int, step: int, generation: int, now: datetime)
 
 
 def _speak(rung, incident, people, now: datetime, *, source: str, due_at: datetime, task=None, **extra) -> list[int]:
-    """Write a fired rung's notifications and its timeline event; the ids still to deliver."""
+    """Write a fired rung's notifications and its timeline event; the ids of the rows
+    written (sweep() bundles them and hands over those to deliver)."""
+    # Nobody hears the same rung twice, even from a rebuilt ladder (outbox.told_before).
+    told = outbox.told_before(incident, task, rung.name, rung.at)
+    people = [person for person in people if outbox.user_target(person) not in told]
+    if not people:
+        return []
     payload = outbox.payload_for(rung.kind, rung.name, incident, task, due_at=due_at, **extra)
     rows = outbox.write(
         source=source,
@@ -192,6 +207,7 @@ def _speak(rung, incident, people, now: datetime, *, source: str, due_at: dateti
         payload=payload,
         now=now,
         due_at=rung.at,
+        told=told,
     )
     data = {
         "alert": rung.kind,
@@ -203,7 +219,7 @@ def _speak(rung, incident, people, now: datetime, *, source: str, due_at: dateti
     if task is not None:
         data["task_title"] = task.title
     record(incident, None, Event.Kind.ALERT, data, task=task, at=now)
-    return [r.pk for r in rows if r.state == "pending"]
+    return outbox.handed_back(rows)
 
 
 def redrive(now: datetime, limit: int) -> list[int]:
@@ -333,12 +349,22 @@ def sweep(
     """One pass: fire every due rung of every registered deadline source (up to `limit`
     each), re-queue lost deliveries.
 
-    `on_fired`, if given, gets the ids of the notifications to deliver as soon as the
-    transaction that wrote them has committed, so delivery can begin while a long sweep
-    (a burst of deadlines) is still going; they are in the report as well.
+    What the sweep wrote for one person (or team webhook) on one channel goes out as one
+    message: once every rung has fired, outbox.gather() bundles each target's alerts into
+    a digest. `on_fired`, if given, then gets the ids of the notifications to deliver;
+    they are in the report as well. Without digests (setting DIGESTS off) `on_fired`
+    gets them as soon as the transaction that wrote them has committed, so delivery can
+    begin while a long sweep (a burst of deadlines) is still going.
     """
+    now = now or clock.now()
+    digests = setting("DIGESTS")
     with memo.one_sweep():
-        return _sweep(now or clock.now(), limit or setting("SWEEP_BATCH"), on_fired)
+        report = _sweep(now, limit or setting("SWEEP_BATCH"), None if digests else on_fired)
+    if digests:
+        report.notifications = outbox.gather(report.notifications, now)
+        if on_fired is not None and report.notifications:
+            on_fired(report.notifications)
+    return report
 
 
 def _sweep(now: datetime, limit: int, on_fired: Callable[[list[int]], None] | None) -> SweepReport:

@@ -120,7 +120,8 @@ def _tasks_region(request: HttpRequest, now: datetime) -> dict:
 def _notifications_region(request: HttpRequest, now: datetime) -> dict:
     items = inbox.inbox(request.user, limit=DASHBOARD_NOTIFICATIONS)
     unread = inbox.unread_count(request.user)
-    shown = [(n.pk, n.read_at) for n in items]
+    # Who may see what is part of it: losing sight of an incident changes the region.
+    shown = [(n.pk, n.read_at, sorted(n.readable)) for n in items]
     return {"items": items, "unread": unread, "now": now, "stamp": live.stamp("notifications", shown, unread)}
 
 

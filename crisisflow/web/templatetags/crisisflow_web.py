@@ -77,7 +77,7 @@ def notification_message(notification):
     except Exception:
         log.exception("cannot render notification %s", notification.pk)
         what = alert_kind(notification.kind)
-        return {"subject": what, "headline": ""}
+        return {"subject": what, "headline": "", "hidden": True}  # no link when in doubt
 
 
 @register.simple_tag
