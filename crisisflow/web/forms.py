@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -231,3 +232,19 @@ class PreferencesForm(forms.Form):
 
     def time_zones(self) -> list[str]:
         return COMMON_TIME_ZONES
+
+
+class HandOverForm(VersionedForm):
+    """Hand over command: to a team member or someone on the commander roster (the use
+    case refuses anyone not on the roster, with its reason next to the field)."""
+
+    commander = forms.ModelChoiceField(label=_("New commander"), queryset=User.objects.none())
+
+    def __init__(self, incident, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        candidates = User.objects.filter(is_active=True).filter(
+            Q(memberships__incident=incident) | Q(roster_entries__role=Role.COMMANDER)
+        )
+        if incident.commander_id:
+            candidates = candidates.exclude(pk=incident.commander_id)
+        self.fields["commander"].queryset = candidates.distinct().order_by("display_name", "username")

@@ -4,7 +4,10 @@
    own text stays in place when this script never runs.
 
    data-now is the server's time when the page was made: the difference to this
-   device's clock is taken off, so a phone set a few minutes wrong still counts right. */
+   device's clock is taken off, so a phone set a few minutes wrong still counts right.
+   Once the page's live poll (live.js) has heard the server's time (window.cfSkew),
+   every clock counts from that instead: a region's markup may be a shared render made
+   a while ago, its data-now older than the page. */
 (function () {
   "use strict";
 
@@ -47,7 +50,8 @@
   function tick() {
     var now = Date.now();
     clocks.forEach(function (c) {
-      var left = c.deadline - (now + c.skew);
+      var skew = typeof window.cfSkew === "number" ? window.cfSkew : c.skew;
+      var left = c.deadline - (now + skew);
       var overdue = left < 0;
       c.text.textContent = (overdue ? c.overdue : c.left).replace("{t}", hms(Math.abs(left)));
       c.el.classList.toggle("clock-running", !overdue);
@@ -60,8 +64,10 @@
   tick();
   setInterval(tick, 1000);
   // Live regions swap in new markup with new clocks: count those down too, at once.
-  document.addEventListener("htmx:afterSwap", function () {
+  function rebind() {
     bind();
     tick();
-  });
+  }
+  document.addEventListener("htmx:afterSwap", rebind);
+  document.addEventListener("cf:liveSwapped", rebind);
 })();
