@@ -196,17 +196,23 @@ def my_tasks_region(request: HttpRequest) -> HttpResponse:
     return live.fragment(request, "my-tasks", _person_regions(request)["my-tasks"]())
 
 
-def _incident_regions(request: HttpRequest, incident) -> dict:
-    # Every stamp from one query, before any content is read: a change landing in
-    # between shows at the next poll instead of being missed.
-    stamps = live.incident_stamps(incident)
-    room = incident_page.Room(request, incident)
+def _incident_regions(request: HttpRequest, reference: str, stamps: dict[str, str]) -> dict:
+    """The incident page's regions as this person sees them. The stamps come first, from
+    one query, before any content is read: a change landing in between shows at the
+    next poll instead of being missed. The incident itself is loaded only when a region
+    has to be rendered."""
+
+    @functools.cache
+    def room() -> incident_page.Room:
+        incident = guards.incident_for(request, reference)
+        incident._live_stamps = stamps  # what the regions say they show: what they were asked about
+        return incident_page.Room(request, incident)
 
     def region(name: str) -> live.Region:
         return live.Region(
             stamp=stamps[name],
-            render=lambda: incident_page.render_region(request, room, name),
-            standing=lambda: (incident.pk, *room.standing(name)),
+            render=lambda: incident_page.render_region(request, room(), name),
+            standing=lambda: (room().incident.pk, *room().standing(name)),
         )
 
     regions = {name: functools.partial(region, name) for name in live.INCIDENT_REGIONS}
@@ -214,12 +220,25 @@ def _incident_regions(request: HttpRequest, incident) -> dict:
     return regions
 
 
+def _visible_stamps(request: HttpRequest, reference: str) -> dict[str, str]:
+    """The stamps of an incident the person may see; 404 otherwise (restricted ones too).
+    A poll reads the few columns visibility needs with the stamps, not the incident."""
+    row = live.stamp_row(reference=reference)
+    if row is None:
+        raise Http404()
+    pk, restricted, commander_id, reporter_id = row[:4]
+    outline = Incident(pk=pk, restricted=restricted, commander_id=commander_id, reporter_id=reporter_id)
+    if not permissions.can_view(request.user, outline):
+        raise Http404()
+    return live.stamps_from(row)
+
+
 @require_safe
 @login_required
 def incident_changes(request: HttpRequest, reference: str) -> HttpResponse:
     """The incident page's poll: which of its regions changed, with their new markup."""
-    incident = guards.incident_for(request, reference)  # 404 for a restricted one the person may not see
-    return live.changes(request, _incident_regions(request, incident))
+    stamps = _visible_stamps(request, reference)
+    return live.changes(request, _incident_regions(request, reference, stamps))
 
 
 @require_safe
@@ -228,5 +247,5 @@ def incident_region(request: HttpRequest, reference: str, region: str) -> HttpRe
     """One region of the incident page, from its own template."""
     if region not in live.INCIDENT_REGIONS:
         raise Http404()
-    incident = guards.incident_for(request, reference)
-    return live.fragment(request, region, _incident_regions(request, incident)[region]())
+    stamps = _visible_stamps(request, reference)
+    return live.fragment(request, region, _incident_regions(request, reference, stamps)[region]())

@@ -32,6 +32,7 @@ from crisisflow.evidence import actions as evidence
 from crisisflow.incidents import actions, permissions
 from crisisflow.incidents.errors import Blocked, Conflict, CrisisFlowError, Forbidden, NotFound
 from crisisflow.incidents.models import Incident, Task
+from crisisflow.incidents.models.task import FINISHED
 from crisisflow.people.models import User
 from crisisflow.playbooks.models import current_versions, versions_serving
 from crisisflow.vocab import STAGE_OF_STATE, Role, Stage, State
@@ -215,57 +216,63 @@ class Room:
         """Tasks by stage (in the order of the response), then by role; stages folded as
         the module says. `only`: that one stage, unfolded (its fragment)."""
         incident, now, refusal = self.incident, self.now, self.refusal
-        tasks = incident.tasks.select_related("assignee").defer("ladder")
+        # First what every task is (stage, role, status: a narrow read of them all), to
+        # decide which are shown; then the shown ones in full.
+        outline = incident.tasks.values_list("pk", "stage", "role", "position", "status")
         if only:
-            tasks = tasks.filter(stage=only)
-        is_open = incident.is_open
-        rights = self.rights
-        here = STAGE_INDEX[self.stage]
-        rows = []
-        for task in tasks:
-            task.incident = incident  # the permission checks read it; no need to load it again
-            manages = is_open and rights.manages(task)
-            rows.append(
-                TaskRow(
-                    task=task,
-                    overdue=bool(task.due_at and task.due_at < now and not task.is_finished),
-                    can_work=is_open and (manages or rights.works(task)),
-                    can_manage=manages,
-                    error=refusal.message if refusal and refusal.form_key == f"task-{task.pk}" else "",
-                )
-            )
-        rows.sort(
-            key=lambda r: (
-                STAGE_INDEX.get(r.task.stage, 99),
-                ROLE_ORDER.get(r.task.role, 99),
-                r.task.position,
-                r.task.pk,
-            )
+            outline = outline.filter(stage=only)
+        order = sorted(
+            outline,
+            key=lambda t: (STAGE_INDEX.get(t[1], 99), ROLE_ORDER.get(t[2], 99), t[3], t[0]),
         )
-        refused_task = refusal.form_key if refusal else ""
+        here = STAGE_INDEX[self.stage]
         # Work needed now: open tasks of the stages up to the current one, or up to the
         # first one after it that has open tasks (just activated: the publish stage).
-        open_at = [STAGE_INDEX.get(r.task.stage, 99) for r in rows if not r.task.is_finished]
+        open_at = [STAGE_INDEX.get(stage, 99) for _pk, stage, _r, _p, status in order if status not in FINISHED]
         upto = min((i for i in open_at if i >= here), default=here)
-        groups = []
-        for stage, in_stage in groupby(rows, key=lambda r: r.task.stage):
+        refused_task = refusal.form_key if refusal else ""
+        plan = []  # (stage, total, finished, state, pks shown)
+        for stage, in_stage in groupby(order, key=lambda t: t[1]):
             in_stage = list(in_stage)
-            finished = sum(1 for r in in_stage if r.task.is_finished)
+            finished = sum(1 for t in in_stage if t[4] in FINISHED)
             index = STAGE_INDEX.get(stage, 99)
             state = "done" if finished == len(in_stage) else ("now" if index <= upto else "later")
             if only or stage in self.unfolded:
-                shown = in_stage
+                shown = [t[0] for t in in_stage]
             elif state == "now":
-                shown = [r for r in in_stage if not r.task.is_finished][:CARDS_PER_STAGE]
+                shown = [t[0] for t in in_stage if t[4] not in FINISHED][:CARDS_PER_STAGE]
             else:
                 shown = []
             # A refused task is shown wherever it is, with the refusal on its card.
-            shown += [r for r in in_stage if f"task-{r.task.pk}" == refused_task and r not in shown]
+            shown += [t[0] for t in in_stage if f"task-{t[0]}" == refused_task and t[0] not in shown]
+            plan.append((stage, len(in_stage), finished, state, shown))
+
+        wanted = [pk for *_rest, shown in plan for pk in shown]
+        full = incident.tasks.filter(pk__in=wanted).select_related("assignee").defer("ladder") if wanted else []
+        tasks = {task.pk: task for task in full}
+        is_open = incident.is_open
+        rights = self.rights
+        groups = []
+        for stage, total, finished, state, shown in plan:
+            rows = []
+            for pk in shown:
+                task = tasks[pk]
+                task.incident = incident  # the permission checks read it; no need to load it again
+                manages = is_open and rights.manages(task)
+                rows.append(
+                    TaskRow(
+                        task=task,
+                        overdue=bool(task.due_at and task.due_at < now and not task.is_finished),
+                        can_work=is_open and (manages or rights.works(task)),
+                        can_manage=manages,
+                        error=refusal.message if refusal and refusal.form_key == f"task-{pk}" else "",
+                    )
+                )
             by_role = [
                 {"role": Role(role).label, "rows": list(role_rows)}
-                for role, role_rows in groupby(shown, key=lambda r: r.task.role)
+                for role, role_rows in groupby(rows, key=lambda r: r.task.role)
             ]
-            groups.append(StageGroup(Stage(stage), len(in_stage), finished, by_role, len(shown), state))
+            groups.append(StageGroup(Stage(stage), total, finished, by_role, len(rows), state))
         return groups
 
     def tasks(self, only: str | None = None) -> dict:

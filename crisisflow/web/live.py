@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, IntegerField, Max, OuterRef, Subquery, Sum
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -190,62 +190,78 @@ INCIDENT_REGIONS = {
 }
 
 
-def _scalar(queryset, **aggregate) -> Subquery:
-    """One aggregate over an incident's rows, as a subquery of the incident row."""
-    ((name, expression),) = aggregate.items()
-    rows = queryset.filter(incident=OuterRef("pk")).order_by().values("incident")
-    return Subquery(rows.annotate(**{name: expression}).values(name)[:1], output_field=IntegerField())
+def _stamps_sql(where: str) -> str:
+    """One query for every region's stamp of an incident (and what its visibility needs).
+    Written out once, not built by the ORM per poll: it runs on every poll of every
+    viewer, and composing the same dozen subqueries each time cost more than running it."""
+    incident, task = Incident._meta.db_table, Task._meta.db_table
+    event, sent = Event._meta.db_table, Notification._meta.db_table
+
+    def of(table: str, value: str, extra: str = "") -> str:
+        return f"(SELECT {value} FROM {table} x WHERE x.incident_id = i.id{extra})"
+
+    unfinished = ", ".join(f"'{status}'" for status in UNFINISHED)
+    return f"""
+        SELECT i.id, i.restricted, i.commander_id, i.reporter_id, i.version, i.state,
+               {of(task, "COUNT(*)")}, {of(task, "SUM(x.version)")},
+               {of(task, "COUNT(*)", f" AND x.status IN ({unfinished}) AND x.due_at < %s")},
+               {of(event, "MAX(x.seq)")}, {of(event, "MAX(x.seq)", " AND x.kind = %s")},
+               {of(sent, "COUNT(*)")}, {of(sent, "MAX(x.id)")},
+               {of(sent, "COUNT(*)", " AND x.state = %s")}, {of(sent, "COUNT(*)", " AND x.state = %s")},
+               {of(sent, "COUNT(*)", " AND x.state = %s")}, {of(sent, "SUM(x.attempts)")}
+        FROM {incident} i WHERE {where}"""
 
 
-def incident_stamps(incident: Incident) -> dict[str, str]:
-    """The stamp of every region of the incident page, from one query.
+_SQL: dict[str, str] = {}
+
+
+def stamp_row(*, pk: int | None = None, reference: str | None = None) -> tuple | None:
+    """The row the stamps are made from, by the incident's id or reference."""
+    where = "i.id = %s" if pk is not None else "i.reference = %s"
+    if where not in _SQL:
+        _SQL[where] = _stamps_sql(where)
+    State = Notification.State
+    now = connection.ops.adapt_datetimefield_value(clock.now())
+    params = [now, *(str(v.value) for v in (Event.Kind.COMMENT, State.SENDING, State.DELIVERED, State.FAILED))]
+    with connection.cursor() as cursor:
+        cursor.execute(_SQL[where], [*params, pk if pk is not None else reference])
+        return cursor.fetchone()
+
+
+def stamps_from(row: tuple | None) -> dict[str, str]:
+    """The stamp of every region of the incident page.
 
     Every change to an incident writes a timeline event and most bump its version; task
     changes bump the task's version (their sum only grows). "Overdue" changes with time
-    alone, so the number of overdue tasks is part of the task list's stamp.
-
-    Kept on the incident object: the page asks once per region while it renders, and the
-    fragment view computes them before rendering (a change landing in between then shows
-    at the next poll instead of being missed)."""
-    cached = getattr(incident, "_live_stamps", None)
-    if cached is not None:
-        return cached
-    now = clock.now()
-    tasks = Task.objects.all()
-    sent = Notification.objects.all()
-    State = Notification.State
-    counts = {
-        "task_count": _scalar(tasks, n=Count("pk")),
-        "task_versions": _scalar(tasks, n=Sum("version")),
-        "overdue": _scalar(tasks.filter(status__in=UNFINISHED, due_at__lt=now), n=Count("pk")),
-        "last_seq": _scalar(Event.objects.all(), n=Max("seq")),
-        "last_comment": _scalar(Event.objects.filter(kind=Event.Kind.COMMENT), n=Max("seq")),
-        # A notification moves pending → sending → delivered or failed, trying again
-        # on the way: how many there are in each state, and the tries, show every move.
-        "sent": _scalar(sent, n=Count("pk")),
-        "sent_last": _scalar(sent, n=Max("pk")),
-        "sending": _scalar(sent.filter(state=State.SENDING), n=Count("pk")),
-        "delivered": _scalar(sent.filter(state=State.DELIVERED), n=Count("pk")),
-        "failed": _scalar(sent.filter(state=State.FAILED), n=Count("pk")),
-        "attempts": _scalar(sent, n=Sum("attempts")),
-    }
-    row = Incident.objects.filter(pk=incident.pk).annotate(**counts).values("version", "state", *counts).first()
-    v = (row or {}).get  # a deleted incident: any stamp will do, its page is gone
-    tasks_now = (v("task_count"), v("task_versions"))
-    delivery = (v("sent"), v("sent_last"), v("sending"), v("delivered"), v("failed"), v("attempts"))
-    stamps = {
-        "head": stamp("head", v("version"), v("state")),
+    alone, so the number of overdue tasks is part of the task list's stamp. A
+    notification moves pending → sending → delivered or failed, trying again on the way:
+    how many there are in each state, and the tries, show every move."""
+    if row is None:  # a deleted incident: any stamp will do, its page is gone
+        row = (None,) * 17
+    version, state = row[4], row[5]
+    tasks_now, overdue, last_seq, last_comment = (row[6], row[7]), row[8], row[9], row[10]
+    delivery = tuple(row[11:17])
+    return {
+        "head": stamp("head", version, state),
         # Gates read the tasks and the team, and features may add gates on anything
         # that writes an event.
-        "next-step": stamp("next", v("version"), tasks_now, v("last_seq")),
+        "next-step": stamp("next", version, tasks_now, last_seq),
         # Comments on a task change no version, only the timeline: the last one counts.
-        "tasks": stamp("tasks", v("version"), tasks_now, v("overdue"), v("last_comment")),
-        "team": stamp("team", v("version"), tasks_now),
-        "timeline": stamp("timeline", v("version"), v("last_seq")),
+        "tasks": stamp("tasks", version, tasks_now, overdue, last_comment),
+        "team": stamp("team", version, tasks_now),
+        "timeline": stamp("timeline", version, last_seq),
         "notifications": stamp("notifications", delivery),
     }
-    incident._live_stamps = stamps  # type: ignore[attr-defined]
-    return stamps
+
+
+def incident_stamps(incident: Incident) -> dict[str, str]:
+    """The stamps of the incident's regions, from one query, kept on the incident object:
+    the page asks once per region while it renders."""
+    cached = getattr(incident, "_live_stamps", None)
+    if cached is None:
+        cached = stamps_from(stamp_row(pk=incident.pk))
+        incident._live_stamps = cached  # type: ignore[attr-defined]
+    return cached
 
 
 # --- My tasks: a task's card, swapped in place ----------------------------------------------------------

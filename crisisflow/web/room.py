@@ -181,19 +181,24 @@ EVENT_FIELDS = (
 )
 
 
-def comments_by_task(incident: Incident) -> dict[int, list[tuple]]:
-    """Every task's comments, oldest first, as (actor id, at, text): one query for the
-    whole incident."""
+def comments_by_task(incident: Incident, task_ids=None) -> dict[int, list[tuple]]:
+    """The tasks' comments (all, or those of `task_ids`), oldest first, as (actor id, at,
+    text): one query for the whole incident."""
     comments = incident.events.filter(kind=Kind.COMMENT).order_by("seq")
+    if task_ids is not None:
+        comments = comments.filter(task_id__in=task_ids)
     found: dict[int, list[tuple]] = {}
     for task_id, actor_id, at, data in comments.values_list("task_id", "actor_id", "at", "data"):
         found.setdefault(task_id, []).append((actor_id, at, data.get("text", "")))
     return found
 
 
-def prerequisites_by_task(incident: Incident) -> dict[int, list[tuple[dict, str]]]:
-    """What every task depends on, as (title, status): one query for the whole incident."""
+def prerequisites_by_task(incident: Incident, task_ids=None) -> dict[int, list[tuple[dict, str]]]:
+    """What the tasks (all, or those of `task_ids`) depend on, as (title, status): one
+    query for the whole incident."""
     links = Task.depends_on.through.objects.filter(from_task__incident=incident).order_by("to_task__position")
+    if task_ids is not None:
+        links = links.filter(from_task_id__in=task_ids)
     found: dict[int, list[tuple[dict, str]]] = {}
     for task_id, title, status in links.values_list("from_task_id", "to_task__title", "to_task__status"):
         found.setdefault(task_id, []).append((title, status))
@@ -307,11 +312,13 @@ def dress_tasks(
 
     refused_on, refused_form = refused_comment or (None, None)
     people = list(team_users)
-    comments = comments_by_task(incident)
+    # Only the cards shown: a long crisis folds most of its tasks.
+    shown = [row.task.pk for group in task_groups for role in group["roles"] for row in role["rows"]]
+    comments = comments_by_task(incident, shown)
     # Who wrote the comments: one query for all of them.
     writers = {actor_id for said in comments.values() for actor_id, _at, _text in said if actor_id}
     names = {person.pk: str(person) for person in User.objects.filter(pk__in=writers)} if writers else {}
-    prerequisites = prerequisites_by_task(incident)
+    prerequisites = prerequisites_by_task(incident, shown)
     options: dict[int | None, str] = {}
 
     def assign_options(selected: int | None) -> str:
