@@ -40,6 +40,7 @@ ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
 VIEWERS = int(ARGS[0]) if ARGS else 100
 DURATION = float(ARGS[1]) if len(ARGS) > 1 else 60.0
 CHANGE_EVERY = 10.0
+SECRET = "bench-live-" + "k" * 50
 LANGUAGES = ["zh-hans", "en"]
 ZONES = ["Asia/Shanghai", "Europe/London", "America/New_York"]
 REGION = re.compile(r'data-live-region="([^"]+)" data-live-stamp="([0-9a-f]+)"')
@@ -140,11 +141,13 @@ def main() -> None:
     vendor = setup("crisisflow_bench_live")
     from django.conf import settings
     from django.db import connection
-
-    from crisisflow.incidents import actions
     from pages import build
 
+    from crisisflow.incidents import actions
+
     settings.MEDIA_ROOT = tempfile.mkdtemp(prefix="crisisflow-bench-media-")
+    # The server signs sessions with its own key: the viewers' sessions are made with it.
+    settings.SECRET_KEY = SECRET
     people, big = build(settings)
     sessions = make_viewers(people, big, VIEWERS)
     task = big.tasks.filter(stage="publish", status="open").order_by("position").first()
@@ -154,13 +157,17 @@ def main() -> None:
     env = {
         **os.environ,
         "DEBUG": "0",
-        "SECRET_KEY": "bench-" + "x" * 60,
+        "SECRET_KEY": SECRET,
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
         "SESSION_COOKIE_SECURE": "0",
         "CRISISFLOW_VAR_DIR": tempfile.mkdtemp(prefix="crisisflow-bench-var-"),
         "LOG_LEVEL": "WARNING",
     }
+    # As in production: static files collected (the pages name them by their hashed names).
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True
+    )
     server = subprocess.Popen(
         [
             sys.executable,
@@ -169,6 +176,7 @@ def main() -> None:
             "--host=127.0.0.1",
             f"--port={port}",
             "--threads=4",
+            "--connection-limit=1000",
             "crisisflow.wsgi:application",
         ],
         cwd=ROOT,
@@ -184,7 +192,7 @@ def main() -> None:
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit(f"the server did not start: {server.stderr.read().decode()[-2000:]}")
+                    raise SystemExit(f"the server did not start: {server.stderr.read().decode()[-2000:]}") from None
                 time.sleep(0.2)
 
         page = f"/incidents/{big.reference}/"
@@ -193,7 +201,11 @@ def main() -> None:
         loads = []
         for viewer in viewers:  # everyone opens the page once
             started = time.monotonic()
-            viewer.load()
+            try:
+                viewer.load()
+            except AssertionError:
+                server.terminate()
+                raise SystemExit(f"the page failed: {server.communicate()[1].decode()[-3000:]}") from None
             loads.append(time.monotonic() - started)
         for viewer in viewers:
             viewer.start()

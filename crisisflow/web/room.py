@@ -246,7 +246,7 @@ def task_words() -> dict[str, str]:
         "skipped_because": _("Skipped because:"),
         "instructions": _("Instructions"),
         "start": _("Start"),
-        "done": _("Done"),
+        "done": _("Mark done"),
         "unblock": _("Unblock"),
         "more": _("More…"),
         "why_blocked": _("Why is it blocked?"),

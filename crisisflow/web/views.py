@@ -42,7 +42,8 @@ from crisisflow.incidents.errors import CrisisFlowError, Forbidden, Invalid, Not
 from crisisflow.incidents.models import Incident, Task, TeamMember
 from crisisflow.people import prefs
 from crisisflow.people.models import User
-from crisisflow.vocab import Role, Stage
+from crisisflow.playbooks.models import crisis_type_choices
+from crisisflow.vocab import CrisisType, Role, Stage
 from crisisflow.web import guards, live, room
 from crisisflow.web import incident_page as page
 from crisisflow.web.forms import (
@@ -59,6 +60,7 @@ from crisisflow.web.forms import (
     TickForm,
     show_error,
 )
+from crisisflow.web.templatetags.crisisflow_web import crisis_type
 
 ROLE_ORDER = {role: i for i, role in enumerate(Role.values)}
 # The stages an incident walks through, in order, for the progress strip.
@@ -72,6 +74,11 @@ STAGES = list(Stage)
 def list_incidents(request: HttpRequest) -> HttpResponse:
     incidents = permissions.visible_incidents(request.user).select_related("commander")
     incidents = incidents.order_by("-detected_at")
+    incidents = list(incidents)
+    # The names of the crisis types, once for the list (a playbook may define its own).
+    labels = dict(crisis_type_choices()) if any(i.crisis_type not in CrisisType.values for i in incidents) else {}
+    for incident in incidents:
+        incident.type_label = labels.get(incident.crisis_type) or crisis_type(incident.crisis_type)
     now = clock.now()
     return render(request, "web/incident_list.html", {"incidents": incidents, "now": now, **guards.worker_status(now)})
 
