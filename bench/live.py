@@ -165,9 +165,7 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
     }
     # As in production: static files collected (the pages name them by their hashed names).
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True
-    )
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
     server = subprocess.Popen(
         [
             sys.executable,

@@ -5,8 +5,8 @@ someone else changed something."""
 from __future__ import annotations
 
 import re
-from urllib.parse import urlencode
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 import time_machine
@@ -318,7 +318,7 @@ def test_a_region_renders_from_its_own_template_not_the_whole_page(browse, peopl
     assert list(answer["regions"]) == ["head"] and "Critical" in answer["regions"]["head"]["html"]
     sql = " ".join(q["sql"] for q in queries.captured_queries)
     # Neither the tasks, the timeline nor the notifications are read for the header.
-    assert "incidents_task\".\"title" not in sql and "alerts_notification\".\"channel" not in sql
+    assert 'incidents_task"."title' not in sql and 'alerts_notification"."channel' not in sql
     assert len(queries) <= 6
 
 
