@@ -39,7 +39,9 @@ def test_no_module_uses_another_modules_private_names():
         bound = imported_modules(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("crisisflow"):
-                offences += [f"{name}: from {node.module} import {a.name}" for a in node.names if a.name.startswith("_")]
+                offences += [
+                    f"{name}: from {node.module} import {a.name}" for a in node.names if a.name.startswith("_")
+                ]
             if (
                 isinstance(node, ast.Attribute)
                 and node.attr.startswith("_")

@@ -76,6 +76,7 @@ class TaskRow:
     can_manage: bool
     error: str = ""
     card: Any = None  # what the card shows, worked out once per page (room.dress_tasks)
+    compact: bool = False  # a finished task shown as one line
 
     @property
     def actionable(self) -> bool:
@@ -95,7 +96,8 @@ class StageGroup:
 
     @property
     def folded(self) -> int:
-        """How many of its tasks are not shown."""
+        """How many of its tasks are not shown (a finished one shown as a line counts as
+        shown)."""
         return self.total - self.shown
 
 
@@ -232,6 +234,7 @@ class Room:
         upto = min((i for i in open_at if i >= here), default=here)
         refused_task = refusal.form_key if refusal else ""
         plan = []  # (stage, total, finished, state, pks shown)
+        compact: set[int] = set()  # shown as a line, not a card
         for stage, in_stage in groupby(order, key=lambda t: t[1]):
             in_stage = list(in_stage)
             finished = sum(1 for t in in_stage if t[4] in FINISHED)
@@ -240,7 +243,12 @@ class Room:
             if only or stage in self.unfolded:
                 shown = [t[0] for t in in_stage]
             elif state == "now":
-                shown = [t[0] for t in in_stage if t[4] not in FINISHED][:CARDS_PER_STAGE]
+                # Its first open tasks in full, and what is finished as a line each (the
+                # person who just finished one still sees it there).
+                open_ones = [t[0] for t in in_stage if t[4] not in FINISHED]
+                first = set(open_ones[:CARDS_PER_STAGE])
+                shown = [t[0] for t in in_stage if t[0] in first or t[0] not in open_ones]
+                compact |= {t[0] for t in in_stage if t[0] not in open_ones}
             else:
                 shown = []
             # A refused task is shown wherever it is, with the refusal on its card.
@@ -266,6 +274,7 @@ class Room:
                         can_work=is_open and (manages or rights.works(task)),
                         can_manage=manages,
                         error=refusal.message if refusal and refusal.form_key == f"task-{pk}" else "",
+                        compact=pk in compact,
                     )
                 )
             by_role = [

@@ -259,6 +259,7 @@ def task_words() -> dict[str, str]:
         "comment": _("Comment"),
         "your_comment": _("Your comment on this task"),
         "post_comment": _("Post comment"),
+        "history": _("Its history"),
     }
 
 
@@ -313,7 +314,8 @@ def dress_tasks(
     refused_on, refused_form = refused_comment or (None, None)
     people = list(team_users)
     # Only the cards shown: a long crisis folds most of its tasks.
-    shown = [row.task.pk for group in task_groups for role in group["roles"] for row in role["rows"]]
+    rows = [row for group in task_groups for role in group["roles"] for row in role["rows"]]
+    shown = [row.task.pk for row in rows if not getattr(row, "compact", False)]
     comments = comments_by_task(incident, shown)
     # Who wrote the comments: one query for all of them.
     writers = {actor_id for said in comments.values() for actor_id, _at, _text in said if actor_id}
@@ -333,6 +335,17 @@ def dress_tasks(
         for role in group["roles"]:
             for row in role["rows"]:
                 task = row.task
+                if getattr(row, "compact", False):
+                    row.card = {
+                        "id": task.pk,
+                        "state": task.status,
+                        "compact": True,
+                        "title": pick(task.title),
+                        "status": statuses.get(task.status, task.status),
+                        "assignee": str(task.assignee) if task.assignee_id else words["unassigned"],
+                        "history": f"{page_url}?task={task.pk}#timeline",
+                    }
+                    continue
                 said = comments.get(task.pk, [])
                 pk, state = task.pk, task.status  # the status field is a descriptor: read it once
                 row.card = {

@@ -11,6 +11,8 @@
      gets a pile of them), and at once when the page becomes visible again;
    - the timeline's filter (the page's query) and the stages of the task list the
      person unfolded go along, so the regions come back as the person left them;
+   - a region the person just changed in place (a task card's buttons) is not swapped
+     by an answer that may be older than their change;
    - a task card (data-live-card) shows the refusal the server wrote in it (400, 409),
      and says so when the server could not be reached at all;
    - focus that was inside a swapped region stays in it.
@@ -28,6 +30,16 @@
     return TYPING.test(el.tagName) && !(el.tagName === "INPUT" && NOT_TYPING.test(el.type));
   }
 
+  // The option a single select shows when nobody touched it: the one marked selected,
+  // else the first (a select with none marked shows its first, with defaultSelected
+  // false on every option).
+  function defaultIndex(select) {
+    for (var i = 0; i < select.options.length; i++) {
+      if (select.options[i].defaultSelected) return i;
+    }
+    return select.options.length ? 0 : -1;
+  }
+
   // Fields of change forms (POST) that differ from what the server rendered. Filter
   // forms (GET) do not count: they hold no one's work.
   function unsent(region) {
@@ -35,8 +47,12 @@
     for (var i = 0; i < fields.length; i++) {
       var f = fields[i];
       if (f.tagName === "SELECT") {
-        for (var j = 0; j < f.options.length; j++) {
-          if (f.options[j].selected !== f.options[j].defaultSelected) return true;
+        if (f.multiple) {
+          for (var j = 0; j < f.options.length; j++) {
+            if (f.options[j].selected !== f.options[j].defaultSelected) return true;
+          }
+        } else if (f.selectedIndex !== defaultIndex(f)) {
+          return true;
         }
       } else if (f.type === "checkbox" || f.type === "radio") {
         if (f.checked !== f.defaultChecked) return true;
@@ -80,9 +96,13 @@
     return meta.getAttribute("content") + "?" + params.toString();
   }
 
-  function swapIn(name, html) {
+  function swapIn(name, html, sent) {
     var el = document.querySelector('[data-live-region="' + name + '"]');
     if (!el || !window.cfLiveIdle(el)) return; // the person started typing meanwhile
+    // The person changed something in it in place (a task card's button) since this
+    // poll left, or just before: this answer may predate their change. The region keeps
+    // its old stamp, so the next poll brings it again.
+    if (el.cfTouched && el.cfTouched > sent - every) return;
     var focusId = holdsFocus(el) ? document.activeElement.id : null;
     if (window.htmx && window.htmx.swap) {
       window.htmx.swap(el, html, { swapStyle: "outerHTML" });
@@ -113,7 +133,7 @@
         var serverNow = Date.parse(answer.now);
         if (!isNaN(serverNow)) window.cfSkew = serverNow - (sent + Date.now()) / 2;
         Object.keys(answer.regions || {}).forEach(function (name) {
-          swapIn(name, answer.regions[name].html);
+          swapIn(name, answer.regions[name].html, sent);
         });
       })
       .catch(function () {})
@@ -160,6 +180,12 @@
     var xhr = evt.detail.xhr;
     xhr.cfHadFocus = holdsFocus(evt.detail.target);
     xhr.cfFocusId = xhr.cfHadFocus ? document.activeElement.id : "";
+  });
+
+  // An in-place change inside a live region (see swapIn).
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var region = evt.detail.elt && evt.detail.elt.closest && evt.detail.elt.closest("[data-live-region]");
+    if (region) region.cfTouched = Date.now();
   });
 
   document.addEventListener("htmx:beforeSwap", function (evt) {
