@@ -408,3 +408,19 @@ def test_the_task_list_keeps_the_stages_the_person_unfolded(browse, people, inci
     opened = ask(client, changes_url(incident), {"tasks": stamps["tasks"]}, open=later)["regions"]["tasks"]["html"]
     assert f'id="stage-{later}" data-stage="{later}" data-open' not in folded.replace("stage-group stage-later", "")
     assert opened.count('<article class="task') > folded.count('<article class="task')
+
+
+def test_the_dashboard_and_my_tasks_ask_once_for_all_their_regions(browse, people, incident):
+    client = browse(people.legal)
+    dashboard = stamps_of(text_of(client.get(reverse("dashboard"))))
+    mine = stamps_of(text_of(client.get(reverse("my-tasks"))))
+    assert set(dashboard) == {"incidents", "tasks", "notifications", "unread"}
+    assert set(mine) == {"my-tasks", "unread"}
+    assert ask(client, reverse("live"), dashboard)["regions"] == {}
+    assert ask(client, reverse("live"), mine)["regions"] == {}
+
+    actions.start_task(people.commander, incident.tasks.get(key="legal-review").pk)
+    changed = ask(client, reverse("live"), dashboard)["regions"]
+    assert set(changed) == {"tasks"}  # legal's own task; the incident list shows no task states
+    assert "In progress" in changed["tasks"]["html"]
+    assert list(ask(client, reverse("live"), mine)["regions"]) == ["my-tasks"]

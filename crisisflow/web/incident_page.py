@@ -54,7 +54,7 @@ STAGES = list(Stage)
 STAGE_INDEX = {stage.value: i for i, stage in enumerate(STAGES)}
 
 # Open tasks shown in full per stage that needs work now; the rest of the stage is folded.
-CARDS_PER_STAGE = 8
+CARDS_PER_STAGE = 6
 
 DELIVERY_LOG_SIZE = 60
 
