@@ -366,11 +366,12 @@ def test_a_shared_render_carries_each_readers_own_csrf_token(people, incident):
         return client
 
     stamps = {"timeline": "old"}
-    first, second = commander(), commander()
+    first = commander()  # its page renders every region once, for everyone like them
     made = live.shared.renders
+    second = commander()
     html_first = ask(first, changes_url(incident), stamps)["regions"]["timeline"]["html"]
     html_second = ask(second, changes_url(incident), stamps)["regions"]["timeline"]["html"]
-    assert live.shared.renders == made + 1
+    assert live.shared.renders == made  # the second page and both answers: the same renders
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html_second).group(1)
     assert token != re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html_first).group(1)
     note = reverse("incident-note", args=[incident.reference])
@@ -424,3 +425,28 @@ def test_the_dashboard_and_my_tasks_ask_once_for_all_their_regions(browse, peopl
     assert set(changed) == {"tasks"}  # legal's own task; the incident list shows no task states
     assert "In progress" in changed["tasks"]["html"]
     assert list(ask(client, reverse("live"), mine)["regions"]) == ["my-tasks"]
+
+
+def test_people_who_see_the_same_share_the_pages_region_renders(browse, people, incident):
+    from django.test import Client
+
+    def open_page(person):
+        client = Client()
+        client.force_login(person)
+        client.cookies["django_language"] = "en"
+        return text_of(client.get(reverse("incident-detail", args=[incident.reference])))
+
+    first = open_page(people.observer)
+    made = live.shared.renders
+    assert made >= len(live.INCIDENT_REGIONS)
+    second = open_page(people.outsider)  # the same buttons: nothing rendered again
+    assert live.shared.renders == made
+    assert stamps_of(first) == stamps_of(second)
+    open_page(people.commander)  # the commander's buttons and forms are theirs
+    assert live.shared.renders > made
+
+    # A refusal shows what was typed: that page is rendered for its reader alone.
+    client = browse(people.commander)
+    refused = client.post(reverse("incident-note", args=[incident.reference]), {"text": "   "})
+    assert refused.status_code == 400 and "Write something first." in text_of(refused)
+    assert "Write something first." not in open_page(people.commander)

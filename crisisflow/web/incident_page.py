@@ -24,6 +24,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from crisisflow import clock
@@ -36,7 +37,7 @@ from crisisflow.incidents.models.task import FINISHED
 from crisisflow.people.models import User
 from crisisflow.playbooks.models import current_versions, versions_serving
 from crisisflow.vocab import STAGE_OF_STATE, Role, Stage, State
-from crisisflow.web import guards, room
+from crisisflow.web import guards, live, room
 from crisisflow.web.forms import (
     BOOLEAN_FACTS,
     FACT_LABELS,
@@ -365,13 +366,26 @@ class Room:
         return self.bound.get("note") or NoteForm(auto_id="note_%s")
 
     def page(self) -> dict:
-        """Everything the whole page shows."""
+        """Everything the whole page shows. Its live regions come as markup, each from the
+        renders shared with everyone who sees the same (live.shared) — unless the page
+        shows a refusal or what someone typed, which are theirs alone."""
         incident = self.incident
-        context = {}
-        for name in REGIONS:
-            context.update(self.region(name))
+        stamps = live.incident_stamps(incident)
+        theirs_alone = self.refusal is not None or bool(self.bound)
+
+        def region(name: str) -> str:
+            shown = live.Region(
+                stamp=stamps[name],
+                render=lambda: render_to_string(REGIONS[name], self.region(name), self.request),
+                standing=None if theirs_alone else lambda: (incident.pk, *self.standing(name)),
+            )
+            return mark_safe(live.markup(self.request, name, shown))  # made by the region templates
+
+        context = self.base()
         context.update(
             {
+                "regions": {name.replace("-", "_"): region(name) for name in REGIONS},
+                "failed_deliveries": incident.notifications.filter(state=Notification.State.FAILED).count(),
                 "severity_form": self.bound.get("severity")
                 or SeverityForm(
                     initial={"version": incident.version, "severity": incident.severity}, auto_id="severity_%s"

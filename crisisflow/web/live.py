@@ -208,7 +208,8 @@ def _stamps_sql(where: str) -> str:
                {of(event, "MAX(x.seq)")}, {of(event, "MAX(x.seq)", " AND x.kind = %s")},
                {of(sent, "COUNT(*)")}, {of(sent, "MAX(x.id)")},
                {of(sent, "COUNT(*)", " AND x.state = %s")}, {of(sent, "COUNT(*)", " AND x.state = %s")},
-               {of(sent, "COUNT(*)", " AND x.state = %s")}, {of(sent, "SUM(x.attempts)")}
+               {of(sent, "COUNT(*)", " AND x.state = %s")}, {of(sent, "SUM(x.attempts)")},
+               i.statement_due_at, i.first_statement_at
         FROM {incident} i WHERE {where}"""
 
 
@@ -233,16 +234,21 @@ def stamps_from(row: tuple | None) -> dict[str, str]:
 
     Every change to an incident writes a timeline event and most bump its version; task
     changes bump the task's version (their sum only grows). "Overdue" changes with time
-    alone, so the number of overdue tasks is part of the task list's stamp. A
+    alone, so the number of overdue tasks is part of the task list's stamp, and the
+    minute is part of the header's while its golden clock runs. A
     notification moves pending → sending → delivered or failed, trying again on the way:
     how many there are in each state, and the tries, show every move."""
     if row is None:  # a deleted incident: any stamp will do, its page is gone
-        row = (None,) * 17
+        row = (None,) * 19
     version, state = row[4], row[5]
+    # While the golden clock runs, the header's own words ("3 hours, 59 minutes left",
+    # what shows without JavaScript) change every minute.
+    running = row[17] is not None and row[18] is None
+    minute = int(clock.now().timestamp() // 60) if running else None
     tasks_now, overdue, last_seq, last_comment = (row[6], row[7]), row[8], row[9], row[10]
     delivery = tuple(row[11:17])
     return {
-        "head": stamp("head", version, state),
+        "head": stamp("head", version, state, minute),
         # Gates read the tasks and the team, and features may add gates on anything
         # that writes an event.
         "next-step": stamp("next", version, tasks_now, last_seq),

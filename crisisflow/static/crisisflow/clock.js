@@ -5,9 +5,10 @@
 
    data-now is the server's time when the page was made: the difference to this
    device's clock is taken off, so a phone set a few minutes wrong still counts right.
-   Once the page's live poll (live.js) has heard the server's time (window.cfSkew),
-   every clock counts from that instead: a region's markup may be a shared render made
-   a while ago, its data-now older than the page. */
+   Where the page says the server's time itself (<meta name="cf-live" data-now>), and
+   once its live poll (live.js) has heard it (window.cfSkew), every clock counts from
+   that instead: a region's markup may be a shared render made a while ago, its
+   data-now older than the page. */
 (function () {
   "use strict";
 
@@ -59,6 +60,12 @@
       if (c.icon) c.icon.textContent = overdue ? "⚠ " : "";
     });
   }
+
+  // The page's own time (the live address's meta): regions may be shared renders made
+  // earlier, their data-now older than the page.
+  var meta = document.querySelector('meta[name="cf-live"]');
+  var pageNow = meta ? Date.parse(meta.getAttribute("data-now")) : NaN;
+  if (!isNaN(pageNow) && typeof window.cfSkew !== "number") window.cfSkew = pageNow - Date.now();
 
   bind();
   tick();

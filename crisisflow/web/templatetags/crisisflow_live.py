@@ -6,6 +6,7 @@ from django import template
 from django.urls import reverse
 from django.utils.html import format_html
 
+from crisisflow import clock
 from crisisflow.web import live
 
 register = template.Library()
@@ -27,8 +28,15 @@ def live_region(incident, region: str):
 
 @register.simple_tag
 def live_address(url_name: str, *args):
-    """The page's live address and how often to ask, for <meta name="cf-live">."""
-    return format_html('content="{}" data-every="{}"', reverse(url_name, args=args), int(live.POLL_SECONDS * 1000))
+    """The page's live address, how often to ask, and the server's time now (a region
+    may be a shared render made earlier: the page's clocks count from this), for
+    <meta name="cf-live">."""
+    return format_html(
+        'content="{}" data-every="{}" data-now="{}"',
+        reverse(url_name, args=args),
+        int(live.POLL_SECONDS * 1000),
+        clock.now().isoformat(),
+    )
 
 
 def unread_stamp(count: int) -> str:
