@@ -5,9 +5,11 @@ Read-only views: they find what the person may see and show it. The task buttons
 tasks post to the task views in crisisflow.web.views (the same use cases as the incident
 page); those answer an HTMX request from My tasks with the task's card (live.task_card).
 
-Every region here is a live region (crisisflow.web.live): its fragment view answers 304
-while its stamp has not changed. A fixed number of queries whatever the number of
-incidents or tasks: counts are annotated, never asked per row.
+Every region here is a live region (crisisflow.web.live): a page asks once for all its
+regions (`page_changes`, `incident_changes`) and gets back only those whose stamp changed;
+each region's own fragment view answers 304 while its stamp has not changed. A fixed
+number of queries whatever the number of incidents or tasks: counts are annotated,
+never asked per row.
 """
 
 from __future__ import annotations
@@ -160,10 +162,7 @@ def _person_region(request: HttpRequest, build, template: str) -> live.Region:
     return live.Region(stamp=context["stamp"], render=lambda: render_to_string(template, {"region": context}, request))
 
 
-PERSON_REGIONS = {
-    **{name: (build, template) for name, (build, template) in DASHBOARD_REGIONS.items()},
-    "my-tasks": (_my_tasks_region, "web/_live_my_tasks.html"),
-}
+PERSON_REGIONS = {**DASHBOARD_REGIONS, "my-tasks": (_my_tasks_region, "web/_live_my_tasks.html")}
 
 
 def _person_regions(request: HttpRequest) -> dict:
