@@ -192,3 +192,13 @@ def install_plan(definition: dict = SMALL_PLAN, at: datetime = T0) -> PlaybookVe
 @pytest.fixture
 def plan(db) -> PlaybookVersion:
     return install_plan()
+
+
+@pytest.fixture(autouse=True)
+def fresh_shared_renders():
+    """Live regions' shared renders are kept per process; each test starts without any
+    (ids come back after a rolled-back test, and a stamp alone would match)."""
+    from crisisflow.web import live
+
+    live.shared.clear()
+    yield

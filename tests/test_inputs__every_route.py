@@ -306,6 +306,7 @@ ROUTES: dict[str, Route] = {
     "evidence-attach": web(url=INCIDENT, multipart=True, file=FILE, caption=LINE),
     "team-accept": web(url=INCIDENT, version=VERSION),
     "team-add": web(url=INCIDENT, version=VERSION, user=PERSON, role=ROLE),
+    "hand-over": web(url=INCIDENT, version=VERSION, commander=PERSON, reason=LINE),
     "team-remove": web(url={**INCIDENT, "member_id": "member_id"}, version=VERSION),
     "task-start": web(url=TASK, version=TASK_VERSION),
     "task-done": web(url=TASK, version=TASK_VERSION),

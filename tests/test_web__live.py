@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 import time_machine
@@ -87,7 +88,7 @@ def test_an_incident_region_is_304_until_someone_else_changes_it(browse, people,
     with time_machine.travel(at, tick=False):
         page = client.get(reverse("incident-detail", args=[incident.reference]))
         seen = stamp_in(text_of(page), element_id)
-        assert shows not in live.cut(text_of(page), element_id)
+        assert shows not in text_of(client.get(region_url(incident, region)))
 
         unchanged = poll(client, region_url(incident, region), seen)
         assert unchanged.status_code == 304 and unchanged.content == b""
@@ -100,7 +101,7 @@ def test_an_incident_region_is_304_until_someone_else_changes_it(browse, people,
         assert poll(client, region_url(incident, region), etag(changed)).status_code == 304
     assert changed.status_code == 200
     html = text_of(changed)
-    # The region alone, cut out of the page: one source of markup.
+    # The region alone, from its own template.
     assert re.match(rf'\s*<[a-z]+ [^>]*id="{element_id}"', html)
     assert shows in html
     assert stamp_in(html, element_id) == etag(changed) != seen
@@ -255,17 +256,197 @@ def test_fragments_need_sign_in(client, incident):
         assert client.get(url).status_code == 302
 
 
-# --- the pieces ----------------------------------------------------------------------------------------------
+# --- one poll per page ----------------------------------------------------------------------------------------
+
+REGION_ATTRS = re.compile(r'data-live-region="([^"]+)" data-live-stamp="([0-9a-f]+)"')
 
 
-def test_cut_finds_the_element_and_its_own_end():
-    html = (
-        '<main><section id="a"><p>open paragraph<section id="inner"><br></section>'
-        "<!-- </section> --><script>if (a</section>) {}</script></section><section id='b'>x</section></main>"
-    )
-    assert live.cut(html, "a") == (
-        '<section id="a"><p>open paragraph<section id="inner"><br></section>'
-        "<!-- </section> --><script>if (a</section>) {}</script></section>"
-    )
-    assert live.cut(html, "b") == "<section id='b'>x</section>"
-    assert live.cut(html, "missing") == ""
+def stamps_of(html: str) -> dict[str, str]:
+    return dict(REGION_ATTRS.findall(html))
+
+
+def ask(client, url: str, stamps: dict[str, str], **query):
+    """What live.js sends every few seconds: the page's regions and their stamps."""
+    params = [("region", f"{name}:{seen}") for name, seen in stamps.items()] + list(query.items())
+    response = client.get(url + "?" + urlencode(params))
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    assert "no-store" in response["Cache-Control"]
+    return response.json()
+
+
+def changes_url(incident: Incident) -> str:
+    return reverse("incident-changes", args=[incident.reference])
+
+
+def test_the_incident_page_asks_once_for_all_its_regions(browse, people, incident):
+    client = browse(people.pr_lead)
+    page = text_of(client.get(reverse("incident-detail", args=[incident.reference])))
+    stamps = stamps_of(page)
+    assert set(stamps) == {*live.INCIDENT_REGIONS, "unread"}
+    assert f'<meta name="cf-live" content="{changes_url(incident)}" data-every="' in page
+    assert "hx-trigger" not in page.split("<main", 1)[1].split("timeline-filter")[0]  # no region polls by itself
+
+    assert ask(client, changes_url(incident), stamps)["regions"] == {}
+
+    # One comment on a task: three regions changed, all in one answer, each its own element.
+    actions.add_task_comment(people.commander, incident.tasks.get(key="legal-review"), "Draft v2 is in the folder")
+    answer = ask(client, changes_url(incident), stamps)
+    assert set(answer["regions"]) == {"tasks", "timeline", "next-step"}
+    for name, region in answer["regions"].items():
+        element_id = live.INCIDENT_REGIONS[name]
+        assert re.match(rf'\s*<[a-z]+ [^>]*id="{element_id}"', region["html"]), name
+        assert stamps_of(region["html"])[name] == region["stamp"] != stamps[name]
+    assert "Draft v2 is in the folder" in answer["regions"]["tasks"]["html"]
+    assert "Draft v2 is in the folder" in answer["regions"]["timeline"]["html"]
+    assert answer["now"]  # the server's time: the page's clocks count from it
+
+
+def test_a_quiet_poll_costs_a_few_queries_whatever_the_size(browse, people, incident, django_assert_max_num_queries):
+    client = browse(people.pr_lead)
+    stamps = stamps_of(text_of(client.get(reverse("incident-detail", args=[incident.reference]))))
+    # session, user, the stamps with what visibility needs, the unread count
+    with django_assert_max_num_queries(4):
+        assert ask(client, changes_url(incident), stamps)["regions"] == {}
+
+
+def test_a_region_renders_from_its_own_template_not_the_whole_page(browse, people, incident):
+    client = browse(people.pr_lead)
+    stamps = stamps_of(text_of(client.get(reverse("incident-detail", args=[incident.reference]))))
+    actions.change_severity(people.commander, incident.pk, "critical", "press picked it up")
+    with CaptureQueriesContext(connection) as queries:
+        answer = ask(client, changes_url(incident), {"head": stamps["head"]})
+    assert list(answer["regions"]) == ["head"] and "Critical" in answer["regions"]["head"]["html"]
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    # Neither the tasks, the timeline nor the notifications are read for the header.
+    assert 'incidents_task"."title' not in sql and 'alerts_notification"."channel' not in sql
+    assert len(queries) <= 6
+
+
+def test_viewers_who_see_the_same_share_one_render(browse, people, incident, client, django_user_model):
+    from django.test import Client
+
+    stamps = stamps_of(text_of(browse(people.observer).get(reverse("incident-detail", args=[incident.reference]))))
+    actions.add_note(people.commander, incident.pk, "Hotline volume doubled")
+    live.shared.clear()
+    made = live.shared.renders
+
+    def viewer(person, language="en"):
+        other = Client()
+        other.force_login(person)
+        other.cookies["django_language"] = language
+        return other
+
+    # An observer and someone outside the team have the same buttons: one render each region.
+    first = ask(viewer(people.observer), changes_url(incident), stamps)["regions"]
+    second = ask(viewer(people.outsider), changes_url(incident), stamps)["regions"]
+    assert set(first) == set(second) == {"timeline", "next-step"}
+    assert first["timeline"]["html"] == second["timeline"]["html"]
+    assert live.shared.renders == made + 2
+
+    # The commander may post notes (a form in the timeline): their own render.
+    mine = ask(viewer(people.commander), changes_url(incident), stamps)["regions"]
+    assert 'name="text"' in mine["timeline"]["html"] and 'name="text"' not in first["timeline"]["html"]
+    assert live.shared.renders == made + 4
+
+    # Another language is another stamp: the page asks with its own, and gets Chinese.
+    chinese = viewer(people.outsider, "zh-hans")
+    zh = stamps_of(text_of(chinese.get(reverse("incident-detail", args=[incident.reference]))))
+    assert zh["timeline"] != stamps["timeline"]
+    assert ask(chinese, changes_url(incident), zh)["regions"] == {}
+
+
+def test_a_shared_render_carries_each_readers_own_csrf_token(people, incident):
+    from django.test import Client
+
+    def commander():
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(people.commander)
+        client.cookies["django_language"] = "en"
+        client.get(reverse("incident-detail", args=[incident.reference]))  # the CSRF cookie
+        return client
+
+    stamps = {"timeline": "old"}
+    first = commander()  # its page renders every region once, for everyone like them
+    made = live.shared.renders
+    second = commander()
+    html_first = ask(first, changes_url(incident), stamps)["regions"]["timeline"]["html"]
+    html_second = ask(second, changes_url(incident), stamps)["regions"]["timeline"]["html"]
+    assert live.shared.renders == made  # the second page and both answers: the same renders
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html_second).group(1)
+    assert token != re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html_first).group(1)
+    note = reverse("incident-note", args=[incident.reference])
+    assert second.post(note, {"text": "Posted from a shared render", "csrfmiddlewaretoken": token}).status_code == 302
+    assert first.post(note, {"text": "With the other's token", "csrfmiddlewaretoken": "x" * 64}).status_code == 403
+
+
+def test_the_unread_badge_is_live_on_every_page(browse, people, incident):
+    client = browse(people.legal)
+    for page in (reverse("incident-list"), reverse("dashboard"), reverse("incident-detail", args=[incident.reference])):
+        html = text_of(client.get(page))
+        stamps = stamps_of(html)
+        assert "unread" in stamps, page
+        url = re.search(r'<meta name="cf-live" content="([^"]+)"', html).group(1)
+        assert ask(client, url, {"unread": stamps["unread"]})["regions"] == {}
+    with time_machine.travel(T0 + 3 * H, tick=False):
+        sweep()  # legal review is due: a reminder for legal
+    answer = ask(client, reverse("live"), {"unread": stamps["unread"]})["regions"]
+    assert 'class="unread-count"' in answer["unread"]["html"]
+    assert re.match(r'\s*<a [^>]*id="inbox-link"', answer["unread"]["html"])
+
+
+def test_the_poll_of_a_restricted_incident_is_404_to_outsiders(browse, people, plan):
+    secret = actions.report_incident(people.commander, title="Quiet leak", restricted=True)
+    assert browse(people.outsider).get(changes_url(secret) + "?region=head:x").status_code == 404
+    assert browse(people.commander).get(changes_url(secret) + "?region=head:x").status_code == 200
+
+
+def test_the_task_list_keeps_the_stages_the_person_unfolded(browse, people, incident):
+    client = browse(people.pr_lead)
+    stamps = stamps_of(text_of(client.get(reverse("incident-detail", args=[incident.reference]))))
+    actions.start_task(people.legal, incident.tasks.get(key="legal-review").pk)
+    later = incident.tasks.exclude(stage="publish").values_list("stage", flat=True).first()
+    folded = ask(client, changes_url(incident), {"tasks": stamps["tasks"]})["regions"]["tasks"]["html"]
+    opened = ask(client, changes_url(incident), {"tasks": stamps["tasks"]}, open=later)["regions"]["tasks"]["html"]
+    assert f'id="stage-{later}" data-stage="{later}" data-open' not in folded.replace("stage-group stage-later", "")
+    assert opened.count('<article class="task') > folded.count('<article class="task')
+
+
+def test_the_dashboard_and_my_tasks_ask_once_for_all_their_regions(browse, people, incident):
+    client = browse(people.legal)
+    dashboard = stamps_of(text_of(client.get(reverse("dashboard"))))
+    mine = stamps_of(text_of(client.get(reverse("my-tasks"))))
+    assert set(dashboard) == {"incidents", "tasks", "notifications", "unread"}
+    assert set(mine) == {"my-tasks", "unread"}
+    assert ask(client, reverse("live"), dashboard)["regions"] == {}
+    assert ask(client, reverse("live"), mine)["regions"] == {}
+
+    actions.start_task(people.commander, incident.tasks.get(key="legal-review").pk)
+    changed = ask(client, reverse("live"), dashboard)["regions"]
+    assert set(changed) == {"tasks"}  # legal's own task; the incident list shows no task states
+    assert "In progress" in changed["tasks"]["html"]
+    assert list(ask(client, reverse("live"), mine)["regions"]) == ["my-tasks"]
+
+
+def test_people_who_see_the_same_share_the_pages_region_renders(browse, people, incident):
+    from django.test import Client
+
+    def open_page(person):
+        client = Client()
+        client.force_login(person)
+        client.cookies["django_language"] = "en"
+        return text_of(client.get(reverse("incident-detail", args=[incident.reference])))
+
+    first = open_page(people.observer)
+    made = live.shared.renders
+    assert made >= len(live.INCIDENT_REGIONS)
+    second = open_page(people.outsider)  # the same buttons: nothing rendered again
+    assert live.shared.renders == made
+    assert stamps_of(first) == stamps_of(second)
+    open_page(people.commander)  # the commander's buttons and forms are theirs
+    assert live.shared.renders > made
+
+    # A refusal shows what was typed: that page is rendered for its reader alone.
+    client = browse(people.commander)
+    refused = client.post(reverse("incident-note", args=[incident.reference]), {"text": "   "})
+    assert refused.status_code == 400 and "Write something first." in text_of(refused)
+    assert "Write something first." not in open_page(people.commander)

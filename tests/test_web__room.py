@@ -296,7 +296,7 @@ def test_task_rights_read_once_agree_with_the_permission_rules(people, incident)
         people.outsider,
     ]
     for person in everyone:
-        rights = room.TaskRights(person, incident)
+        rights = permissions.TaskRights(person, incident)
         for t in incident.tasks.all():
             t.incident = incident
             assert rights.manages(t) == permissions.manages_task(person, t), (person, t)

@@ -19,7 +19,7 @@ from crisisflow.incidents import actions, timeline
 from crisisflow.incidents.models import Event, Incident, Task, TimelineHead
 from crisisflow.incidents.models.event import event_hash
 from crisisflow.vocab import Stage, State
-from crisisflow.web import room
+from crisisflow.web import incident_page, room
 from tests.flows import report, walk_to
 from tests.test_evidence__sniff import PDF, png
 
@@ -114,9 +114,10 @@ def grow(incident: Incident, people, *, tasks: int, events: int, attachments: in
         )
         prev = event_hash(**fields)
         rows.append(Event(**fields, hash=prev))
-    Event.objects.bulk_create(rows, batch_size=1000)
-    # Written past timeline.record(), so the head is moved on as record() would.
-    TimelineHead.objects.filter(incident=incident).update(seq=seq, hash=prev)
+    if rows:
+        Event.objects.bulk_create(rows, batch_size=1000)
+        # Written past timeline.record(), so the head is moved on as record() would.
+        TimelineHead.objects.filter(incident=incident).update(seq=seq, hash=prev)
     for i in range(attachments):
         evidence.attach(people.pr_lead, incident, SimpleUploadedFile(f"doc-{i}.pdf", PDF), f"Document {i}")
 
@@ -160,13 +161,40 @@ def test_the_room_costs_the_same_queries_for_200_tasks_and_5000_events(
     assert queries_for(client, big) == queries_for(client, small)
 
 
-def test_the_big_room_shows_a_page_of_the_timeline_and_every_task(client, people, rooms):
+# The page of a long crisis stays small enough for a phone on a poor connection.
+PAGE_BYTES = 250_000
+
+
+def test_the_big_room_shows_the_work_of_now_and_folds_the_rest(client, people, rooms):
     _small, big = rooms
     client.force_login(people.commander)
     client.cookies["django_language"] = "en"
     html = client.get(reverse("incident-detail", args=[big.reference])).content.decode()
     assert html.count('<li class="event kind-') == room.PAGE_SIZE
     assert 'rel="next"' in html
-    assert html.count('<article class="task') == BIG_TASKS
     assert html.count('class="evidence-item') == 30
     assert "All evidence on the timeline" in html
+    assert len(html.encode()) <= PAGE_BYTES
+    shown = html.count('<article class="task')
+    assert 0 < shown <= len(Stage) * incident_page.CARDS_PER_STAGE
+    assert html.count('class="button small unfold"') == len(Stage)  # every stage has more
+
+    # Each stage unfolds on demand (HTMX), and together they hold every task.
+    unfolded = 0
+    for stage in Stage:
+        url = reverse("task-stage", args=[big.reference, stage.value])
+        part = client.get(url, headers={"HX-Request": "true"}).content.decode()
+        assert f'id="stage-{stage.value}"' in part and "unfold" not in part
+        unfolded += part.count('<article class="task')
+    assert unfolded == BIG_TASKS
+
+    # Without JavaScript the button is a link to the page with that stage open.
+    whole = client.get(reverse("incident-detail", args=[big.reference]) + "?open=review").content.decode()
+    review = big.tasks.filter(stage="review").count()
+    assert whole.count('<article class="task') == shown - review_shown(html) + review
+
+
+def review_shown(html: str) -> int:
+    part = html[html.index('id="stage-review"') :]
+    part = part[: part.index("</div>\n", part.index("unfold"))]
+    return part.count('<article class="task')

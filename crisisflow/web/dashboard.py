@@ -5,28 +5,33 @@ Read-only views: they find what the person may see and show it. The task buttons
 tasks post to the task views in crisisflow.web.views (the same use cases as the incident
 page); those answer an HTMX request from My tasks with the task's card (live.task_card).
 
-Every region here is a live region (crisisflow.web.live): its fragment view answers 304
-while its stamp has not changed. A fixed number of queries whatever the number of
-incidents or tasks: counts are annotated, never asked per row.
+Every region here is a live region (crisisflow.web.live): a page asks once for all its
+regions (`page_changes`, `incident_changes`) and gets back only those whose stamp changed;
+each region's own fragment view answers 304 while its stamp has not changed. A fixed
+number of queries whatever the number of incidents or tasks: counts are annotated,
+never asked per row.
 """
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_safe
 
 from crisisflow import clock
 from crisisflow.alerts import inbox
 from crisisflow.incidents import permissions
 from crisisflow.incidents.models import Incident, Task
 from crisisflow.incidents.models.task import UNFINISHED
-from crisisflow.incidents.tasks import last_heartbeat
 from crisisflow.vocab import OPEN_STATES, STAGE_OF_STATE, Severity, State
-from crisisflow.web import live, views
+from crisisflow.web import guards, incident_page, live
+from crisisflow.web.templatetags import crisisflow_live as live_tags
 
 # The dashboard's short lists; My tasks and the inbox have the rest.
 DASHBOARD_TASKS = 8
@@ -82,15 +87,6 @@ def my_open_tasks(user) -> QuerySet[Task]:
     )
 
 
-def _worker(now: datetime) -> dict:
-    """The background worker's state, as the incident list shows it."""
-    seen = last_heartbeat()
-    ok = seen is not None and now - seen <= views.WORKER_SILENCE
-    # While it is silent the line says for how long: a new minute is a change.
-    silent_for = None if ok or seen is None else int((now - seen).total_seconds() // 60)
-    return {"worker_ok": ok, "worker_seen": seen, "worker_key": (ok, seen is None, silent_for)}
-
-
 # --- the regions: what each shows, and its stamp ---------------------------------------------------------
 
 
@@ -98,7 +94,7 @@ def _incidents_region(request: HttpRequest, now: datetime) -> dict:
     incidents = list(active_incidents(request.user, now))
     for incident in incidents:
         incident.stage = STAGE_OF_STATE[incident.state]
-    worker = _worker(now)
+    worker = guards.worker_status(now)
     shown = [(i.pk, i.version, i.state, i.overdue, i.due_soon) for i in incidents]
     return {"incidents": incidents, **worker, "now": now, "stamp": live.stamp("incidents", shown, worker["worker_key"])}
 
@@ -155,34 +151,105 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
 # --- the live fragments ------------------------------------------------------------------------------------
 
 
+def unread_region(request: HttpRequest) -> live.Region:
+    """The unread count in the header, on every page."""
+    count = inbox.unread_count(request.user)
+    return live.Region(
+        stamp=live_tags.unread_stamp(count),
+        render=lambda: render_to_string("web/_unread_badge.html", {"unread": count}, request),
+        standing=tuple,  # a number: the same for everyone who has that many
+    )
+
+
+def _person_region(request: HttpRequest, build, template: str) -> live.Region:
+    """A region of the person's own pages: theirs alone."""
+    context = build(request, clock.now())
+    return live.Region(stamp=context["stamp"], render=lambda: render_to_string(template, {"region": context}, request))
+
+
+PERSON_REGIONS = {**DASHBOARD_REGIONS, "my-tasks": (_my_tasks_region, "web/_live_my_tasks.html")}
+
+
+def _person_regions(request: HttpRequest) -> dict:
+    regions = {
+        name: functools.partial(_person_region, request, build, template)
+        for name, (build, template) in PERSON_REGIONS.items()
+    }
+    regions["unread"] = functools.partial(unread_region, request)
+    return regions
+
+
+@require_safe
+@login_required
+def page_changes(request: HttpRequest) -> HttpResponse:
+    """The poll of the dashboard, My tasks and every other page (the header's badge)."""
+    return live.changes(request, _person_regions(request))
+
+
+@require_safe
 @login_required
 def dashboard_region(request: HttpRequest, region: str) -> HttpResponse:
     if region not in DASHBOARD_REGIONS:
         raise Http404()
-    build, template = DASHBOARD_REGIONS[region]
-    context = build(request, clock.now())
-    return live.fragment(request, context["stamp"], lambda: render(request, template, {"region": context}))
+    return live.fragment(request, region, _person_regions(request)[region]())
 
 
+@require_safe
 @login_required
 def my_tasks_region(request: HttpRequest) -> HttpResponse:
-    context = _my_tasks_region(request, clock.now())
-    return live.fragment(
-        request, context["stamp"], lambda: render(request, "web/_live_my_tasks.html", {"region": context})
-    )
+    return live.fragment(request, "my-tasks", _person_regions(request)["my-tasks"]())
 
 
+def _incident_regions(request: HttpRequest, reference: str, stamps: dict[str, str]) -> dict:
+    """The incident page's regions as this person sees them. The stamps come first, from
+    one query, before any content is read: a change landing in between shows at the
+    next poll instead of being missed. The incident itself is loaded only when a region
+    has to be rendered."""
+
+    @functools.cache
+    def room() -> incident_page.Room:
+        incident = guards.incident_for(request, reference)
+        incident._live_stamps = stamps  # what the regions say they show: what they were asked about
+        return incident_page.Room(request, incident)
+
+    def region(name: str) -> live.Region:
+        return live.Region(
+            stamp=stamps[name],
+            render=lambda: incident_page.render_region(request, room(), name),
+            standing=lambda: (room().incident.pk, *room().standing(name)),
+        )
+
+    regions = {name: functools.partial(region, name) for name in live.INCIDENT_REGIONS}
+    regions["unread"] = functools.partial(unread_region, request)
+    return regions
+
+
+def _visible_stamps(request: HttpRequest, reference: str) -> dict[str, str]:
+    """The stamps of an incident the person may see; 404 otherwise (restricted ones too).
+    A poll reads the few columns visibility needs with the stamps, not the incident."""
+    row = live.stamp_row(reference=reference)
+    if row is None:
+        raise Http404()
+    pk, restricted, commander_id, reporter_id = row[:4]
+    outline = Incident(pk=pk, restricted=restricted, commander_id=commander_id, reporter_id=reporter_id)
+    if not permissions.can_view(request.user, outline):
+        raise Http404()
+    return live.stamps_from(row)
+
+
+@require_safe
+@login_required
+def incident_changes(request: HttpRequest, reference: str) -> HttpResponse:
+    """The incident page's poll: which of its regions changed, with their new markup."""
+    stamps = _visible_stamps(request, reference)
+    return live.changes(request, _incident_regions(request, reference, stamps))
+
+
+@require_safe
 @login_required
 def incident_region(request: HttpRequest, reference: str, region: str) -> HttpResponse:
-    """One region of the incident page, cut out of the page itself (one source of markup)."""
-    element_id = live.INCIDENT_REGIONS.get(region)
-    if element_id is None:
+    """One region of the incident page, from its own template."""
+    if region not in live.INCIDENT_REGIONS:
         raise Http404()
-    incident = views._incident_for(request, reference)  # 404 for a restricted one the person may not see
-    stamps = live.incident_stamps(incident)  # before the content: a change in between shows next time
-
-    def render_region() -> HttpResponse:
-        page = views._incident_page(request, incident)
-        return HttpResponse(live.cut(page.content.decode(), element_id))
-
-    return live.fragment(request, stamps[region], render_region)
+    stamps = _visible_stamps(request, reference)
+    return live.fragment(request, region, _incident_regions(request, reference, stamps)[region]())

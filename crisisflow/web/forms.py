@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -335,3 +336,20 @@ class ApiTokenForm(forms.Form):
         required=False,
         initial="90",
     )
+
+
+class HandOverForm(VersionedForm):
+    """Hand over command: to a team member or someone on the commander roster (the use
+    case refuses anyone not on the roster, with its reason next to the field)."""
+
+    commander = forms.ModelChoiceField(label=_("New commander"), queryset=User.objects.none())
+    reason = LineField(label=_("Why (optional)"), required=False, widget=forms.TextInput(attrs={"maxlength": 500}))
+
+    def __init__(self, incident, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        candidates = User.objects.filter(is_active=True).filter(
+            Q(memberships__incident=incident) | Q(roster_entries__role=Role.COMMANDER)
+        )
+        if incident.commander_id:
+            candidates = candidates.exclude(pk=incident.commander_id)
+        self.fields["commander"].queryset = candidates.distinct().order_by("display_name", "username")

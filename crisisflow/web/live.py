@@ -1,33 +1,40 @@
 """Live regions: parts of a page that bring themselves up to date within seconds.
 
-A live region is an element that asks its own fragment URL with HTMX every few seconds
-and swaps itself (outerHTML) for the answer:
+A live region is an element with a name and a stamp:
 
-    <section id="tasks" hx-get="…/live/tasks/" hx-trigger="every 3s [cfLiveIdle(this)]"
-             hx-swap="outerHTML" data-live-stamp="3f9a…">
+    <section id="tasks" data-live-region="tasks" data-live-stamp="3f9a…">
 
-- `cfLiveIdle` (static/crisisflow/live.js) holds the poll back while the person is typing
-  in the region or has text there they have not sent yet: a swap would throw it away.
 - `data-live-stamp` is a short hash of what the region shows (versions, counts, the last
-  timeline event…), made with one or two cheap queries. The poll sends it back as
-  If-None-Match; while nothing changed the answer is an empty 304 and the page is left
-  alone, so a region is swapped only when something in it did change.
-- The markup has one source: a region's fragment is the same template (an include) or,
-  for the incident page, the element cut out of the page itself (`cut`).
+  timeline event…) and of who reads it (language, time zone), made with one or two cheap
+  queries for all the regions of a page together.
+- Each page asks once every few seconds (static/crisisflow/live.js), sending the stamps of
+  its regions to the page's live address (`<meta name="cf-live">`). The answer names only
+  the regions whose stamp changed, each with its new markup; while nothing changed it is
+  a few bytes. So a page costs one cheap query per poll, not one per region.
+- A region is rendered from its own template (an include), never cut out of the whole
+  page, and one render serves everyone who sees the same thing: renders are shared by
+  (region, stamp, standing) — the stamp carries the language and time zone, the
+  standing the buttons the person gets (commander, role lead, assignee…).
+- live.js holds a region back while the person is typing in it or has text there they
+  have not sent yet: a swap would throw it away. It is swapped at the next poll after.
 
-Stamps also carry the reader's language and time zone: switching either must not be
-answered with "nothing changed".
+Every region also has its own address (`fragment`): an empty 304 while its stamp is the
+one sent as If-None-Match, else the region.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from html.parser import HTMLParser
 
-from django.db.models import Count, IntegerField, Max, OuterRef, Subquery, Sum
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
@@ -40,9 +47,9 @@ from crisisflow.incidents.errors import Blocked, CrisisFlowError
 from crisisflow.incidents.models import Event, Incident, Task
 from crisisflow.incidents.models.task import UNFINISHED
 
-# How often a region asks; with the request itself a change shows within 5 seconds.
-POLL_EVERY = "3s"
-TRIGGER = f"every {POLL_EVERY} [cfLiveIdle(this)]"
+# How often a page asks; with the answer's own time a change shows within 5 seconds,
+# on a loaded machine too (a poll that finds nothing costs a millisecond or two).
+POLL_SECONDS = 2
 
 # A task due within this is "due soon" on the dashboard and My tasks.
 DUE_SOON = timedelta(hours=2)
@@ -59,17 +66,113 @@ def stamp(*parts: object) -> str:
     return digest.hexdigest()
 
 
-def fragment(request: HttpRequest, region_stamp: str, render_region: Callable[[], HttpResponse]) -> HttpResponse:
-    """304 when the poll's If-None-Match is the region's stamp, else the rendered region.
+@dataclass
+class Region:
+    """One live region as this request would show it."""
+
+    stamp: str
+    render: Callable[[], str]  # its markup (its own template)
+    # What else decides the markup for this person; None: theirs alone, never shared.
+    standing: Callable[[], tuple] | None = None
+
+
+# --- one render for everyone who sees the same thing -----------------------------------------------
+
+_CSRF_FIELD = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+_CSRF_MARK = "\x00csrf\x00"
+
+
+class SharedRenders:
+    """Rendered regions by (region, stamp, standing), least recently used dropped past
+    `max_bytes`. Each process keeps its own; a render is made once even when many
+    viewers ask for it at the same moment (the others wait for it).
+
+    Forms in a shared render carry a mark where the CSRF token goes; each answer puts
+    the reader's own token there."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024):
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.items: OrderedDict[tuple, str] = OrderedDict()
+        self.lock = threading.Lock()
+        self.making: dict[tuple, threading.Lock] = {}
+        self.renders = 0  # how many were made (the tests and the bench read it)
+
+    def get(self, key: tuple, make: Callable[[], str]) -> str:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+            making = self.making.setdefault(key, threading.Lock())
+        with making:
+            with self.lock:
+                if key in self.items:
+                    return self.items[key]
+            html = _CSRF_FIELD.sub(rf"\g<1>{_CSRF_MARK}\g<2>", make())
+            with self.lock:
+                self.renders += 1
+                self.items[key] = html
+                self.size += len(html)
+                self.making.pop(key, None)
+                while self.size > self.max_bytes and len(self.items) > 1:
+                    _key, dropped = self.items.popitem(last=False)
+                    self.size -= len(dropped)
+            return html
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+            self.size = 0
+
+
+shared = SharedRenders()
+
+
+def markup(request: HttpRequest, name: str, region: Region) -> str:
+    """The region's markup for this reader: a shared render when it may be shared."""
+    if region.standing is None:
+        html = _CSRF_FIELD.sub(rf"\g<1>{_CSRF_MARK}\g<2>", region.render())
+    else:
+        html = shared.get((name, region.stamp, region.standing()), region.render)
+    return html.replace(_CSRF_MARK, get_token(request)) if _CSRF_MARK in html else html
+
+
+def fragment(request: HttpRequest, name: str, region: Region) -> HttpResponse:
+    """One region's own address: 304 when the If-None-Match is its stamp, else the region.
 
     Never cached by the browser: the poll sets If-None-Match itself, and a cached copy
     would make the browser answer 200 from its cache, swapping the region for nothing."""
-    etag = quote_etag(region_stamp)
+    etag = quote_etag(region.stamp)
     if etag in parse_etags(request.headers.get("If-None-Match", "")):
         response: HttpResponse = HttpResponseNotModified()
     else:
-        response = render_region()
+        response = HttpResponse(markup(request, name, region))
     response["ETag"] = etag
+    patch_cache_control(response, no_store=True, private=True)
+    return response
+
+
+def asked_stamps(request: HttpRequest) -> dict[str, str]:
+    """The regions a page's poll asks about: `region=<name>:<stamp>`, repeated."""
+    asked = {}
+    for value in request.GET.getlist("region"):
+        name, _sep, seen = value.partition(":")
+        asked[name] = seen
+    return asked
+
+
+def changes(request: HttpRequest, regions: dict[str, Callable[[], Region]]) -> JsonResponse:
+    """The answer to a page's poll: the server's time (clocks count from it) and, for each
+    region asked about whose stamp changed, the new stamp and markup. Regions this page
+    does not have are ignored."""
+    changed = {}
+    for name, seen in asked_stamps(request).items():
+        if name not in regions:
+            continue
+        region = regions[name]()
+        if region.stamp != seen:
+            changed[name] = {"stamp": region.stamp, "html": markup(request, name, region)}
+    response = JsonResponse({"now": clock.now().isoformat(), "regions": changed})
     patch_cache_control(response, no_store=True, private=True)
     return response
 
@@ -87,112 +190,84 @@ INCIDENT_REGIONS = {
 }
 
 
-def _scalar(queryset, **aggregate) -> Subquery:
-    """One aggregate over an incident's rows, as a subquery of the incident row."""
-    ((name, expression),) = aggregate.items()
-    rows = queryset.filter(incident=OuterRef("pk")).order_by().values("incident")
-    return Subquery(rows.annotate(**{name: expression}).values(name)[:1], output_field=IntegerField())
+def _stamps_sql(where: str) -> str:
+    """One query for every region's stamp of an incident (and what its visibility needs).
+    Written out once, not built by the ORM per poll: it runs on every poll of every
+    viewer, and composing the same dozen subqueries each time cost more than running it."""
+    incident, task = Incident._meta.db_table, Task._meta.db_table
+    event, sent = Event._meta.db_table, Notification._meta.db_table
+
+    def of(table: str, value: str, extra: str = "") -> str:
+        return f"(SELECT {value} FROM {table} x WHERE x.incident_id = i.id{extra})"
+
+    unfinished = ", ".join(f"'{status}'" for status in UNFINISHED)
+    return f"""
+        SELECT i.id, i.restricted, i.commander_id, i.reporter_id, i.version, i.state,
+               {of(task, "COUNT(*)")}, {of(task, "SUM(x.version)")},
+               {of(task, "COUNT(*)", f" AND x.status IN ({unfinished}) AND x.due_at < %s")},
+               {of(event, "MAX(x.seq)")}, {of(event, "MAX(x.seq)", " AND x.kind = %s")},
+               {of(sent, "COUNT(*)")}, {of(sent, "MAX(x.id)")},
+               {of(sent, "COUNT(*)", " AND x.state = %s")}, {of(sent, "COUNT(*)", " AND x.state = %s")},
+               {of(sent, "COUNT(*)", " AND x.state = %s")}, {of(sent, "SUM(x.attempts)")},
+               i.statement_due_at, i.first_statement_at
+        FROM {incident} i WHERE {where}"""
 
 
-def incident_stamps(incident: Incident) -> dict[str, str]:
-    """The stamp of every region of the incident page, from one query.
+_SQL: dict[str, str] = {}
+
+
+def stamp_row(*, pk: int | None = None, reference: str | None = None) -> tuple | None:
+    """The row the stamps are made from, by the incident's id or reference."""
+    where = "i.id = %s" if pk is not None else "i.reference = %s"
+    if where not in _SQL:
+        _SQL[where] = _stamps_sql(where)
+    State = Notification.State
+    now = connection.ops.adapt_datetimefield_value(clock.now())
+    params = [now, *(str(v.value) for v in (Event.Kind.COMMENT, State.SENDING, State.DELIVERED, State.FAILED))]
+    with connection.cursor() as cursor:
+        cursor.execute(_SQL[where], [*params, pk if pk is not None else reference])
+        return cursor.fetchone()
+
+
+def stamps_from(row: tuple | None) -> dict[str, str]:
+    """The stamp of every region of the incident page.
 
     Every change to an incident writes a timeline event and most bump its version; task
     changes bump the task's version (their sum only grows). "Overdue" changes with time
-    alone, so the number of overdue tasks is part of the task list's stamp.
-
-    Kept on the incident object: the page asks once per region while it renders, and the
-    fragment view computes them before rendering (a change landing in between then shows
-    at the next poll instead of being missed)."""
-    cached = getattr(incident, "_live_stamps", None)
-    if cached is not None:
-        return cached
-    now = clock.now()
-    tasks = Task.objects.all()
-    sent = Notification.objects.all()
-    State = Notification.State
-    counts = {
-        "task_count": _scalar(tasks, n=Count("pk")),
-        "task_versions": _scalar(tasks, n=Sum("version")),
-        "overdue": _scalar(tasks.filter(status__in=UNFINISHED, due_at__lt=now), n=Count("pk")),
-        "last_seq": _scalar(Event.objects.all(), n=Max("seq")),
-        "last_comment": _scalar(Event.objects.filter(kind=Event.Kind.COMMENT), n=Max("seq")),
-        # A notification moves pending → sending → delivered or failed, trying again
-        # on the way: how many there are in each state, and the tries, show every move.
-        "sent": _scalar(sent, n=Count("pk")),
-        "sent_last": _scalar(sent, n=Max("pk")),
-        "sending": _scalar(sent.filter(state=State.SENDING), n=Count("pk")),
-        "delivered": _scalar(sent.filter(state=State.DELIVERED), n=Count("pk")),
-        "failed": _scalar(sent.filter(state=State.FAILED), n=Count("pk")),
-        "attempts": _scalar(sent, n=Sum("attempts")),
-    }
-    row = Incident.objects.filter(pk=incident.pk).annotate(**counts).values("version", "state", *counts).first()
-    v = (row or {}).get  # a deleted incident: any stamp will do, its page is gone
-    tasks_now = (v("task_count"), v("task_versions"))
-    delivery = (v("sent"), v("sent_last"), v("sending"), v("delivered"), v("failed"), v("attempts"))
-    stamps = {
-        "head": stamp("head", v("version"), v("state")),
+    alone, so the number of overdue tasks is part of the task list's stamp, and the
+    minute is part of the header's while its golden clock runs. A
+    notification moves pending → sending → delivered or failed, trying again on the way:
+    how many there are in each state, and the tries, show every move."""
+    if row is None:  # a deleted incident: any stamp will do, its page is gone
+        row = (None,) * 19
+    version, state = row[4], row[5]
+    # While the golden clock runs, the header's own words ("3 hours, 59 minutes left",
+    # what shows without JavaScript) change every minute.
+    running = row[17] is not None and row[18] is None
+    minute = int(clock.now().timestamp() // 60) if running else None
+    tasks_now, overdue, last_seq, last_comment = (row[6], row[7]), row[8], row[9], row[10]
+    delivery = tuple(row[11:17])
+    return {
+        "head": stamp("head", version, state, minute),
         # Gates read the tasks and the team, and features may add gates on anything
         # that writes an event.
-        "next-step": stamp("next", v("version"), tasks_now, v("last_seq")),
+        "next-step": stamp("next", version, tasks_now, last_seq),
         # Comments on a task change no version, only the timeline: the last one counts.
-        "tasks": stamp("tasks", v("version"), tasks_now, v("overdue"), v("last_comment")),
-        "team": stamp("team", v("version"), tasks_now),
-        "timeline": stamp("timeline", v("version"), v("last_seq")),
+        "tasks": stamp("tasks", version, tasks_now, overdue, last_comment),
+        "team": stamp("team", version, tasks_now),
+        "timeline": stamp("timeline", version, last_seq),
         "notifications": stamp("notifications", delivery),
     }
-    incident._live_stamps = stamps  # type: ignore[attr-defined]
-    return stamps
 
 
-class _ElementFinder(HTMLParser):
-    """Finds where the element with an id starts and ends in a page."""
-
-    def __init__(self, element_id: str):
-        super().__init__(convert_charrefs=False)
-        self.element_id = element_id
-        self.tag: str | None = None
-        self.depth = 0
-        self.start: tuple[int, int] | None = None
-        self.end: tuple[int, int] | None = None
-
-    def handle_starttag(self, tag, attrs):
-        if self.end is not None:
-            return
-        if self.tag is None:
-            if dict(attrs).get("id") == self.element_id:
-                self.tag, self.depth, self.start = tag, 1, self.getpos()
-        elif tag == self.tag:
-            self.depth += 1
-
-    def handle_endtag(self, tag):
-        if self.tag == tag and self.end is None:
-            self.depth -= 1
-            if self.depth == 0:
-                self.end = self.getpos()
-
-
-def cut(html: str, element_id: str) -> str:
-    """The element with `element_id`, start tag to matching end tag, out of a page.
-
-    Only tags of the element's own name are counted, so the page's other markup (a <p>
-    left open, say) cannot throw the count off."""
-    finder = _ElementFinder(element_id)
-    finder.feed(html)
-    finder.close()
-    if finder.start is None or finder.end is None:
-        return ""
-    lines = html.splitlines(keepends=True)
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
-
-    def offset(pos: tuple[int, int]) -> int:
-        return offsets[pos[0] - 1] + pos[1]
-
-    begin = offset(finder.start)
-    end = html.index(">", offset(finder.end)) + 1
-    return html[begin:end]
+def incident_stamps(incident: Incident) -> dict[str, str]:
+    """The stamps of the incident's regions, from one query, kept on the incident object:
+    the page asks once per region while it renders."""
+    cached = getattr(incident, "_live_stamps", None)
+    if cached is None:
+        cached = stamps_from(stamp_row(pk=incident.pk))
+        incident._live_stamps = cached  # type: ignore[attr-defined]
+    return cached
 
 
 # --- My tasks: a task's card, swapped in place ----------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The incident room: the parts of the incident page a team works from in a crisis.
+"""The incident room's building blocks: the parts of the incident page a team works from.
 
 - the timeline, newest first, filtered by kind and person (GET parameters, so the form
   works without JavaScript; with HTMX only the timeline is swapped) and paged by
@@ -7,8 +7,8 @@
   has the people the plan needs;
 - comments on tasks, and evidence files.
 
-The views keep the three steps of crisisflow.web.views: find the incident the person may
-see (404 otherwise), check the guard, call the use case.
+The views that use them are in crisisflow.web.views; crisisflow.web.incident_page puts
+them together into the page and its live regions.
 """
 
 from __future__ import annotations
@@ -19,33 +19,22 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django import forms
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
-from django.shortcuts import redirect, render
+from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat, linebreaksbr
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.cache import patch_vary_headers
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_POST, require_safe
-from django_htmx.http import push_url
 
 from crisisflow.evidence import actions as evidence
 from crisisflow.evidence.models import Attachment
-from crisisflow.evidence.uploads import SizeCap
-from crisisflow.incidents import actions, permissions
-from crisisflow.incidents.errors import CrisisFlowError
 from crisisflow.incidents.models import Event, Incident, Task, TaskStatus, TeamMember
 from crisisflow.incidents.models.task import FINISHED
 from crisisflow.incidents.timeline import kind_label
 from crisisflow.people.models import User
 from crisisflow.playbooks.models import localized
 from crisisflow.vocab import Role
-from crisisflow.web import views as pages
 from crisisflow.web.forms import LineField, TextField
 from crisisflow.web.templatetags.crisisflow_web import describe, state_label
 
@@ -69,6 +58,8 @@ KIND_FILTERS: dict[str, tuple[object, tuple[str, ...]]] = {
     "alerts": (gettext_lazy("Reminders, escalations, failed deliveries"), (Kind.ALERT, Kind.DELIVERY)),
     "evidence": (gettext_lazy("Evidence"), (Kind.EVIDENCE,)),
 }
+# The GET parameters a timeline page is made from.
+TIMELINE_QUERY = ("kind", "person", "task", "before")
 SYSTEM = "system"  # the person filter's value for events no person wrote (reminders…)
 
 
@@ -175,47 +166,6 @@ def timeline_page(request: HttpRequest, incident: Incident) -> TimelinePage:
     )
 
 
-@require_safe
-@login_required
-def timeline(request: HttpRequest, reference: str) -> HttpResponse:
-    """The timeline alone, for HTMX. Anyone else (a reload of a pushed URL, a browser
-    without JavaScript, HTMX restoring its history) gets the whole incident page."""
-    incident = pages._incident_for(request, reference)
-    if not request.htmx or request.htmx.history_restore_request:
-        url = reverse("incident-detail", args=[incident.reference])
-        query = request.GET.urlencode()
-        return redirect(f"{url}?{query}#timeline" if query else f"{url}#timeline")
-    page = timeline_page(request, incident)
-    response = render(request, "web/_timeline.html", {"incident": incident, "timeline": page})
-    # The address bar shows the incident page with this filter: a reload, a bookmark or
-    # the page's live refresh (live.js sends the page's query along) keep it.
-    push_url(response, page.link()["page"])
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
-# --- who may do what on the tasks, read once for the whole list ---------------------------------
-
-
-class TaskRights:
-    """permissions.manages_task and works_task for all the tasks of one incident, with the
-    person's standing read once instead of once per task. The same rules; a test holds
-    them to the same answers."""
-
-    def __init__(self, user, incident: Incident):
-        self.user_id = user.pk
-        self.commands = permissions.commands(user, incident)
-        self.leads = set(
-            TeamMember.objects.filter(incident=incident, user=user, is_lead=True).values_list("role", flat=True)
-        )
-
-    def manages(self, task: Task) -> bool:
-        return self.commands or task.role in self.leads
-
-    def works(self, task: Task) -> bool:
-        return task.assignee_id == self.user_id or self.manages(task)
-
-
 # What a timeline line shows: not the hashes, not the actor's whole user row.
 EVENT_FIELDS = (
     "incident",
@@ -232,19 +182,24 @@ EVENT_FIELDS = (
 )
 
 
-def comments_by_task(incident: Incident) -> dict[int, list[tuple]]:
-    """Every task's comments, oldest first, as (actor id, at, text): one query for the
-    whole incident."""
+def comments_by_task(incident: Incident, task_ids=None) -> dict[int, list[tuple]]:
+    """The tasks' comments (all, or those of `task_ids`), oldest first, as (actor id, at,
+    text): one query for the whole incident."""
     comments = incident.events.filter(kind=Kind.COMMENT).order_by("seq")
+    if task_ids is not None:
+        comments = comments.filter(task_id__in=task_ids)
     found: dict[int, list[tuple]] = {}
     for task_id, actor_id, at, data in comments.values_list("task_id", "actor_id", "at", "data"):
         found.setdefault(task_id, []).append((actor_id, at, data.get("text", "")))
     return found
 
 
-def prerequisites_by_task(incident: Incident) -> dict[int, list[tuple[dict, str]]]:
-    """What every task depends on, as (title, status): one query for the whole incident."""
+def prerequisites_by_task(incident: Incident, task_ids=None) -> dict[int, list[tuple[dict, str]]]:
+    """What the tasks (all, or those of `task_ids`) depend on, as (title, status): one
+    query for the whole incident."""
     links = Task.depends_on.through.objects.filter(from_task__incident=incident).order_by("to_task__position")
+    if task_ids is not None:
+        links = links.filter(from_task_id__in=task_ids)
     found: dict[int, list[tuple[dict, str]]] = {}
     for task_id, title, status in links.values_list("from_task_id", "to_task__title", "to_task__status"):
         found.setdefault(task_id, []).append((title, status))
@@ -253,20 +208,6 @@ def prerequisites_by_task(incident: Incident) -> dict[int, list[tuple[dict, str]
 
 class CommentForm(forms.Form):
     text = TextField(label=gettext_lazy("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-
-
-@require_POST
-@login_required
-def comment_on_task(request: HttpRequest, reference: str, task_id: int) -> HttpResponse:
-    task = pages._task_for(request, reference, task_id)
-    pages._require(permissions.may_post_notes(request.user, task.incident), _("Only the team can comment on tasks."))
-    form = CommentForm(request.POST, auto_id=f"comment-{task.pk}_%s")
-    form.is_valid()
-    try:
-        actions.add_task_comment(request.user, task, form.cleaned_data.get("text", ""))
-    except CrisisFlowError as err:
-        return pages._refused(request, reference, err, form_key=f"comment-{task.pk}", form=form)
-    return pages._back(task.incident, f"task-{task.pk}")
 
 
 # --- the task cards: what each card shows, worked out once per page -------------------------------
@@ -306,7 +247,7 @@ def task_words() -> dict[str, str]:
         "skipped_because": _("Skipped because:"),
         "instructions": _("Instructions"),
         "start": _("Start"),
-        "done": _("Done"),
+        "done": _("Mark done"),
         "unblock": _("Unblock"),
         "more": _("More…"),
         "why_blocked": _("Why is it blocked?"),
@@ -319,6 +260,7 @@ def task_words() -> dict[str, str]:
         "comment": _("Comment"),
         "your_comment": _("Your comment on this task"),
         "post_comment": _("Post comment"),
+        "history": _("Its history"),
     }
 
 
@@ -330,7 +272,6 @@ def dress_tasks(
     incident: Incident,
     *,
     team_users,
-    names: dict,
     csrf_input: str,
     words: dict,
     refused_comment: tuple[int, forms.Form] | None = None,
@@ -373,8 +314,14 @@ def dress_tasks(
 
     refused_on, refused_form = refused_comment or (None, None)
     people = list(team_users)
-    comments = comments_by_task(incident)
-    prerequisites = prerequisites_by_task(incident)
+    # Only the cards shown: a long crisis folds most of its tasks.
+    rows = [row for group in task_groups for role in group["roles"] for row in role["rows"]]
+    shown = [row.task.pk for row in rows if not getattr(row, "compact", False)]
+    comments = comments_by_task(incident, shown)
+    # Who wrote the comments: one query for all of them.
+    writers = {actor_id for said in comments.values() for actor_id, _at, _text in said if actor_id}
+    names = {person.pk: str(person) for person in User.objects.filter(pk__in=writers)} if writers else {}
+    prerequisites = prerequisites_by_task(incident, shown)
     options: dict[int | None, str] = {}
 
     def assign_options(selected: int | None) -> str:
@@ -389,6 +336,17 @@ def dress_tasks(
         for role in group["roles"]:
             for row in role["rows"]:
                 task = row.task
+                if getattr(row, "compact", False):
+                    row.card = {
+                        "id": task.pk,
+                        "state": task.status,
+                        "compact": True,
+                        "title": pick(task.title),
+                        "status": statuses.get(task.status, task.status),
+                        "assignee": str(task.assignee) if task.assignee_id else words["unassigned"],
+                        "history": f"{page_url}?task={task.pk}#timeline",
+                    }
+                    continue
                 said = comments.get(task.pk, [])
                 pk, state = task.pk, task.status  # the status field is a descriptor: read it once
                 row.card = {
@@ -513,56 +471,11 @@ class EvidenceForm(forms.Form):
         }
 
 
-@csrf_exempt  # checked below, once the size cap is in place (Django reads the body for it)
-@require_POST
-def attach_evidence(request: HttpRequest, reference: str) -> HttpResponse:
-    request.upload_handlers.insert(0, SizeCap(request, limit=evidence.max_bytes()))
-    return _attach_evidence(request, reference)
-
-
-@csrf_protect
-@login_required
-def _attach_evidence(request: HttpRequest, reference: str) -> HttpResponse:
-    incident = pages._incident_for(request, reference)
-    pages._require(
-        permissions.may_attach(request.user, incident),
-        _("Only the commander and the team (not observers) can attach evidence."),
-    )
-    form = EvidenceForm(request.POST, request.FILES, auto_id="evidence_%s")
-    form.is_valid()
-    try:
-        evidence.attach(request.user, incident, form.cleaned_data.get("file"), form.cleaned_data.get("caption", ""))
-    except CrisisFlowError as err:
-        return pages._refused(request, reference, err, form_key="evidence", form=form)
-    return pages._back(incident, "evidence")
-
-
 # --- what the incident page adds from here -------------------------------------------------------
 
 
-def context(
-    request: HttpRequest, incident: Incident, *, bound: dict, members, proposals, task_groups, team_users
-) -> dict:
-    """The incident room's share of the incident page's context: a fixed number of
-    queries whatever the size of the incident."""
-    page = timeline_page(request, incident)
-    words = task_words()
-    # The hidden CSRF field, made once for the page's many forms.
-    csrf_input = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
-    names = {person.pk: str(person) for person in page.people}  # everyone who wrote on the timeline
-    # A refused comment comes back to its task's card with what was typed and why.
-    refused_comment = next(
-        ((int(key.split("-")[1]), form) for key, form in bound.items() if key.startswith("comment-")), None
-    )
-    dress_tasks(
-        task_groups,
-        incident,
-        team_users=team_users,
-        names=names,
-        csrf_input=csrf_input,
-        words=words,
-        refused_comment=refused_comment,
-    )
+def evidence_context(request: HttpRequest, incident: Incident, bound: dict) -> dict:
+    """The evidence panel: the newest files, and the form to attach one."""
     attachments = list(incident.attachments.select_related("uploaded_by")[: EVIDENCE_SHOWN + 1])
     when = clock_in(timezone.get_current_timezone())
     kinds = dict(Attachment.Kind.choices)
@@ -572,12 +485,7 @@ def context(
         attachment.when = when(attachment.uploaded_at)
         attachment.kind_label = str(kinds.get(attachment.kind, attachment.kind))
     return {
-        "timeline": page,
-        "team_roles": team_roles(incident, members, proposals),
         "attachments": attachments[:EVIDENCE_SHOWN],
         "more_attachments": len(attachments) > EVIDENCE_SHOWN,
-        "may_attach": permissions.may_attach(request.user, incident),
         "evidence_form": bound.get("evidence") or EvidenceForm(auto_id="evidence_%s"),
-        "words": words,
-        "csrf_input": csrf_input,
     }

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from crisisflow.evidence import views as evidence
-from crisisflow.web import board, dashboard, playbooks, room, tokens, views
+from crisisflow.web import board, dashboard, playbooks, tokens, views
 from crisisflow.web.forms import SignInForm
 
 incident = "incidents/<str:reference>/"
@@ -17,6 +17,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),  # POST only
     path("", dashboard.show_dashboard, name="dashboard"),
     path("my/tasks/", dashboard.my_tasks, name="my-tasks"),
+    path("live/", dashboard.page_changes, name="live"),
     path("live/dashboard/<slug:region>/", dashboard.dashboard_region, name="dashboard-live"),
     path("live/my-tasks/", dashboard.my_tasks_region, name="my-tasks-live"),
     path("incidents/", views.list_incidents, name="incident-list"),
@@ -39,16 +40,19 @@ urlpatterns = [
     path("playbooks/<slug:key>/", playbooks.show_playbook, name="playbook-detail"),
     path("incidents/new/", views.report_incident, name="incident-report"),
     path(incident, views.show_incident, name="incident-detail"),
+    path(incident + "live/", dashboard.incident_changes, name="incident-changes"),
     path(incident + "live/<slug:region>/", dashboard.incident_region, name="incident-live"),
     path(incident + "advance/", views.advance_incident, name="incident-advance"),
     path(incident + "severity/", views.change_severity, name="incident-severity"),
     path(incident + "scope/", views.update_scope, name="incident-scope"),
     path(incident + "notes/", views.add_note, name="incident-note"),
-    path(incident + "timeline/", room.timeline, name="incident-timeline"),
-    path(incident + "evidence/", room.attach_evidence, name="evidence-attach"),
+    path(incident + "timeline/", views.timeline, name="incident-timeline"),
+    path(incident + "evidence/", views.attach_evidence, name="evidence-attach"),
     path(incident + "evidence/<int:attachment_id>/", evidence.serve, name="evidence-file"),
     path(incident + "team/accept/", views.accept_team, name="team-accept"),
     path(incident + "team/add/", views.add_team_member, name="team-add"),
+    path(incident + "team/hand-over/", views.hand_over_command, name="hand-over"),
+    path(incident + "tasks/stage/<slug:stage>/", views.task_stage, name="task-stage"),
     path(incident + "team/<int:member_id>/remove/", views.remove_team_member, name="team-remove"),
     path(task + "start/", views.start_task, name="task-start"),
     path(task + "done/", views.complete_task, name="task-done"),
@@ -57,5 +61,5 @@ urlpatterns = [
     path(task + "skip/", views.skip_task, name="task-skip"),
     path(task + "assign/", views.assign_task, name="task-assign"),
     path(task + "tick/", views.tick_checklist, name="task-tick"),
-    path(task + "comment/", room.comment_on_task, name="task-comment"),
+    path(task + "comment/", views.comment_on_task, name="task-comment"),
 ]

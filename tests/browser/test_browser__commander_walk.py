@@ -62,13 +62,13 @@ def test_commander_walks_an_outage_to_remediation(live_server, page, artifacts):
     # The gating work: legal review, then the holding statement with its checklist.
     legal = task_card(page, "Legal review")
     submit(page, legal.get_by_role("button", name="Start"))
-    submit(page, legal.get_by_role("button", name="Done"))
+    submit(page, legal.get_by_role("button", name="Mark done"))
     statement = task_card(page, "Holding statement")
     submit(page, statement.get_by_role("button", name="Start"))
     for item in ("Apologise", "State the facts", "Announce actions"):
         submit(page, statement.get_by_role("checkbox", name=item))
     assert statement.locator(".tick.done").count() == 3
-    submit(page, statement.get_by_role("button", name="Done"))
+    submit(page, statement.get_by_role("button", name="Mark done"))
 
     submit(page, step_button(page, "publish"))
     submit(page, step_button(page, "remediate"))

@@ -98,3 +98,31 @@ def test_changes_show_in_another_browser_within_5_seconds(live_server, signed_in
     room.screenshot(path=str(artifacts / "live_incident.png"), full_page=True)
     desk.screenshot(path=str(artifacts / "live_my_tasks.png"), full_page=True)
     board.screenshot(path=str(artifacts / "live_dashboard.png"), full_page=True)
+
+
+def test_a_lead_with_an_unassigned_task_still_sees_changes(live_server, signed_in):
+    """A task nobody has shows its lead an assignee picker with nothing chosen; the
+    browser shows its first option, which is not work the lead has not sent, so the
+    task list must keep coming up to date."""
+    commander = make_user("commander", "commander")
+    pr = make_user("prlead", "pr")
+    legal = make_user("legal", "legal")
+    install_plan()
+    incident = actions.report_incident(
+        commander, title="Payments fail for app users", crisis_type="service_outage", severity="high"
+    )
+    incident = walk_to(SimpleNamespace(commander=commander), incident, State.TEAM_ASSEMBLED)
+    statement = incident.tasks.get(key="holding-statement")
+    actions.assign_task(commander, statement.pk, None)
+    review = incident.tasks.get(key="legal-review")
+
+    room = signed_in(pr)
+    room.goto(f"{live_server.url}/incidents/{incident.reference}/")
+    mark(room)
+    picker = room.locator(f"#assign-{statement.pk}")
+    expect(picker).to_have_value("")  # nobody, and nothing marked selected in the markup
+    assert "selected" not in picker.inner_html()
+
+    actions.start_task(legal, review.pk)
+    expect(room.locator(f"#task-{review.pk} .task-status")).to_have_text("In progress", timeout=LIVE)
+    assert not_reloaded(room)

@@ -110,7 +110,7 @@ def test_three_people_take_an_outage_to_remediation_and_see_each_other_live(live
     # Legal works it in place (Start, Done) on My tasks.
     review.get_by_role("button", name="Start").click()
     expect(review.locator(".task-status")).to_have_text("In progress")
-    review.get_by_role("button", name="Done").click()
+    review.get_by_role("button", name="Mark done").click()
     expect(review.locator(".task-status")).to_have_text("Done")
     assert not_reloaded(legal_tasks)
 
@@ -125,7 +125,7 @@ def test_three_people_take_an_outage_to_remediation_and_see_each_other_live(live
     for item in ("Apologise", "State the facts", "Announce actions"):
         submit(pr_room, statement.get_by_role("checkbox", name=item))
     expect(statement.locator(".tick.done")).to_have_count(3)
-    submit(pr_room, statement.get_by_role("button", name="Done"))
+    submit(pr_room, statement.get_by_role("button", name="Mark done"))
     expect(statement.locator(".task-status")).to_have_text("Done")
     mark(pr_room)
 

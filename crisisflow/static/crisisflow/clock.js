@@ -4,7 +4,11 @@
    own text stays in place when this script never runs.
 
    data-now is the server's time when the page was made: the difference to this
-   device's clock is taken off, so a phone set a few minutes wrong still counts right. */
+   device's clock is taken off, so a phone set a few minutes wrong still counts right.
+   Where the page says the server's time itself (<meta name="cf-live" data-now>), and
+   once its live poll (live.js) has heard it (window.cfSkew), every clock counts from
+   that instead: a region's markup may be a shared render made a while ago, its
+   data-now older than the page. */
 (function () {
   "use strict";
 
@@ -47,7 +51,8 @@
   function tick() {
     var now = Date.now();
     clocks.forEach(function (c) {
-      var left = c.deadline - (now + c.skew);
+      var skew = typeof window.cfSkew === "number" ? window.cfSkew : c.skew;
+      var left = c.deadline - (now + skew);
       var overdue = left < 0;
       c.text.textContent = (overdue ? c.overdue : c.left).replace("{t}", hms(Math.abs(left)));
       c.el.classList.toggle("clock-running", !overdue);
@@ -56,12 +61,20 @@
     });
   }
 
+  // The page's own time (the live address's meta): regions may be shared renders made
+  // earlier, their data-now older than the page.
+  var meta = document.querySelector('meta[name="cf-live"]');
+  var pageNow = meta ? Date.parse(meta.getAttribute("data-now")) : NaN;
+  if (!isNaN(pageNow) && typeof window.cfSkew !== "number") window.cfSkew = pageNow - Date.now();
+
   bind();
   tick();
   setInterval(tick, 1000);
   // Live regions swap in new markup with new clocks: count those down too, at once.
-  document.addEventListener("htmx:afterSwap", function () {
+  function rebind() {
     bind();
     tick();
-  });
+  }
+  document.addEventListener("htmx:afterSwap", rebind);
+  document.addEventListener("cf:liveSwapped", rebind);
 })();

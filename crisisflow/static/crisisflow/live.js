@@ -1,11 +1,18 @@
 /* Live regions (see crisisflow/web/live.py) and in-place task cards, on top of HTMX.
 
-   A live region polls with hx-trigger="every 3s [cfLiveIdle(this)]" and carries its
-   stamp in data-live-stamp. Here:
-   - cfLiveIdle: no poll while the person is typing in the region, or has text or a
-     choice there not sent yet (a swap would throw it away);
-   - the stamp goes out as If-None-Match, and a 304 ("nothing changed") leaves the region
-     alone; a region the person started typing in meanwhile is not swapped either;
+   A live region is an element with data-live-region (its name) and data-live-stamp.
+   Every few seconds the page asks its live address (<meta name="cf-live">) once, with
+   the stamps of its regions; the answer holds only the regions that changed, with their
+   new markup, and the server's time (the clocks count from it). Here:
+   - cfLiveIdle: a region the person is typing in, or has text or a choice in not sent
+     yet, is left out of the poll and never swapped (a swap would throw it away); it
+     catches up at the next poll after;
+   - the next poll is asked for when the last one has answered (a slow server never
+     gets a pile of them), and at once when the page becomes visible again;
+   - the timeline's filter (the page's query) and the stages of the task list the
+     person unfolded go along, so the regions come back as the person left them;
+   - a region the person just changed in place (a task card's buttons) is not swapped
+     by an answer that may be older than their change;
    - a task card (data-live-card) shows the refusal the server wrote in it (400, 409),
      and says so when the server could not be reached at all;
    - focus that was inside a swapped region stays in it.
@@ -23,6 +30,16 @@
     return TYPING.test(el.tagName) && !(el.tagName === "INPUT" && NOT_TYPING.test(el.type));
   }
 
+  // The option a single select shows when nobody touched it: the one marked selected,
+  // else the first (a select with none marked shows its first, with defaultSelected
+  // false on every option).
+  function defaultIndex(select) {
+    for (var i = 0; i < select.options.length; i++) {
+      if (select.options[i].defaultSelected) return i;
+    }
+    return select.options.length ? 0 : -1;
+  }
+
   // Fields of change forms (POST) that differ from what the server rendered. Filter
   // forms (GET) do not count: they hold no one's work.
   function unsent(region) {
@@ -30,8 +47,12 @@
     for (var i = 0; i < fields.length; i++) {
       var f = fields[i];
       if (f.tagName === "SELECT") {
-        for (var j = 0; j < f.options.length; j++) {
-          if (f.options[j].selected !== f.options[j].defaultSelected) return true;
+        if (f.multiple) {
+          for (var j = 0; j < f.options.length; j++) {
+            if (f.options[j].selected !== f.options[j].defaultSelected) return true;
+          }
+        } else if (f.selectedIndex !== defaultIndex(f)) {
+          return true;
         }
       } else if (f.type === "checkbox" || f.type === "radio") {
         if (f.checked !== f.defaultChecked) return true;
@@ -46,27 +67,112 @@
     return !typingIn(region) && !unsent(region);
   };
 
-  function isRegion(el) {
-    return el && el.hasAttribute && el.hasAttribute("data-live-stamp");
+  // --- the page's poll -------------------------------------------------------------------------
+
+  var meta = document.querySelector('meta[name="cf-live"]');
+  var every = meta ? parseInt(meta.getAttribute("data-every"), 10) || 2000 : 0;
+  var timer = null;
+  var asking = false;
+
+  function regions() {
+    return document.querySelectorAll("[data-live-region]");
   }
 
-  document.addEventListener("htmx:configRequest", function (evt) {
-    var elt = evt.detail.elt;
-    if (!isRegion(elt) || evt.detail.verb !== "get") return;
-    evt.detail.headers["If-None-Match"] = '"' + elt.getAttribute("data-live-stamp") + '"';
-    // The incident page's regions render as the page is filtered (the timeline's kind
-    // and person): ask with the page's own query.
-    if (elt.hasAttribute("data-live-query") && window.location.search) {
-      evt.detail.path = evt.detail.path.split("?")[0] + window.location.search;
-    }
-  });
+  function pollUrl() {
+    var params = new URLSearchParams(window.location.search);
+    params.delete("region");
+    var asked = 0;
+    var unfolded = [];
+    regions().forEach(function (el) {
+      if (!window.cfLiveIdle(el)) return;
+      params.append("region", el.getAttribute("data-live-region") + ":" + el.getAttribute("data-live-stamp"));
+      asked++;
+      el.querySelectorAll("[data-stage][data-open]").forEach(function (g) {
+        unfolded.push(g.getAttribute("data-stage"));
+      });
+    });
+    if (!asked) return null;
+    if (unfolded.length) params.set("open", unfolded.join(","));
+    return meta.getAttribute("content") + "?" + params.toString();
+  }
 
-  var refocus = null;
+  function swapIn(name, html, sent) {
+    var el = document.querySelector('[data-live-region="' + name + '"]');
+    if (!el || !window.cfLiveIdle(el)) return; // the person started typing meanwhile
+    // The person changed something in it in place (a task card's button) since this
+    // poll left, or just before: this answer may predate their change. The region keeps
+    // its old stamp, so the next poll brings it again.
+    if (el.cfTouched && el.cfTouched > sent - every) return;
+    var focusId = holdsFocus(el) ? document.activeElement.id : null;
+    if (window.htmx && window.htmx.swap) {
+      window.htmx.swap(el, html, { swapStyle: "outerHTML" });
+    } else {
+      el.outerHTML = html;
+    }
+    if (focusId !== null) refocus([focusId, el.id]);
+    document.dispatchEvent(new CustomEvent("cf:liveSwapped", { detail: { region: name } }));
+  }
+
+  function schedule(ms) {
+    clearTimeout(timer);
+    timer = setTimeout(poll, ms);
+  }
+
+  function poll() {
+    var url = pollUrl();
+    if (!url || asking) return schedule(every);
+    asking = true;
+    var sent = Date.now();
+    fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
+      .then(function (r) {
+        var json = r.ok && (r.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+        return json ? r.json() : null; // signed out (the login page) or a server error: try again later
+      })
+      .then(function (answer) {
+        if (!answer) return;
+        var serverNow = Date.parse(answer.now);
+        if (!isNaN(serverNow)) window.cfSkew = serverNow - (sent + Date.now()) / 2;
+        Object.keys(answer.regions || {}).forEach(function (name) {
+          swapIn(name, answer.regions[name].html, sent);
+        });
+      })
+      .catch(function () {})
+      .then(function () {
+        asking = false;
+        schedule(every);
+      });
+  }
+
+  if (meta && every) {
+    schedule(every);
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") schedule(0);
+    });
+  }
+
+  // --- focus and in-place task cards ---------------------------------------------------------------
 
   function holdsFocus(el) {
     var active = document.activeElement;
     return !!(el && active && active !== document.body && el.contains(active));
   }
+
+  // Focus goes back to the element with the same id (a tick box) in the new markup; if
+  // that one is gone (Start became Done, a task left the list), to the card or region
+  // the person was in, rather than to the top of the page.
+  function refocus(ids) {
+    if (document.activeElement && document.activeElement !== document.body) return;
+    var same = ids[0] && document.getElementById(ids[0]);
+    var around = document.getElementById(ids[1]);
+    if (same && !same.disabled) {
+      same.focus({ preventScroll: true });
+    } else if (around) {
+      if (!around.hasAttribute("tabindex")) around.setAttribute("tabindex", "-1");
+      around.focus({ preventScroll: true });
+    }
+  }
+
+  var pending = null;
 
   // Noted before the request: the pressed button is disabled while it runs
   // (hx-disabled-elt), and a disabled button loses focus.
@@ -76,44 +182,29 @@
     xhr.cfFocusId = xhr.cfHadFocus ? document.activeElement.id : "";
   });
 
+  // An in-place change inside a live region (see swapIn).
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var region = evt.detail.elt && evt.detail.elt.closest && evt.detail.elt.closest("[data-live-region]");
+    if (region) region.cfTouched = Date.now();
+  });
+
   document.addEventListener("htmx:beforeSwap", function (evt) {
     var detail = evt.detail;
-    var elt = detail.requestConfig && detail.requestConfig.elt;
     var status = detail.xhr.status;
-    if (isRegion(elt) && detail.target === elt) {
-      // Unchanged; or the person started typing meanwhile; or not the region at all
-      // (signed out: the login page) — the next poll will tell.
-      var body = typeof detail.serverResponse === "string" ? detail.serverResponse : "";
-      if (status === 304 || !window.cfLiveIdle(elt) || body.indexOf('id="' + elt.id + '"') === -1) {
-        detail.shouldSwap = false;
-        detail.isError = false;
-        return;
-      }
-    }
     if ((status === 400 || status === 409) && detail.target && detail.target.hasAttribute("data-live-card")) {
       detail.shouldSwap = true; // the card, with the refusal written in it
       detail.isError = false;
     }
     var target = detail.target;
     var had = detail.xhr.cfHadFocus || holdsFocus(target);
-    refocus = detail.shouldSwap && target && target.id && had ? [detail.xhr.cfFocusId, target.id] : null;
+    pending = detail.shouldSwap && target && target.id && had ? [detail.xhr.cfFocusId, target.id] : null;
   });
 
-  // Focus goes back to the element with the same id (a tick box) in the new markup; if
-  // that one is gone (Start became Done, a task left the list), to the card or region
-  // the person was in, rather than to the top of the page.
   document.addEventListener("htmx:afterSettle", function () {
-    if (!refocus) return;
-    var same = refocus[0] && document.getElementById(refocus[0]);
-    var around = document.getElementById(refocus[1]);
-    refocus = null;
-    if (document.activeElement && document.activeElement !== document.body) return;
-    if (same && !same.disabled) {
-      same.focus({ preventScroll: true });
-    } else if (around) {
-      if (!around.hasAttribute("tabindex")) around.setAttribute("tabindex", "-1");
-      around.focus({ preventScroll: true });
-    }
+    if (!pending) return;
+    var ids = pending;
+    pending = null;
+    refocus(ids);
   });
 
   function cardFailed(evt) {

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from crisisflow.alerts import messages
 from crisisflow.incidents import timeline
 from crisisflow.playbooks.models import crisis_type_label, localized
-from crisisflow.vocab import Severity, State
+from crisisflow.vocab import CrisisType, Severity, State
 
 register = template.Library()
 log = logging.getLogger(__name__)
@@ -36,7 +36,13 @@ def state_badge(value: str):
 
 @register.filter
 def crisis_type(key: str) -> str:
-    return crisis_type_label(key) if key else "—"
+    """A crisis type's name. The built-in ones need no query; only a type a playbook
+    defines is looked up (lists attach the names once instead: crisis_type_labels)."""
+    if not key:
+        return "—"
+    if key in CrisisType.values:
+        return str(CrisisType(key).label)
+    return crisis_type_label(key)
 
 
 @register.filter
