@@ -29,7 +29,6 @@ from django.utils.translation import gettext as _
 
 from crisisflow import clock
 from crisisflow.alerts.models import Channel, Notification
-from crisisflow.evidence import actions as evidence
 from crisisflow.incidents import actions, permissions
 from crisisflow.incidents.errors import Blocked, Conflict, CrisisFlowError, Forbidden, NotFound
 from crisisflow.incidents.models import Incident, Task
