@@ -289,6 +289,11 @@ REST_FRAMEWORK = {
 # page at /api/docs/. Swagger UI comes from the sidecar package, so the page works on a
 # machine with no way out to the internet.
 SPECTACULAR_SETTINGS = {
+    # Two fields named "state" (an incident's, the golden clock's): each enum its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "GoldenClockStateEnum": "crisisflow.api.serializers.CLOCK_STATES",
+        "IncidentStateEnum": "crisisflow.vocab.State",
+    },
     "TITLE": "CrisisFlow API",
     "DESCRIPTION": (
         "The same use cases as the pages, for programs. Errors are JSON objects "

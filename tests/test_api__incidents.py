@@ -170,6 +170,7 @@ def test_list_shows_visible_incidents_newest_first(api, people, frozen):
         "detected_at",
         "statement_due_at",
         "first_statement_at",
+        "golden_clock",
         "version",
         "url",
     }

@@ -32,6 +32,12 @@ def api():
     return as_user
 
 
+@pytest.fixture(autouse=True)
+def one_message_per_rung(settings):
+    # These tests follow single rungs (a task's, the clock's); digests have their own tests.
+    settings.CRISISFLOW = {**settings.CRISISFLOW, "DIGESTS": False}
+
+
 @pytest.fixture
 def alerted(people, plan):
     """Legal review (due T0 + 3 h, owned by `legal`) falls due and then overdue."""
@@ -44,7 +50,8 @@ def alerted(people, plan):
 
 
 def mine(user):
-    return Notification.objects.filter(recipient=user, channel=Channel.IN_APP)
+    """The person's inbox: in-app rows, not those bundled into a digest (the digest is there)."""
+    return Notification.objects.filter(recipient=user, channel=Channel.IN_APP).exclude(state=Notification.State.BUNDLED)
 
 
 def test_the_inbox_lists_the_readers_notifications_newest_first(api, people, alerted):

@@ -22,10 +22,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from crisisflow import clock
 from crisisflow.alerts import messages
 from crisisflow.alerts.models import Notification
 from crisisflow.evidence.models import Attachment
-from crisisflow.incidents import actions
+from crisisflow.incidents import actions, golden_clock
 from crisisflow.incidents.errors import Invalid
 from crisisflow.incidents.inputs import check_moment, text_problem
 from crisisflow.incidents.models import Event, Incident, Task, TeamMember
@@ -178,6 +179,25 @@ class SeverityInput(VersionInput):
     reason = _text(default="", multiline=True)
 
 
+class OutbreakInput(VersionInput):
+    detected_at = MomentInput(not_after_now=True, help_text="When the crisis broke out (with its time zone).")
+    reason = _text(default="", multiline=True)
+
+
+CLOCK_STATES = ["none", "running", "met", "missed"]
+
+
+class GoldenClock(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=CLOCK_STATES,
+        help_text="none: no clock at this severity; running; met or missed (decided, or past due while running).",
+    )
+    due_at = serializers.DateTimeField(allow_null=True)
+    margin_seconds = serializers.IntegerField(
+        allow_null=True, help_text="Time left (running), to spare (met) or past the deadline (missed), in seconds."
+    )
+
+
 class NoteInput(serializers.Serializer):
     text = _text(default="", trim_whitespace=False, multiline=True)
 
@@ -243,6 +263,7 @@ class IncidentSummary(ModelOutput):
     severity_label = serializers.SerializerMethodField()
     crisis_type_label = serializers.SerializerMethodField()
     commander = serializers.SerializerMethodField()
+    golden_clock = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -260,6 +281,7 @@ class IncidentSummary(ModelOutput):
             "detected_at",
             "statement_due_at",
             "first_statement_at",
+            "golden_clock",
             "version",
             "url",
         ]
@@ -278,6 +300,12 @@ class IncidentSummary(ModelOutput):
     @extend_schema_field(PERSON_OR_NULL)
     def get_commander(self, incident: Incident) -> dict | None:
         return person(incident.commander)
+
+    @extend_schema_field(GoldenClock)
+    def get_golden_clock(self, incident: Incident) -> dict:
+        result = golden_clock.outcome(incident, clock.now())
+        margin = int(result.margin.total_seconds()) if result.margin is not None else None
+        return {"state": result.state, "due_at": result.due_at, "margin_seconds": margin}
 
     def get_url(self, incident: Incident) -> str:
         return reverse("api:incident-detail", args=[incident.reference], request=self.context.get("request"))

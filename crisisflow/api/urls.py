@@ -13,6 +13,7 @@ urlpatterns = [
     path(incident, views.incident, name="incident-detail"),
     path(incident + "steps/<str:step>/", views.advance, name="incident-step"),
     path(incident + "severity/", views.change_severity, name="incident-severity"),
+    path(incident + "outbreak/", views.correct_outbreak_time, name="incident-outbreak"),
     path(incident + "notes/", views.add_note, name="incident-notes"),
     path(incident + "timeline/", views.timeline, name="incident-timeline"),
     path(incident + "command/", views.hand_over_command, name="incident-command"),

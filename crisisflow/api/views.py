@@ -185,6 +185,22 @@ def change_severity(request: Request, reference: str) -> Response:
 
 
 @extend_schema(
+    tags=["incidents"],
+    summary="Correct the outbreak time, with a reason (the golden clock and detection-anchored tasks move)",
+    request=s.OutbreakInput,
+    responses=INCIDENT_NOW,
+)
+@api_view(["POST"])
+def correct_outbreak_time(request: Request, reference: str) -> Response:
+    found = _incident(request, reference)
+    data = _parse(s.OutbreakInput, request.data).validated_data
+    actions.correct_outbreak_time(
+        request.user, found, data["detected_at"], data["reason"], expected_version=data.get("expected_version")
+    )
+    return _detail(request, found)
+
+
+@extend_schema(
     tags=["incidents"], summary="Post a note on the timeline", request=s.NoteInput, responses={201: s.EventOutput}
 )
 @api_view(["POST"])

@@ -202,6 +202,20 @@ class SeverityForm(VersionedForm):
     reason = TextField(label=_("Reason"), required=False, widget=forms.TextInput(attrs={"required": True}))
 
 
+class OutbreakForm(VersionedForm):
+    """Correct when the crisis broke out; every deadline counted from it moves."""
+
+    detected_at = MomentField(
+        not_after_now=True,
+        field_name="detected_at",
+        label=_("Outbreak (detected) at"),
+        input_formats=[DATETIME_LOCAL],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
+        help_text=_("In your time zone. The golden clock and the tasks counted from detection move with it."),
+    )
+    reason = TextField(label=_("Reason"), required=False, widget=forms.TextInput(attrs={"required": True}))
+
+
 class StepForm(VersionedForm):
     """One button of the "Next step" panel; some steps ask for more."""
 

@@ -23,6 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -43,6 +44,7 @@ from crisisflow.web.forms import (
     HandOverForm,
     MemberForm,
     NoteForm,
+    OutbreakForm,
     ScopeForm,
     SeverityForm,
     StepForm,
@@ -390,6 +392,11 @@ class Room:
                     initial={"version": incident.version, "severity": incident.severity}, auto_id="severity_%s"
                 ),
                 "scope_form": self.bound.get("scope") or ScopeForm.for_incident(incident),
+                "outbreak_form": self.bound.get("outbreak")
+                or OutbreakForm(
+                    initial={"version": incident.version, "detected_at": timezone.localtime(incident.detected_at)},
+                    auto_id="outbreak_%s",
+                ),
                 "facts": [(FACT_LABELS[name], getattr(incident, name)) for name in BOOLEAN_FACTS],
                 "may_attach": permissions.may_attach(self.user, incident),
                 **self.evidence(),

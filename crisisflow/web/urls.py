@@ -45,6 +45,7 @@ urlpatterns = [
     path(incident + "advance/", views.advance_incident, name="incident-advance"),
     path(incident + "severity/", views.change_severity, name="incident-severity"),
     path(incident + "scope/", views.update_scope, name="incident-scope"),
+    path(incident + "outbreak/", views.correct_outbreak_time, name="incident-outbreak"),
     path(incident + "notes/", views.add_note, name="incident-note"),
     path(incident + "timeline/", views.timeline, name="incident-timeline"),
     path(incident + "evidence/", views.attach_evidence, name="evidence-attach"),

@@ -51,6 +51,7 @@ from crisisflow.web.forms import (
     HandOverForm,
     MemberForm,
     NoteForm,
+    OutbreakForm,
     PreferencesForm,
     ReportForm,
     ScopeForm,
@@ -182,6 +183,23 @@ def change_severity(request: HttpRequest, reference: str) -> HttpResponse:
     except CrisisFlowError as err:
         return page.refused(request, reference, err, form_key="severity", form=form)
     return guards.back(incident, "severity")
+
+
+@require_POST
+@login_required
+def correct_outbreak_time(request: HttpRequest, reference: str) -> HttpResponse:
+    incident = _command(request, reference)
+    form = OutbreakForm(request.POST, auto_id="outbreak_%s")
+    if not form.is_valid():
+        return page.form_errors(request, reference, form, "outbreak")
+    data = form.cleaned_data
+    try:
+        actions.correct_outbreak_time(
+            request.user, incident, data["detected_at"], data["reason"], expected_version=data["version"]
+        )
+    except CrisisFlowError as err:
+        return page.refused(request, reference, err, form_key="outbreak", form=form)
+    return guards.back(incident, "times")
 
 
 @require_POST
