@@ -36,7 +36,7 @@ TASK = """\
   stage: publish
   due: {anchor: detected, offset: 4h}
 """
-AUDIENCES = "role_lead, commander, executive, pr_lead or legal_lead"
+AUDIENCES = "role_lead, commander, executive, pr_lead, legal_lead or duty_commanders"
 DURATION = "whole days, hours and minutes in that order, like 30m, 4h, 1h30m or 2d12h"
 BUILTIN_ALERTS = {
     "remind_at_half": False,

@@ -15,7 +15,6 @@ from crisisflow.incidents import actions
 from crisisflow.people.models import User
 from crisisflow.playbooks.loader import load_playbooks
 from crisisflow.vocab import State
-from tests.conftest import make_user
 from tests.flows import finish, walk_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,10 +26,7 @@ MIN_BYTES = 20_000
 def an_incident_in_progress():
     """A data breach with its team assembled and work under way, and a fresh outage report."""
     load_playbooks()
-    call_command("create_demo_users", force=True, stdout=open("/dev/null", "w"))
-    # The data-breach plan wants two of these each; the demo team has one.
-    make_user("security2", "tech_security")
-    make_user("service2", "customer_service")
+    call_command("create_demo_users", force=True, stdout=open("/dev/null", "w"))  # staffs every built-in plan
     commander = User.objects.get(username="commander")
     incident = actions.report_incident(
         User.objects.get(username="service"),
