@@ -29,7 +29,10 @@ log = logging.getLogger(__name__)
 
 
 def incident_url(incident, task=None) -> str:
-    path = reverse("incident-detail", args=[incident.reference])
+    # Remembered for the sweep: resolving the URL is a good part of building a payload.
+    path = remembered(
+        ("incident-detail", incident.reference), lambda: reverse("incident-detail", args=[incident.reference])
+    )
     return settings.SITE_URL.rstrip("/") + path + (f"#task-{task.pk}" if task is not None else "")
 
 

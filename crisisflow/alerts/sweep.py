@@ -319,10 +319,10 @@ def redrive(now: datetime, limit: int) -> list[int]:
     return ids
 
 
-# Due task rungs fired in one transaction: their incidents are locked and their tasks
-# read with one query each per chunk rather than per rung, which is most of what firing
-# a rung costs beyond its own writes. Small, so no incident stays locked for long.
-CHUNK = 20
+# Due task rungs fired in one transaction, with a few statements whatever their number
+# (fire_task_chunk): the fewer chunks, the less each rung costs; small enough that no
+# incident stays locked for long (a chunk takes some tens of milliseconds).
+CHUNK = 50
 
 
 def fire_task_chunk(chunk: list[Row], now: datetime) -> list[tuple[str, list[int]]]:
