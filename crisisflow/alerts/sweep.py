@@ -7,8 +7,8 @@ deadline on with a compare-and-set update; "0 rows updated" means another sweepe
 first. A rung that fails is logged and backed off (see sources.backoff_delay); it cannot stop
 the others. What to sweep comes from the registry in sources.py: the engine registers
 the golden clock, triage and tasks, and every app its own deadlines. Task rungs are
-fired a chunk at a time (one transaction, a savepoint per rung) to save the per-rung
-locking and reading; see fire_task_chunk.
+fired a chunk at a time, with a few statements per chunk rather than several per rung
+(one claim, one insert of notifications, one of timeline events); see fire_task_chunk.
 """
 
 from __future__ import annotations
@@ -397,6 +397,8 @@ def _put_into_words(plans: list[Planned], now: datetime, rows_of: dict, failed: 
                 )
                 if words is not None:
                     speech.rows, speech.entry = words
+        except DatabaseError:
+            raise  # the transaction is spoilt: the sweep goes one by one
         except Exception as exc:  # one broken row must not stop the others
             log.exception("deadline sweep: task %s step %s failed", plan.task.pk, plan.step)
             failed.append((rows_of[plan.task.pk], exc))
