@@ -303,3 +303,33 @@ def test_a_kind_is_described_once(statement_approved):
     with pytest.raises(ImproperlyConfigured, match="1 to 16 characters"):
         describes("a_kind_name_longer_than_the_column")
     describes("statement_ok")(statement_approved)  # the same function again is fine
+
+
+def test_record_many_writes_the_chain_record_would_and_moves_every_head_once(people, plan, django_assert_num_queries):
+    """Several incidents' events at once, interleaved: each incident's events follow on
+    from its head in the order given, the heads end on the last ones, and verify() finds
+    nothing to say; three statements, however many events."""
+    from crisisflow.incidents.timeline import Entry, record_many
+
+    first, second = report(people), report(people, title="Card payments failing")
+    before = {i.pk: TimelineHead.objects.get(incident=i).seq for i in (first, second)}
+    with transaction.atomic():
+        locked = list(Incident.objects.select_for_update().filter(pk__in=[first.pk, second.pk]).order_by("pk"))
+        entries = [Entry(locked[n % 2], people.commander, Event.Kind.NOTE, {"text": f"note {n}"}) for n in range(5)]
+        with django_assert_num_queries(3):
+            events = record_many(entries)
+    assert [(e.incident_id, e.seq) for e in events] == [
+        (first.pk, before[first.pk] + 1),
+        (second.pk, before[second.pk] + 1),
+        (first.pk, before[first.pk] + 2),
+        (second.pk, before[second.pk] + 2),
+        (first.pk, before[first.pk] + 3),
+    ]
+    for incident in (first, second):
+        assert verify(incident) is None
+        last = incident.events.order_by("-seq").first()
+        assert TimelineHead.objects.filter(incident=incident, seq=last.seq, hash=last.hash).exists()
+    # What record() appends next links onto the last of them.
+    write_event(first, people.commander, Event.Kind.NOTE, {"text": "after"})
+    assert verify(first) is None
+    assert record_many([]) == []

@@ -33,3 +33,20 @@ def remembered(key: Hashable, compute: Callable[[], Any]) -> Any:
     if key not in memory:
         memory[key] = compute()
     return memory[key]
+
+
+def remember(values: dict[Hashable, Any]) -> None:
+    """Keep values read ahead for many keys at once (nothing outside a sweep)."""
+    memory = _memory.get()
+    if memory is not None:
+        for key, value in values.items():
+            memory.setdefault(key, value)
+
+
+def in_sweep() -> bool:
+    return _memory.get() is not None
+
+
+def known(key: Hashable) -> bool:
+    memory = _memory.get()
+    return memory is not None and key in memory

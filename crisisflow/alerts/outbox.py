@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 
 from crisisflow.alerts.ladder import Kind
@@ -28,7 +29,10 @@ log = logging.getLogger(__name__)
 
 
 def incident_url(incident, task=None) -> str:
-    path = reverse("incident-detail", args=[incident.reference])
+    # Remembered for the sweep: resolving the URL is a good part of building a payload.
+    path = remembered(
+        ("incident-detail", incident.reference), lambda: reverse("incident-detail", args=[incident.reference])
+    )
     return settings.SITE_URL.rstrip("/") + path + (f"#task-{task.pk}" if task is not None else "")
 
 
@@ -98,6 +102,41 @@ def write(
     """One row per person per channel, and one per team webhook (but none to the
     targets in `told`, see told_before). In-app rows are delivered the moment they are
     written; the others wait for a delivery worker."""
+    rows = rows_for(
+        source=source,
+        kind=kind,
+        rung=rung,
+        incident=incident,
+        people=people,
+        payload=payload,
+        now=now,
+        due_at=due_at,
+        task=task,
+        team_channels=team_channels,
+        told=told,
+    )
+    # The claim in the sweep means a rung never gets here twice; should it ever, the
+    # unique key on (source, channel, target) refuses the second write outright.
+    Notification.objects.bulk_create(rows)
+    return rows
+
+
+def rows_for(
+    *,
+    source: str,
+    kind: str,
+    rung: str,
+    incident,
+    people,
+    payload: dict,
+    now: datetime,
+    due_at: datetime,
+    task=None,
+    team_channels: bool = True,
+    told: frozenset[str] = frozenset(),
+) -> list[Notification]:
+    """The rows write() would write, not saved yet: the sweep saves a whole chunk of
+    rungs' rows with one insert."""
     rows = []
     common = dict(
         incident=incident,
@@ -141,9 +180,6 @@ def write(
                     enqueued_at=now,
                 )
             )
-    # The claim in the sweep means a rung never gets here twice; should it ever, the
-    # unique key on (source, channel, target) refuses the second write outright.
-    Notification.objects.bulk_create(rows)
     return rows
 
 
@@ -169,14 +205,33 @@ def told_before(incident, task, rung: str, at: datetime) -> frozenset[str]:
     does not hear it again; a new owner still does. Only a rebuilt ladder can repeat a
     rung (the claim stops repeats within one), and only a rung due before it was
     rebuilt: otherwise no query is made."""
+    return told_before_each([(incident, task, rung, at)])[0]
+
+
+def _may_repeat(incident, task, at: datetime) -> bool:
     if task is not None:
-        rebuilt = task.alert_generation > 1 and task.alert_window_start is not None and at <= task.alert_window_start
-    else:
-        rebuilt = incident.clock_generation > 1
-    if not rebuilt:
-        return frozenset()
-    earlier = Notification.objects.filter(incident=incident, task=task, rung=rung, due_at=at)
-    return frozenset(earlier.values_list("target", flat=True))
+        return task.alert_generation > 1 and task.alert_window_start is not None and at <= task.alert_window_start
+    return incident.clock_generation > 1
+
+
+def told_before_each(rungs: list[tuple]) -> list[frozenset[str]]:
+    """told_before for many rungs, each an (incident, task, rung name, at), with one
+    query for all those that may repeat (none if none may)."""
+    asked = [(incident, task, name, at) for incident, task, name, at in rungs if _may_repeat(incident, task, at)]
+    if not asked:
+        return [frozenset()] * len(rungs)
+    which = Q()
+    for incident, task, name, at in asked:
+        which |= Q(incident=incident, task=task, rung=name, due_at=at)
+    told: dict[tuple, set[str]] = defaultdict(set)
+    for incident_id, task_id, name, at, target in Notification.objects.filter(which).values_list(
+        "incident_id", "task_id", "rung", "due_at", "target"
+    ):
+        told[(incident_id, task_id, name, at)].add(target)
+    return [
+        frozenset(told.get((incident.pk, task.pk if task is not None else None, name, at), ()))
+        for incident, task, name, at in rungs
+    ]
 
 
 # --- digests ----------------------------------------------------------------------------------

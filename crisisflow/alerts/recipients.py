@@ -11,22 +11,40 @@ someone who would get "not found" following its link.
 
 from __future__ import annotations
 
+from crisisflow.alerts import memo
 from crisisflow.alerts.memo import remembered
+from crisisflow.incidents.models import TeamMember
 from crisisflow.incidents.permissions import can_view
 from crisisflow.people.models import RosterEntry, User
 from crisisflow.vocab import Role
 
 
+def _team_members():
+    # Lead first, then by join order.
+    return TeamMember.objects.filter(user__is_active=True).select_related("user").order_by("-is_lead", "id")
+
+
 def _team_lead(incident, role: str) -> User | None:
-    # The whole team in one read (remembered for the sweep): lead first, then by join order.
-    members = remembered(
-        ("team", incident.pk),
-        lambda: list(incident.team.filter(user__is_active=True).select_related("user").order_by("-is_lead", "id")),
-    )
+    # The whole team in one read (remembered for the sweep).
+    members = remembered(("team", incident.pk), lambda: list(_team_members().filter(incident=incident)))
     for member in members:
         if member.role == role:
             return member.user
     return None
+
+
+def read_teams(incidents) -> None:
+    """During a sweep, read the teams of many incidents at once (a chunk of rungs spans
+    up to one incident per rung), rather than one query per incident."""
+    if not memo.in_sweep():
+        return
+    wanted = {incident.pk for incident in incidents if not memo.known(("team", incident.pk))}
+    if not wanted:
+        return
+    teams: dict = {("team", pk): [] for pk in wanted}
+    for member in _team_members().filter(incident_id__in=wanted):
+        teams[("team", member.incident_id)].append(member)
+    memo.remember(teams)
 
 
 def _on_roster(role: str) -> list[User]:

@@ -7,30 +7,31 @@ deadline on with a compare-and-set update; "0 rows updated" means another sweepe
 first. A rung that fails is logged and backed off (see sources.backoff_delay); it cannot stop
 the others. What to sweep comes from the registry in sources.py: the engine registers
 the golden clock, triage and tasks, and every app its own deadlines. Task rungs are
-fired a chunk at a time (one transaction, a savepoint per rung) to save the per-rung
-locking and reading; see fire_task_chunk.
+fired a chunk at a time, with a few statements per chunk rather than several per rung
+(one claim, one insert of notifications, one of timeline events); see fire_task_chunk.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 
 from crisisflow import clock
 from crisisflow.alerts import memo, outbox
 from crisisflow.alerts.ladder import Kind, alert_time, clock_rungs, first_step, triage_rungs
 from crisisflow.alerts.models import Notification
-from crisisflow.alerts.recipients import resolve
+from crisisflow.alerts.recipients import read_teams, resolve
 from crisisflow.alerts.schedule import rungs_of_task
 from crisisflow.alerts.sources import DeadlineSource, Row, backoff_delay, register, registered
 from crisisflow.conf import setting
 from crisisflow.incidents.models import Event, Incident, Task
-from crisisflow.incidents.timeline import record
+from crisisflow.incidents.timeline import Entry, record, record_many
 
 log = logging.getLogger(__name__)
 
@@ -61,24 +62,61 @@ def skip_stale(rungs, step: int, now: datetime) -> int:
     return step
 
 
+@dataclass
+class Speech:
+    """One rung a fired task says: its rows and its timeline event, built, not saved."""
+
+    rung: object
+    people: list
+    source: str
+    rows: list[Notification] = field(default_factory=list)
+    entry: Entry | None = None
+
+
+@dataclass
+class Planned:
+    """A due task rung of a chunk, worked out in Python: the claim to make and what to
+    say once it is made (fire_task_chunk writes a whole chunk's at once)."""
+
+    incident: Incident
+    task: Task
+    step: int
+    generation: int
+    following: int
+    next_at: datetime | None
+    text: str
+    speeches: list[Speech]
+
+
+@dataclass
+class Locked:
+    """The incident and the task as a chunk's transaction read them, the incident locked;
+    `plans` gathers the chunk's work (see fire_task_chunk)."""
+
+    incident: Incident
+    task: Task | None
+    plans: list[Planned]
+
+
 def fire_task_rung(
     task_id: int,
     step: int,
     generation: int,
     now: datetime,
     incident_id: int | None = None,
-    locked: tuple[Incident, Task | None] | None = None,
+    locked: Locked | None = None,
 ) -> tuple[str, list[int]] | None:
     """Fire rung `step` of the task's current ladder, if it is still due and still ours.
 
-    The sweep passes the task's incident (a task never moves to another), or `locked`:
-    the incident and the task as its transaction read them with the incident already
-    locked, for a chunk of rungs at once (_fire_chunk). Then this is a savepoint in that
-    transaction, so a rung that fails still takes nothing else with it.
+    The sweep passes the task's incident (a task never moves to another), or `locked`
+    for a chunk of rungs at once (fire_task_chunk): then nothing is written here; what
+    the rung would claim and say goes into `locked.plans`, and the chunk claims and
+    writes every rung of it with a few statements.
     """
-    with transaction.atomic():
+    # A chunk's rung only reads: no savepoint of its own (what it plans is written by the chunk).
+    with transaction.atomic() if locked is None else nullcontext():
         if locked is not None:
-            incident, task = locked
+            incident, task = locked.incident, locked.task
             if task is None:
                 return None  # deleted with its incident
         else:
@@ -101,6 +139,9 @@ def fire_task_rung(
         while following < len(rungs) and rungs[following].at <= now:
             saying.append(following)
             following = first_step(rungs, now, following + 1)
+        if locked is not None:
+            locked.plans.append(_plan(incident, task, step, generation, now, rungs, speak, saying, following))
+            return None
         # The claim: move the deadline on only if nobody did since we read it.
         claimed = Task.objects.filter(pk=task_id, alert_step=step, alert_generation=generation).update(
             alert_step=following, next_alert_at=alert_time(rungs, following), alert_failures=0
@@ -188,16 +229,38 @@ def fire_clock_rung(incident_id: int, step: int, generation: int, now: datetime)
     return fire_incident_rung(GOLDEN_CLOCK, incident_id, step, generation, now)
 
 
-def _speak(rung, incident, people, now: datetime, *, source: str, due_at: datetime, task=None, **extra) -> list[int]:
-    """Write a fired rung's notifications and its timeline event; the ids of the rows
-    written (sweep() bundles them and hands over those to deliver)."""
-    # Nobody hears the same rung twice, even from a rebuilt ladder (outbox.told_before).
-    told = outbox.told_before(incident, task, rung.name, rung.at)
+def _plan(incident, task, step, generation, now, rungs, speak, saying, following) -> Planned:
+    said: list[str] = []
+    speeches: list[Speech] = []
+    if speak < len(rungs):
+        for index in saying:
+            rung = rungs[index]
+            people = resolve(rung.audience, incident, task)
+            said.append(rung.name if people else f"{rung.name} (nobody to tell)")
+            if people:
+                speeches.append(Speech(rung, people, f"task:{task.pk}:{generation}:{index}"))
+    return Planned(
+        incident=incident,
+        task=task,
+        step=step,
+        generation=generation,
+        following=following,
+        next_at=alert_time(rungs, following),
+        text=f"{incident.reference} task {task.pk} {', '.join(said)}" if said else "",
+        speeches=speeches,
+    )
+
+
+def _words(
+    rung, incident, people, now: datetime, *, source: str, due_at: datetime, task=None, told=frozenset(), **extra
+) -> tuple[list[Notification], Entry] | None:
+    """A fired rung's notification rows and timeline event, built but not saved; None
+    if everyone it names heard this rung already (told, see outbox.told_before)."""
     people = [person for person in people if outbox.user_target(person) not in told]
     if not people:
-        return []
+        return None
     payload = outbox.payload_for(rung.kind, rung.name, incident, task, due_at=due_at, **extra)
-    rows = outbox.write(
+    rows = outbox.rows_for(
         source=source,
         kind=rung.kind,
         rung=rung.name,
@@ -218,7 +281,22 @@ def _speak(rung, incident, people, now: datetime, *, source: str, due_at: dateti
     }
     if task is not None:
         data["task_title"] = task.title
-    record(incident, None, Event.Kind.ALERT, data, task=task, at=now)
+    return rows, Entry(incident, None, Event.Kind.ALERT, data, task=task, at=now)
+
+
+def _speak(rung, incident, people, now: datetime, *, source: str, due_at: datetime, task=None, **extra) -> list[int]:
+    """Write a fired rung's notifications and its timeline event; the ids of the rows
+    written (sweep() bundles them and hands over those to deliver)."""
+    # Nobody hears the same rung twice, even from a rebuilt ladder (outbox.told_before).
+    told = outbox.told_before(incident, task, rung.name, rung.at)
+    words = _words(rung, incident, people, now, source=source, due_at=due_at, task=task, told=told, **extra)
+    if words is None:
+        return []
+    rows, entry = words
+    # The claim in the sweep means a rung never gets here twice; should it ever, the
+    # unique key on (source, channel, target) refuses the second write outright.
+    Notification.objects.bulk_create(rows)
+    record(entry.incident, entry.actor, entry.kind, entry.data, task=entry.task, at=entry.at)
     return outbox.handed_back(rows)
 
 
@@ -241,18 +319,22 @@ def redrive(now: datetime, limit: int) -> list[int]:
     return ids
 
 
-# Due task rungs fired in one transaction: their incidents are locked and their tasks
-# read with one query each per chunk rather than per rung, which is most of what firing
-# a rung costs beyond its own writes. Small, so no incident stays locked for long.
-CHUNK = 20
+# Due task rungs fired in one transaction, with a few statements whatever their number
+# (fire_task_chunk): the fewer chunks, the less each rung costs; small enough that no
+# incident stays locked for long (a chunk takes some tens of milliseconds).
+CHUNK = 50
 
 
 def fire_task_chunk(chunk: list[Row], now: datetime) -> list[tuple[str, list[int]]]:
-    """Fire a chunk of due task rungs in one transaction. The incidents are locked in id
-    order, the same order any other sweeper uses, so two sweepers cannot deadlock; each
-    rung is then a savepoint, and one that fails is backed off without the others."""
+    """Fire a chunk of due task rungs in one transaction, with a few statements however
+    many rungs it has: the incidents are locked in id order (the same order any other
+    sweeper uses, so two sweepers cannot deadlock) and the tasks read; each rung is then
+    worked out in Python (fire_task_rung), one that fails there is backed off without
+    the others; the rest are claimed with one compare-and-set update, and their
+    notifications and timeline events written with one insert each. Should a write
+    fail, the chunk raises and the sweep fires its rungs one by one."""
     results: list[tuple[str, list[int]]] = []
-    failed: list[Row] = []
+    failed: list[tuple[Row, Exception]] = []
     with transaction.atomic():
         incident_ids = sorted({row[3] for row in chunk})
         incidents = {
@@ -260,24 +342,129 @@ def fire_task_chunk(chunk: list[Row], now: datetime) -> list[tuple[str, list[int
             for incident in Incident.objects.select_for_update(of=("self",)).filter(pk__in=incident_ids).order_by("pk")
         }
         tasks = Task.objects.select_related("assignee").in_bulk([row[0] for row in chunk])
+        read_teams(incidents.values())
+        plans: list[Planned] = []
+        rows_of: dict[int, Row] = {}
         for row in chunk:
             pk, step, generation, incident_id = row
             incident = incidents.get(incident_id)
             if incident is None:
                 continue  # deleted meanwhile
+            rows_of[pk] = row
             try:
                 # Looked up when called, like the single-rung path, so tests can stand in.
-                result = fire_task_rung(pk, step, generation, now, incident_id, (incident, tasks.get(pk)))
+                fire_task_rung(pk, step, generation, now, incident_id, Locked(incident, tasks.get(pk), plans))
+            except DatabaseError:
+                raise  # the transaction is spoilt: the sweep goes one by one
             except Exception as exc:  # one broken row must not stop the others
                 log.exception("deadline sweep: task %s step %s failed", pk, step)
-                failed.append((*row, exc))
-                continue
-            if result is not None:
-                results.append(result)
-    for *row, exc in failed:
-        back_off_task(tuple(row), now)
+                failed.append((row, exc))
+        plans = _put_into_words(plans, now, rows_of, failed)
+        claimed = _claim(plans)
+        plans = [plan for plan in plans if plan.task.pk in claimed]
+        Notification.objects.bulk_create([row for plan in plans for speech in plan.speeches for row in speech.rows])
+        record_many([speech.entry for plan in plans for speech in plan.speeches if speech.entry is not None])
+        for plan in plans:
+            if plan.text:
+                written = [row for speech in plan.speeches for row in speech.rows]
+                results.append((plan.text, outbox.handed_back(written)))
+    for row, exc in failed:
+        back_off_task(row, now)
         results.append((f"error: task {row[0]}: {exc}", []))
     return results
+
+
+def _put_into_words(plans: list[Planned], now: datetime, rows_of: dict, failed: list) -> list[Planned]:
+    """Build each planned rung's rows and event, asking once for the whole chunk who
+    heard its rungs already; a rung that fails here is backed off like one that failed
+    being planned (nothing of it is claimed or written)."""
+    speeches = [(plan, speech) for plan in plans for speech in plan.speeches]
+    told = outbox.told_before_each([(p.incident, p.task, s.rung.name, s.rung.at) for p, s in speeches])
+    told_of = {id(speech): heard for (_, speech), heard in zip(speeches, told, strict=True)}
+    kept = []
+    for plan in plans:
+        try:
+            for speech in plan.speeches:
+                words = _words(
+                    speech.rung,
+                    plan.incident,
+                    speech.people,
+                    now,
+                    source=speech.source,
+                    due_at=plan.task.due_at,
+                    task=plan.task,
+                    told=told_of[id(speech)],
+                )
+                if words is not None:
+                    speech.rows, speech.entry = words
+        except DatabaseError:
+            raise  # the transaction is spoilt: the sweep goes one by one
+        except Exception as exc:  # one broken row must not stop the others
+            log.exception("deadline sweep: task %s step %s failed", plan.task.pk, plan.step)
+            failed.append((rows_of[plan.task.pk], exc))
+            continue
+        kept.append(plan)
+    return kept
+
+
+class _Partly(Exception):
+    """Some rungs of a chunk were claimed by someone else meanwhile."""
+
+
+def _claim(plans: list[Planned]) -> set[int]:
+    """Move every planned rung's deadline on, if nobody did since it was read: one
+    compare-and-set update for the chunk; the ids of the tasks claimed. Should another
+    sweeper or a change of plan have moved any of them (fewer rows updated than asked,
+    rare: the incidents are locked), the update is undone and each claimed alone."""
+    if not plans:
+        return set()
+    try:
+        with transaction.atomic():
+            if _claim_all(plans) != len(plans):
+                raise _Partly
+        return {plan.task.pk for plan in plans}
+    except _Partly:
+        pass
+    claimed = set()
+    for plan in plans:
+        if Task.objects.filter(pk=plan.task.pk, alert_step=plan.step, alert_generation=plan.generation).update(
+            alert_step=plan.following, next_alert_at=plan.next_at, alert_failures=0
+        ):
+            claimed.add(plan.task.pk)
+    return claimed
+
+
+def _claim_all(plans: list[Planned]) -> int:
+    """UPDATE … SET step = CASE id …, next_alert_at = CASE id … WHERE (id, step,
+    generation) is what was read, for each: how many rows it updated. Written out by
+    hand: the ORM's Case/When costs more CPU to build than the rest of the claim."""
+    quote = connection.ops.quote_name
+    column = {name: quote(Task._meta.get_field(name).column) for name in TASK_CLAIM_FIELDS}
+    # PostgreSQL needs the type of a CASE whose values may all be NULL.
+    moment = "%s::timestamptz" if connection.vendor == "postgresql" else "%s"
+    pk = column["id"]
+    steps = " ".join(f"WHEN {pk} = %s THEN %s" for _ in plans)
+    moments = " ".join(f"WHEN {pk} = %s THEN {moment}" for _ in plans)
+    read = f"({pk} = %s AND {column['alert_step']} = %s AND {column['alert_generation']} = %s)"
+    which = " OR ".join(read for _ in plans)
+    sql = (
+        f"UPDATE {quote(Task._meta.db_table)} SET {column['alert_step']} = CASE {steps} END, "
+        f"{column['next_alert_at']} = CASE {moments} END, {column['alert_failures']} = 0 WHERE {which}"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    params: list = []
+    for plan in plans:
+        params += [plan.task.pk, plan.following]
+    for plan in plans:
+        params += [plan.task.pk, adapt(plan.next_at)]
+    for plan in plans:
+        params += [plan.task.pk, plan.step, plan.generation]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+TASK_CLAIM_FIELDS = ("id", "alert_step", "alert_generation", "next_alert_at", "alert_failures")
 
 
 def due_tasks(now: datetime, limit: int) -> list[Row]:
