@@ -85,42 +85,6 @@ def endpoints_for(kind: str, severity: str, restricted: bool = False) -> list[We
     return chosen
 
 
-def write(
-    *,
-    source: str,
-    kind: str,
-    rung: str,
-    incident,
-    people,
-    payload: dict,
-    now: datetime,
-    due_at: datetime,
-    task=None,
-    team_channels: bool = True,
-    told: frozenset[str] = frozenset(),
-) -> list[Notification]:
-    """One row per person per channel, and one per team webhook (but none to the
-    targets in `told`, see told_before). In-app rows are delivered the moment they are
-    written; the others wait for a delivery worker."""
-    rows = rows_for(
-        source=source,
-        kind=kind,
-        rung=rung,
-        incident=incident,
-        people=people,
-        payload=payload,
-        now=now,
-        due_at=due_at,
-        task=task,
-        team_channels=team_channels,
-        told=told,
-    )
-    # The claim in the sweep means a rung never gets here twice; should it ever, the
-    # unique key on (source, channel, target) refuses the second write outright.
-    Notification.objects.bulk_create(rows)
-    return rows
-
-
 def rows_for(
     *,
     source: str,
@@ -135,7 +99,8 @@ def rows_for(
     team_channels: bool = True,
     told: frozenset[str] = frozenset(),
 ) -> list[Notification]:
-    """The rows write() would write, not saved yet: the sweep saves a whole chunk of
+    """One row per person per channel, and one per team webhook (but none to the targets
+    in `told`, see told_before), not saved yet: the sweep saves a whole chunk of
     rungs' rows with one insert."""
     rows = []
     common = dict(
