@@ -83,6 +83,20 @@ def browse(client):
     return as_user
 
 
+@pytest.fixture
+def api():
+    """An API client acting as `user` (anonymous without one), reading answers in English."""
+    from rest_framework.test import APIClient
+
+    def as_user(user=None) -> APIClient:
+        client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return as_user
+
+
 @dataclass
 class Personas:
     commander: User  # on the commander roster: takes command when confirming

@@ -4,7 +4,6 @@ actions.assign_task), all of the tasks or none, and a refusal that names its tas
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from crisisflow.incidents import actions
 from crisisflow.incidents.models import Event, Incident, Task
@@ -14,16 +13,6 @@ from tests.flows import report, walk_to
 pytestmark = pytest.mark.django_db
 
 URL = "/api/tasks/assign/"
-
-
-@pytest.fixture
-def api():
-    def as_user(user) -> APIClient:
-        client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-        client.force_authenticate(user)
-        return client
-
-    return as_user
 
 
 @pytest.fixture

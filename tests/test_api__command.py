@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from crisisflow.incidents.models import Event, Incident, TeamMember
 from crisisflow.vocab import Role, State
@@ -12,16 +11,6 @@ from tests.conftest import make_user
 from tests.flows import report, walk_to
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api():
-    def as_user(user) -> APIClient:
-        client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-        client.force_authenticate(user)
-        return client
-
-    return as_user
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ use case as the incident page (add_task_comment), with its refusals."""
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from crisisflow.incidents import actions
 from crisisflow.incidents.models import Event, Incident, Task
@@ -12,16 +11,6 @@ from crisisflow.vocab import State
 from tests.flows import report, walk_to
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api():
-    def as_user(user) -> APIClient:
-        client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-        client.force_authenticate(user)
-        return client
-
-    return as_user
 
 
 @pytest.fixture

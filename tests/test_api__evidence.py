@@ -32,16 +32,6 @@ def media(settings, tmp_path) -> Path:
 
 
 @pytest.fixture
-def api():
-    def as_user(user) -> APIClient:
-        client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-        client.force_authenticate(user)
-        return client
-
-    return as_user
-
-
-@pytest.fixture
 def incident(people, plan):
     incident = walk_to(people, report(people), State.TEAM_ASSEMBLED)
     actions.add_team_member(people.commander, incident, people.observer, "observer")

@@ -27,19 +27,6 @@ def url(incident: Incident | str, *rest: str) -> str:
 
 
 @pytest.fixture
-def api():
-    """An API client acting as `user`, reading answers in English."""
-
-    def as_user(user=None) -> APIClient:
-        client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-        if user is not None:
-            client.force_authenticate(user)
-        return client
-
-    return as_user
-
-
-@pytest.fixture
 def frozen():
     with time_machine.travel(T0, tick=False):
         yield

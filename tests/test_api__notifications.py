@@ -22,16 +22,6 @@ M = timedelta(minutes=1)
 INBOX = "/api/notifications/"
 
 
-@pytest.fixture
-def api():
-    def as_user(user) -> APIClient:
-        client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-        client.force_authenticate(user)
-        return client
-
-    return as_user
-
-
 @pytest.fixture(autouse=True)
 def one_message_per_rung(settings):
     # These tests follow single rungs (a task's, the clock's); digests have their own tests.

@@ -14,16 +14,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def api():
-    def as_user(user) -> APIClient:
-        client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-        client.force_authenticate(user)
-        return client
-
-    return as_user
-
-
-@pytest.fixture
 def incident(people, plan) -> Incident:
     return walk_to(people, report(people), State.TEAM_ASSEMBLED)
 
