@@ -71,6 +71,13 @@ def _english(settings):
         yield
 
 
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    """Evidence files of each test in a folder of its own, never in var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
 @pytest.fixture
 def browse(client):
     """A test client signed in as someone, reading the pages in a language (English)."""

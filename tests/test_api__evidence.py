@@ -25,12 +25,6 @@ pytestmark = pytest.mark.django_db
 CSP = "sandbox; default-src 'none'"
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 @pytest.fixture
 def incident(people, plan):
     incident = walk_to(people, report(people), State.TEAM_ASSEMBLED)

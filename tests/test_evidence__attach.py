@@ -25,12 +25,6 @@ pytestmark = pytest.mark.django_db
 ALLOWED = "Allowed: PNG, JPEG, GIF or WebP images, PDF documents, and plain text (UTF-8)."
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 @pytest.fixture
 def incident(people, plan):
     incident = walk_to(people, report(people), State.TEAM_ASSEMBLED)  # reported by cs; PR and legal on the team

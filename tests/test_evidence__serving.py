@@ -3,8 +3,6 @@ may see the incident, with headers that keep a hostile file inert."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -20,12 +18,6 @@ from tests.test_evidence__sniff import HTML, PDF, png
 pytestmark = pytest.mark.django_db
 
 CSP = "sandbox; default-src 'none'"
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 @pytest.fixture

@@ -26,12 +26,6 @@ from tests.test_evidence__sniff import png
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 def test_a_closed_incident_refuses_notes_comments_and_evidence(people, plan):
     incident = walk_to(people, report(people), State.CLOSED)
     task = incident.tasks.first()

@@ -122,11 +122,6 @@ def grow(incident: Incident, people, *, tasks: int, events: int, attachments: in
         evidence.attach(people.pr_lead, incident, SimpleUploadedFile(f"doc-{i}.pdf", PDF), f"Document {i}")
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
 def rooms(people, plan):
     small = build_room(people, title="A new crisis")
