@@ -6,6 +6,7 @@ from crisisflow.incidents import actions
 from crisisflow.incidents.models import Incident, Task
 from crisisflow.vocab import State
 from tests.conftest import Personas
+from tests.statements_helpers import publish_first_statement
 
 ORDER = [
     State.REPORTED,
@@ -59,6 +60,9 @@ def walk_to(people: Personas, incident: Incident, target: str) -> Incident:
             actions.accept_team(c, incident)
             incident = actions.assemble_team(c, incident)
         elif state == State.TEAM_ASSEMBLED:
+            # A real first public statement, approved and published, not a ticked task.
+            if not incident.statements.filter(publications__isnull=False).exists():
+                publish_first_statement(people, incident)
             finish_gating(people, incident, State.INFO_PUBLISHED)
             incident = actions.publish_information(c, incident)
         elif state == State.INFO_PUBLISHED:

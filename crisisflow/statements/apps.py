@@ -7,3 +7,11 @@ class StatementsConfig(AppConfig):
     label = "statements"
     verbose_name = _("Statements")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from crisisflow.incidents import golden_clock
+        from crisisflow.statements import approvals, deadlines, gates, publishing  # noqa: F401
+
+        # Only a published, approved statement stops the golden clock from now on.
+        golden_clock.define_first_statement(self.label)
+        deadlines.register_source()
