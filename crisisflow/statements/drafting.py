@@ -23,7 +23,7 @@ from crisisflow.incidents.timeline import record
 from crisisflow.incidents.unit import lock_incident, require_open
 from crisisflow.statements import facts, kinds, message_templates, permissions
 from crisisflow.statements.models import Statement, StatementState
-from crisisflow.statements.versions import check_language, lint_summary, new_statement
+from crisisflow.statements.versions import check_kind, check_language, create_statement, lint_summary, new_statement
 
 # Kinds every message set has, whatever the plan says: the first public response and
 # the internal notice that goes out before or with it (one voice for staff).
@@ -252,6 +252,28 @@ def draft_text(incident: Incident, kind: str, language: str, content: dict | Non
     return title[:200], body
 
 
+def require_templates() -> None:
+    """The templates, or Invalid listing their first errors (nothing is drafted from a
+    half-valid set)."""
+    try:
+        message_templates.load()
+    except message_templates.TemplatesCheckFailed as failed:
+        raise Invalid(
+            _("The statement templates have errors; nothing was drafted: %(errors)s")
+            % {"errors": "; ".join(str(e) for e in failed.errors[:5])}
+        ) from None
+
+
+def draft_statement(actor, incident: Incident, kind: str, language: str) -> Statement:
+    """One new statement of `kind` in `language`, its first version drafted from the
+    template and the fact sheet (versions.create_statement checks the rest)."""
+    check_kind(kind)
+    check_language(language)
+    require_templates()
+    title, body = draft_text(incident, kind, language)
+    return create_statement(actor, incident, kind, language, title=title, body=body)
+
+
 def wanted_kinds(incident: Incident) -> list[str]:
     """The kinds the incident's plan asks for (its tasks' deliverables), plus the
     holding statement and the internal notice, in the order of kinds.KINDS."""
@@ -273,13 +295,7 @@ def draft_message_set(actor, incident: Incident, *, language: str | None = None)
     both), from the templates and the fact sheet. Kinds the person may not write are
     left to the roles that write them. Returns the statements made (perhaps none)."""
     languages = kinds.LANGUAGES if language is None else (check_language(language),)
-    try:
-        message_templates.load()
-    except message_templates.TemplatesCheckFailed as failed:
-        raise Invalid(
-            _("The statement templates have errors; nothing was drafted: %(errors)s")
-            % {"errors": "; ".join(str(e) for e in failed.errors[:5])}
-        ) from None
+    require_templates()
     incident = lock_incident(actor, incident)
     require_open(incident)
     standing = permissions.standing(actor, incident)
