@@ -10,7 +10,10 @@ class StatementsConfig(AppConfig):
 
     def ready(self) -> None:
         from crisisflow.incidents import golden_clock
-        from crisisflow.statements import approvals, deadlines, gates, publishing  # noqa: F401
+
+        # The timeline describers of the fact sheet and statement events, the gate on
+        # info_published, and the approval deadline.
+        from crisisflow.statements import approvals, deadlines, facts, gates, publishing, versions  # noqa: F401
 
         # Only a published, approved statement stops the golden clock from now on.
         golden_clock.define_first_statement(self.label)
