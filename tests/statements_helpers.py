@@ -1,26 +1,17 @@
-"""Writing, approving and publishing statements in tests, through the use cases.
-
-Statements and their versions are written here as rows until the versions use cases
-land; approvals and publishing always go through approvals.py and publishing.py."""
+"""Writing, approving and publishing statements in tests, through the use cases."""
 
 from __future__ import annotations
-
-import hashlib
 
 from crisisflow import clock
 from crisisflow.incidents import actions
 from crisisflow.incidents.models import Incident, TeamMember
-from crisisflow.statements import approvals, publishing
-from crisisflow.statements.models import Publication, Statement, StatementState, StatementVersion
+from crisisflow.statements import approvals, publishing, versions
+from crisisflow.statements.models import Publication, Statement, StatementVersion
 
 HOLDING_EN = (
-    "We apologise: on 2 March payments failed for about 12,000 users. "
+    "We apologise to everyone affected. On 2 March payments failed for about 12,000 users. "
     "We restored the service at 11:00 and will refund every failed fee by 9 March."
 )
-
-
-def _hash(title: str, body: str) -> str:
-    return hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()
 
 
 def write(
@@ -31,45 +22,61 @@ def write(
     body: str = HOLDING_EN,
     *,
     title: str = "",
-    errors: int = 0,
 ) -> Statement:
-    """A statement with its first version (a draft)."""
-    now = clock.now()
-    statement = Statement.objects.create(
-        incident=incident, kind=kind, language=language, created_by=actor, created_at=now
-    )
-    return edit(actor, statement, body, title=title, errors=errors)
+    """A statement with its first version (a draft), written by `actor` (the commander
+    writes any kind)."""
+    if kinds_title(kind) and not title:
+        title = "Payments outage"
+    return versions.create_statement(actor, incident, kind, language, title=title, body=body)
 
 
-def edit(
-    actor, statement: Statement, body: str, *, title: str = "", errors: int = 0, correction_note: str = ""
-) -> Statement:
+def kinds_title(kind: str) -> bool:
+    from crisisflow.statements import kinds
+
+    return kinds.KINDS[kind].has_title
+
+
+def edit(actor, statement: Statement, body: str, *, title: str | None = None, correction_note: str = "") -> Statement:
     """Save a new version: approvals of the old one are voided, the statement is a draft."""
     statement.refresh_from_db()
-    now = clock.now()
-    number = (statement.current.number if statement.current_id else 0) + 1
-    version = StatementVersion.objects.create(
-        statement=statement,
-        number=number,
-        title=title,
+    versions.save_version(
+        actor,
+        statement,
+        title=statement.current.title if title is None else title,
         body=body,
-        content_hash=_hash(title, body),
-        author=actor,
-        created_at=now,
-        errors=errors,
+        expected_version=statement.version,
         correction_note=correction_note,
     )
-    statement.incident = Incident.objects.get(pk=statement.incident_id)
-    approvals.void_for_edit(statement, version, actor, now)
-    statement.current = version
-    statement.state = StatementState.DRAFT
-    statement.version += 1
-    statement.save()
+    statement.refresh_from_db()
+    return statement
+
+
+def with_lint_errors(statement: Statement, errors: int) -> Statement:
+    """Make the current version one the linter found `errors` errors in (a new version
+    row as save_version would write it, without depending on the linter's wording)."""
+    statement.refresh_from_db()
+    current = statement.current
+    version = StatementVersion.objects.create(
+        statement=statement,
+        number=current.number + 1,
+        title=current.title,
+        body=current.body + " ",
+        content_hash=versions.version_hash(current.title, current.body + " "),
+        author=current.author,
+        created_at=clock.now(),
+        findings=[{"code": "missing_action", "level": "error", "start": 0, "end": 1, "message": "—"}] * errors,
+        errors=errors,
+    )
+    Statement.objects.filter(pk=statement.pk).update(current=version, version=statement.version + 1)
+    statement.refresh_from_db()
     return statement
 
 
 def on_team(people, incident: Incident, role: str):
-    """Someone holding `role` on the team (the executive is added when needed)."""
+    """Someone holding `role` on the team (the executive is added when needed); the
+    commander for the commander's role."""
+    if role == "commander":
+        return Incident.objects.get(pk=incident.pk).commander
     member = TeamMember.objects.filter(incident=incident, role=role).select_related("user").first()
     if member is not None:
         return member.user
@@ -92,11 +99,17 @@ def approve_all(people, statement: Statement, *, requester=None) -> Statement:
 
 
 def publish_approved(
-    people, statement: Statement, channel: str = "website", location: str = "https://example.com/notice"
+    people, statement: Statement, channel: str | None = None, location: str = "https://example.com/notice"
 ) -> Publication:
+    from crisisflow.statements import kinds
+
     statement.refresh_from_db()
     return publishing.publish(
-        people.commander, statement, channel=channel, location=location, expected_version=statement.version
+        people.commander,
+        statement,
+        channel=channel or kinds.KINDS[statement.kind].channels[0],
+        location=location,
+        expected_version=statement.version,
     )
 
 

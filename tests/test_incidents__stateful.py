@@ -13,11 +13,11 @@ from crisisflow.incidents.errors import CrisisFlowError
 from crisisflow.incidents.models import Task, TeamMember
 from crisisflow.incidents.models.task import FINISHED, UNFINISHED
 from crisisflow.incidents.timeline import verify
-from crisisflow.vocab import GATEABLE_STATES, Severity, State
-from crisisflow.statements import approvals, publishing
+from crisisflow.statements import approvals, publishing, versions
 from crisisflow.statements.models import StatementState
+from crisisflow.vocab import GATEABLE_STATES, Severity, State
 from tests.flows import ORDER, report
-from tests.statements_helpers import write
+from tests.statements_helpers import HOLDING_EN
 
 pytestmark = pytest.mark.django_db
 
@@ -93,7 +93,16 @@ class IncidentMachine(RuleBasedStateMachine):
         if statement is None:
             if not self.incident.is_open:
                 return
-            statement = write(self.people.pr_lead, self.incident)
+            if not self.attempt(
+                versions.create_statement,
+                self.people.pr_lead,
+                self.incident,
+                "holding_statement",
+                "en",
+                body=HOLDING_EN,
+            ):
+                return
+            statement = self.incident.statements.get(kind="holding_statement")
         if statement.state == StatementState.DRAFT:
             self.attempt(approvals.request_approval, c, statement, expected_version=statement.version)
             statement.refresh_from_db()

@@ -14,7 +14,7 @@ from crisisflow.statements.models import Approval, StatementState
 from crisisflow.vocab import State
 from tests.conftest import T0
 from tests.flows import report, walk_to
-from tests.statements_helpers import approve_all, edit, write
+from tests.statements_helpers import approve_all, edit, with_lint_errors, write
 
 pytestmark = pytest.mark.django_db
 
@@ -43,8 +43,8 @@ def test_public_kinds_need_pr_and_legal_and_the_executive_on_critical(people, pl
 
 
 def test_internal_notice_needs_the_commander_and_regulator_notice_legal(people, incident):
-    assert approvals.required_roles(write(people.pr_lead, incident, "internal_notice")) == ["commander"]
-    assert approvals.required_roles(write(people.pr_lead, incident, "regulator_notice")) == ["legal"]
+    assert approvals.required_roles(write(people.commander, incident, "internal_notice")) == ["commander"]
+    assert approvals.required_roles(write(people.legal, incident, "regulator_notice")) == ["legal"]
 
 
 def test_a_playbook_declares_its_own_approvers(people, incident, holding):
@@ -119,7 +119,7 @@ def test_rejecting_needs_a_reason_and_sends_it_back_to_draft(people, holding):
 
 
 def test_lint_errors_block_approval_unless_overridden_with_a_reason(people, incident):
-    statement = write(people.pr_lead, incident, errors=2)
+    statement = with_lint_errors(write(people.pr_lead, incident), 2)
     statement = requested(people, statement)
     with pytest.raises(Blocked) as err:
         approvals.approve(people.legal, statement, role="legal", expected_version=statement.version)

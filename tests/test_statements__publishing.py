@@ -18,7 +18,7 @@ from crisisflow.statements.models import Publication, StatementState
 from crisisflow.vocab import State
 from tests.conftest import SMALL_PLAN, T0, install_plan
 from tests.flows import finish, finish_gating, report, walk_to
-from tests.statements_helpers import approve_all, edit, on_team, publish_approved, write
+from tests.statements_helpers import HOLDING_EN, approve_all, edit, on_team, publish_approved, write
 
 pytestmark = pytest.mark.django_db
 
@@ -72,19 +72,21 @@ def test_observers_and_outsiders_do_not_publish(people, incident):
 
 def test_a_correction_is_a_new_version_saying_what_changed(people, incident):
     statement = approve_all(people, write(people.pr_lead, incident))
-    publish_approved(people, statement)
-    edit(people.pr_lead, statement, "We apologise: 12,400 users were affected.")
-    approve_all(people, statement)
-    with pytest.raises(Invalid) as err:  # no "what changed"
-        publish_approved(people, statement)
+    published = publish_approved(people, statement)
+    with pytest.raises(Invalid) as err:  # the published version is frozen: only a correction
+        edit(people.pr_lead, statement, "We apologise: 12,400 users were affected.")
     assert err.value.field == "correction_note"
     edit(people.pr_lead, statement, "We apologise: 12,400 users.", correction_note="Affected users: 12,400")
+    with pytest.raises(Blocked):  # the correction is approved like any version
+        publish_approved(people, statement)
     approve_all(people, statement)
     correction = publish_approved(people, statement)
-    assert correction.is_correction
+    assert correction.is_correction and correction.content_hash != published.content_hash
     event = Event.objects.filter(kind=publishing.CORRECTED).get()
     assert "Affected users: 12,400" in describe(event)
     assert Publication.objects.filter(is_correction=False).count() == 1
+    published.refresh_from_db()
+    assert published.statement_version.body == HOLDING_EN  # what went out first is kept as it was
 
 
 def test_the_first_public_statement_stops_the_clock_met_by_how_much(people, incident):
@@ -110,7 +112,7 @@ def test_a_late_first_statement_says_missed_by_how_much(people, incident):
 
 
 def test_only_public_first_statement_kinds_stop_the_clock(people, incident):
-    notice = approve_all(people, write(people.pr_lead, incident, "internal_notice"))
+    notice = approve_all(people, write(people.commander, incident, "internal_notice"))
     publish_approved(people, notice, "intranet")
     incident.refresh_from_db()
     assert incident.first_statement_at is None
@@ -163,7 +165,7 @@ def test_the_playbook_may_ask_for_the_internal_notice_first(people, plan):
     with pytest.raises(Blocked) as err:
         publish_approved(people, statement)
     assert "internal notice" in str(err.value)
-    notice = approve_all(people, write(people.pr_lead, incident, "internal_notice"))
+    notice = approve_all(people, write(people.commander, incident, "internal_notice"))
     publish_approved(people, notice, "intranet")
     publish_approved(people, statement)
     finish_gating(people, incident, State.INFO_PUBLISHED)

@@ -31,7 +31,7 @@ from crisisflow.incidents.models import Event, Incident, TeamMember
 from crisisflow.incidents.timeline import describes, record
 from crisisflow.incidents.unit import lock_incident, person_name, require_open
 from crisisflow.people.models import User
-from crisisflow.statements import deadlines, kinds
+from crisisflow.statements import deadlines, kinds, permissions, versions
 from crisisflow.statements.models import Approval, Statement, StatementState, StatementVersion
 from crisisflow.vocab import Role, Severity
 
@@ -77,37 +77,33 @@ def approval_window(statement: Statement) -> timedelta:
 # --- who may do what ----------------------------------------------------------------------------
 
 
-def holds_role(user: User, incident: Incident, role: str) -> bool:
-    return TeamMember.objects.filter(incident=incident, user=user, role=role, user__is_active=True).exists()
-
-
 def may_approve(user: User, incident: Incident, role: str) -> bool:
-    """Only a person holding `role` on the incident's team (the commander approves only
-    as commander: the internal notice)."""
-    return user.is_authenticated and holds_role(user, incident, role)
+    """Only a person holding `role` on the incident's team; the commander only as commander."""
+    return permissions.may_approve(user, incident, role)
 
 
 def may_request(user: User, statement: Statement) -> bool:
-    """Whoever may work on the message: the commander, or a team member other than an
-    observer."""
-    incident = statement.incident
-    if incident.commander_id == user.pk:
-        return True
-    return TeamMember.objects.filter(incident=incident, user=user).exclude(role=Role.OBSERVER).exists()
+    return permissions.may_request(user, statement)
 
 
 def approvers(statement: Statement, roles: list[str] | None = None) -> list[User]:
     """The people on the team who hold one of `roles` (default: every required role)."""
     wanted = roles if roles is not None else required_roles(statement)
+    incident = statement.incident
+    people: list[User] = []
+    if Role.COMMANDER.value in wanted and incident.commander_id is not None:
+        people.append(incident.commander)
     members = (
         TeamMember.objects.filter(incident=statement.incident, role__in=wanted, user__is_active=True)
         .select_related("user")
         .order_by("-is_lead", "id")
     )
-    people: list[User] = []
     for member in members:
-        if member.user not in people:
-            people.append(member.user)
+        if member.role == Role.COMMANDER.value and member.user_id != incident.commander_id:
+            continue  # only the incident's commander approves as commander
+        if member.user in people:
+            continue
+        people.append(member.user)
     return people
 
 
@@ -190,25 +186,9 @@ def lock_statement(actor, statement: Statement | int, expected_version: int | No
     incident = lock_incident(actor, incident_id)
     locked = Statement.objects.select_for_update(of=("self",)).select_related("current").get(pk=pk)
     locked.incident = incident
-    if expected_version is not None and locked.version != expected_version:
-        raise stale_statement_error(locked)
+    if expected_version is not None:
+        versions.check_expected(locked, expected_version)  # a stale form names who changed it
     return incident, locked
-
-
-def stale_statement_error(statement: Statement) -> Conflict:
-    """A stale form: names the last person who changed the statement."""
-    who = (
-        Event.objects.filter(incident_id=statement.incident_id, data__statement=statement.pk, actor__isnull=False)
-        .order_by("-seq")
-        .select_related("actor")
-        .first()
-    )
-    if who is not None:
-        return Conflict(
-            _("This statement was changed by %(who)s; reload the page and try again.") % {"who": who.actor},
-            field="expected_version",
-        )
-    return Conflict(_("Someone else changed this statement; reload the page and try again."), field="expected_version")
 
 
 def event_data(statement: Statement, **extra) -> dict:

@@ -21,12 +21,11 @@ from crisisflow import clock
 from crisisflow.incidents import actions, golden_clock
 from crisisflow.incidents.errors import Blocked, Conflict, Forbidden, Invalid
 from crisisflow.incidents.inputs import clean_line
-from crisisflow.incidents.models import Event, Incident, TeamMember
+from crisisflow.incidents.models import Event, Incident
 from crisisflow.incidents.timeline import describes, record
 from crisisflow.incidents.unit import require_open, save_incident
-from crisisflow.statements import approvals, kinds
+from crisisflow.statements import approvals, kinds, permissions
 from crisisflow.statements.models import Publication, Statement, StatementState
-from crisisflow.vocab import Role
 
 PUBLISHED = "statement_published"
 CORRECTED = "statement_corrected"
@@ -34,13 +33,7 @@ MAX_LOCATION = 500
 
 
 def may_publish(user, statement: Statement) -> bool:
-    """The commander, or a team member of a role that approves the kind, or PR."""
-    incident = statement.incident
-    if incident.commander_id == user.pk:
-        return True
-    roles = {*approvals.required_roles(statement), Role.PR.value}
-    roles.discard(Role.EXECUTIVE.value)
-    return TeamMember.objects.filter(incident=incident, user=user, role__in=roles).exists()
+    return permissions.may_publish(user, statement)
 
 
 def first_statement_published(incident: Incident) -> Publication | None:
@@ -75,7 +68,10 @@ def publish(
     incident, statement = approvals.lock_statement(actor, statement, expected_version)
     require_open(incident)
     if not may_publish(actor, statement):
-        raise Forbidden(_("Only the commander or the team's PR and approving roles can publish statements."))
+        raise Forbidden(
+            _("You may not publish a %(kind)s on this incident.")
+            % {"kind": str(kinds.kind(statement.kind).label).lower()}
+        )
     kind = kinds.kind(statement.kind)
     if channel not in kind.channels:
         raise Invalid(
