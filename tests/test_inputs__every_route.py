@@ -45,7 +45,7 @@ from crisisflow.incidents import actions
 from crisisflow.incidents.models import Event, Incident, Task, TeamMember
 from crisisflow.people.models import RosterEntry, User
 from crisisflow.people.prefs import FIELDS as PREFERENCE_FIELDS
-from crisisflow.statements import versions
+from crisisflow.statements import approvals, versions
 from crisisflow.statements.models import FactSheet, FactSheetVersion, Statement, StatementVersion
 from crisisflow.vocab import Role, Severity, State
 from tests.conftest import T0
@@ -235,6 +235,8 @@ def api(method="post", *, url=None, typical=None, **fields) -> Route:
 
 INCIDENT = {"reference": "reference"}
 STATEMENT = {"reference": "reference", "statement_id": "statement_id"}
+API_STATEMENT = {"statement_id": "statement_id"}
+STATEMENT_VERSION = st.just(Ref("statement_version"))
 KIND = st.sampled_from(["holding_statement", "regulator_notice", "internal_notice", "tweet"])
 LANGUAGE = st.sampled_from(["en", "zh-hans", "fr"])
 TASK = {"reference": "reference", "task_id": "task_id"}
@@ -344,6 +346,41 @@ ROUTES: dict[str, Route] = {
         title=LINE,
         body=WORDS,
         correction_note=WORDS,
+    ),
+    "statements:request": web(url=STATEMENT, version=st.just(Ref("statement_version"))),
+    "statements:approve": web(
+        url=STATEMENT,
+        version=st.just(Ref("statement_version")),
+        role=st.sampled_from(["legal", "pr", "commander", "observer", "nonsense"]),
+        override_reason=WORDS,
+    ),
+    "statements:reject": web(
+        url=STATEMENT,
+        version=st.just(Ref("statement_version")),
+        role=st.sampled_from(["legal", "pr", "executive"]),
+        reason=WORDS,
+    ),
+    "statements:publish": web(
+        url=STATEMENT,
+        version=st.just(Ref("statement_version")),
+        channel=st.sampled_from(["website", "weibo", "sms", "nowhere"]),
+        location=st.sampled_from(["https://example.com/n/1", "weibo-4711", ""]),
+    ),
+    "api:statement-request": api(url=API_STATEMENT, expected_version=STATEMENT_VERSION),
+    "api:statement-approve": api(
+        url=API_STATEMENT,
+        expected_version=STATEMENT_VERSION,
+        role=st.sampled_from(["legal", "pr", "commander", "nonsense"]),
+        override_reason=WORDS,
+    ),
+    "api:statement-reject": api(
+        url=API_STATEMENT, expected_version=STATEMENT_VERSION, role=st.sampled_from(["legal", "pr"]), reason=WORDS
+    ),
+    "api:statement-publish": api(
+        url=API_STATEMENT,
+        expected_version=STATEMENT_VERSION,
+        channel=st.sampled_from(["website", "weibo", "sms", "nowhere"]),
+        location=st.sampled_from(["https://example.com/n/1", "weibo-4711", ""]),
     ),
     "api:incident-list": api(
         typical={"title": "Outage"},
@@ -525,6 +562,8 @@ def world(people, plan, settings, tmp_path):
         statement = versions.create_statement(
             people.pr_lead, incident, "holding_statement", "en", body="We apologise. Payments failed."
         )
+        # In review: approving (as PR), rejecting and their refusals all have something to act on.
+        statement = approvals.request_approval(people.pr_lead, statement, expected_version=statement.version)
     with time_machine.travel(NOW, tick=False):
         sweep()
         notification = Notification.objects.filter(recipient__isnull=False).order_by("pk").first()
