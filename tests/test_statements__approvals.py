@@ -154,3 +154,21 @@ def test_waiting_for_my_approval(people, holding):
     approvals.approve(people.legal, statement, role="legal", expected_version=statement.version)
     assert list(approvals.waiting_for(people.legal)) == []
     assert list(approvals.waiting_for(people.pr_lead)) == [statement]
+
+
+def test_the_queue_is_on_the_dashboard_and_my_tasks(browse, people, holding):
+    client = browse(people.legal)
+    assert "Waiting for my approval" not in client.get("/").content.decode()
+    statement = requested(people, holding)
+    for page in ("/", "/my/tasks/"):
+        html = client.get(page).content.decode()
+        assert "Waiting for my approval" in html and f"/statements/{statement.pk}/#approval" in html
+    assert "Waiting for my approval" not in browse(people.cs).get("/").content.decode()
+
+
+def test_the_commander_waits_only_for_the_commanders_approval(people, incident):
+    notice = write(people.commander, incident, "internal_notice")
+    notice = approvals.request_approval(people.commander, notice, expected_version=notice.version)
+    holding = requested(people, write(people.pr_lead, incident))
+    assert list(approvals.waiting_for(people.commander)) == [notice]
+    assert holding not in approvals.waiting_for(people.commander)

@@ -406,7 +406,8 @@ def void_for_edit(statement: Statement, new_version: StatementVersion, editor, n
 
 def waiting_for(user: User) -> QuerySet[Statement]:
     """Statements in review on open incidents that wait for a decision from a role
-    `user` holds on the team, soonest deadline first."""
+    `user` may decide for, soonest deadline first. A fixed number of queries however
+    many statements there are."""
     from crisisflow.vocab import OPEN_STATES
 
     if not user.is_authenticated:
@@ -416,12 +417,35 @@ def waiting_for(user: User) -> QuerySet[Statement]:
         user=user, incident__state__in=OPEN_STATES, incident__statements__state=StatementState.IN_REVIEW
     ).values_list("incident_id", "role"):
         roles_of.setdefault(incident_id, set()).add(role)
+    # The commander approves as commander (the internal notice) without a team row.
+    for incident_id in Incident.objects.filter(
+        commander=user, state__in=OPEN_STATES, statements__state=StatementState.IN_REVIEW
+    ).values_list("pk", flat=True):
+        roles_of.setdefault(incident_id, set()).add(Role.COMMANDER.value)
     if not roles_of:
         return Statement.objects.none()
-    candidates = Statement.objects.filter(incident_id__in=roles_of, state=StatementState.IN_REVIEW).select_related(
-        "incident__playbook_version", "current"
+    candidates = list(
+        Statement.objects.filter(incident_id__in=roles_of, state=StatementState.IN_REVIEW).select_related(
+            "incident__playbook_version", "current"
+        )
     )
-    wanted = [s.pk for s in candidates if roles_of[s.incident_id] & set(pending_roles(s))]
+    decided: dict[int, set[str]] = {}
+    for statement_id, role in Approval.objects.filter(
+        statement__in=candidates,
+        voided_at__isnull=True,
+        decision=Approval.Decision.APPROVED,
+        statement_version_id__in=[s.current_id for s in candidates],
+    ).values_list("statement_id", "role"):
+        decided.setdefault(statement_id, set()).add(role)
+    wanted = []
+    for s in candidates:
+        mine = roles_of[s.incident_id]
+        if s.incident.commander_id != user.pk:
+            mine = mine - {Role.COMMANDER.value}  # only the incident's commander decides as commander
+        else:
+            mine = {Role.COMMANDER.value}  # the commander never decides in another role's place
+        if mine & (set(required_roles(s)) - decided.get(s.pk, set())):
+            wanted.append(s.pk)
     return (
         Statement.objects.filter(pk__in=wanted).select_related("incident", "current").order_by("approval_due_at", "id")
     )

@@ -78,3 +78,10 @@ def role_label(role: str) -> str:
 @register.filter
 def channel_label(key: str) -> str:
     return str(kinds.CHANNELS[key].label) if key in kinds.CHANNELS else key
+
+
+@register.simple_tag
+def waiting_for_me(user):
+    from crisisflow.statements.queue import waiting_rows
+
+    return waiting_rows(user)
