@@ -28,10 +28,11 @@ import bisect
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
-from crisisflow.statements.lint import messages
 from crisisflow.statements.lint.data import LintDataError
-from crisisflow.statements.lint.numbers import DateRef, Quantity, dates, quantities, shown
+from crisisflow.statements.lint.messages import Messages
+from crisisflow.statements.lint.numbers import DateRef, Quantity, dates, lowered, quantities, shown, trie_pattern
 from crisisflow.statements.lint.rules import Ruleset, normal_language, ruleset
 
 
@@ -94,17 +95,18 @@ def lint(
 ) -> list[Finding]:
     """Every finding in `text`, in order of position (the title's first)."""
     rules = ruleset(language)
+    say = Messages()
     body = _Text(text)
-    findings = _phrases(body, rules, "body")
+    findings = _phrases(body, rules, "body", say)
     if title:
-        findings += _phrases(_Text(title), rules, "title")
+        findings += _phrases(_Text(title), rules, "title", say)
     spec = _kind(kind)
     if spec is not None and spec.three_elements:
-        findings += _three_elements(body, title, rules)
+        findings += _three_elements(body, title, rules, say)
     if facts:
-        findings += _fact_mismatches(body, facts, rules)
+        findings += _fact_mismatches(body, facts, rules, say)
     if spec is not None:
-        findings += _channel_length(text, title, spec)
+        findings += _channel_length(text, title, spec, say)
     findings.sort(key=lambda f: (f.field != "title", f.start, f.end, f.code))
     return findings
 
@@ -124,6 +126,7 @@ class _Text:
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self.low = lowered(text)
         self._ends: list[int] | None = None
 
     def sentence(self, pos: int) -> tuple[int, int]:
@@ -135,52 +138,62 @@ class _Text:
         return start, end
 
 
-def _phrases(t: _Text, rules: Ruleset, where: str) -> list[Finding]:
-    text, m = t.text, rules.matchers
+def _phrases(t: _Text, rules: Ruleset, where: str, say: Messages) -> list[Finding]:
+    text, low, m = t.text, t.low, rules.matchers
     found: list[Finding] = []
-    owned = m["attitude"].search(text)
+    owned = m["attitude"].search(low)
     owned_at = owned.start if owned else len(text) + 1
-    for hit in m["blame_shifting"].finditer(text):
+    for hit in m["blame_shifting"].finditer(low):
         if hit.entry.always:
-            message = messages.blame_always(text[hit.start : hit.end])
+            message = say("blame_always", phrase=text[hit.start : hit.end])
         elif hit.start < owned_at and where == "body":
-            message = messages.blame_shifting(text[hit.start : hit.end])
+            message = say("blame_shifting", phrase=text[hit.start : hit.end])
         else:
             continue
         found.append(Finding("blame_shifting", rules.level("blame_shifting"), hit.start, hit.end, message, where))
-    for hit in m["vague_promise"].finditer(text):
+    for hit in m["vague_promise"].finditer(low):
         start, end = t.sentence(hit.start)
-        if m["concrete"].search(text, start, end):
+        if m["concrete"].search(low, start, end):
             continue
         phrase = text[hit.start : hit.end]
         found.append(
             Finding(
-                "vague_promise", rules.level("vague_promise"), hit.start, hit.end, messages.vague_promise(phrase), where
+                "vague_promise",
+                rules.level("vague_promise"),
+                hit.start,
+                hit.end,
+                say("vague_promise", phrase=phrase),
+                where,
             )
         )
     simple = (
-        ("jargon", lambda phrase, hit: messages.jargon(phrase, hit.entry.plain)),
-        ("absolute_claim", lambda phrase, hit: messages.absolute_claim(phrase)),
-        ("minimising", lambda phrase, hit: messages.minimising(phrase)),
-        ("liability_admission", lambda phrase, hit: messages.liability_admission(phrase)),
+        (
+            "jargon",
+            lambda phrase, hit: say("jargon_plain", phrase=phrase, plain=hit.entry.plain)
+            if hit.entry.plain
+            else say("jargon", phrase=phrase),
+        ),
+        ("absolute_claim", lambda phrase, hit: say("absolute_claim", phrase=phrase)),
+        ("minimising", lambda phrase, hit: say("minimising", phrase=phrase)),
+        ("liability_admission", lambda phrase, hit: say("liability_admission", phrase=phrase)),
     )
     for code, message in simple:
-        for hit in m[code].finditer(text):
+        for hit in m[code].finditer(low):
             phrase = text[hit.start : hit.end]
             found.append(Finding(code, rules.level(code), hit.start, hit.end, message(phrase, hit), where))
     return found
 
 
-def _three_elements(t: _Text, title: str, rules: Ruleset) -> list[Finding]:
-    text, m = t.text, rules.matchers
+def _three_elements(t: _Text, title: str, rules: Ruleset, say: Messages) -> list[Finding]:
+    text, m = t.low, rules.matchers
     found = []
-    if not (m["attitude"].search(text) or (title and m["attitude"].search(title))):
-        found.append(Finding("missing_attitude", rules.level("missing_attitude"), 0, 0, messages.missing_attitude()))
+    if not (m["attitude"].search(text) or (title and m["attitude"].search(lowered(title)))):
+        found.append(Finding("missing_attitude", rules.level("missing_attitude"), 0, 0, say("missing_attitude")))
     what = m["facts_what"].search(text)
     if not (what and (m["facts_when"].search(text) or m["facts_scope"].search(text))):
-        found.append(Finding("missing_facts", rules.level("missing_facts"), 0, 0, messages.missing_facts()))
+        found.append(Finding("missing_facts", rules.level("missing_facts"), 0, 0, say("missing_facts")))
     if not m["action"].search(text):
-        found.append(Finding("missing_action", rules.level("missing_action"), 0, 0, messages.missing_action()))
+        found.append(Finding("missing_action", rules.level("missing_action"), 0, 0, say("missing_action")))
     return found
 
 
@@ -191,16 +204,33 @@ def _three_elements(t: _Text, title: str, rules: Ruleset) -> list[Finding]:
 class _Sheet:
     figures: list[tuple[Quantity, FactRef]] = field(default_factory=list)
     dates: list[tuple[DateRef, FactRef]] = field(default_factory=list)
+    # Runs of words of the unconfirmed facts that no confirmed fact shares.
+    unconfirmed: re.Pattern | None = None
 
 
-def _sheet(facts: list[FactRef], rules: Ruleset) -> _Sheet:
+@lru_cache(maxsize=64)
+def _sheet(facts: tuple[FactRef, ...], rules: Ruleset) -> _Sheet:
+    """What the linter needs from a fact sheet, worked out once per sheet (the editor
+    lints the same sheet's statements over and over)."""
     sheet = _Sheet()
     for fact in facts:
         found = dates(fact.text)
         sheet.dates += [(d, fact) for d in found]
-        for q in quantities(fact.text, rules.nouns, skip=[(d.start, d.end) for d in found]):
-            if q.category:
-                sheet.figures.append((q, fact))
+        sheet.figures += [(q, fact) for q in quantities(fact.text, rules.nouns, skip=[(d.start, d.end) for d in found])]
+    english = rules.english
+    unconfirmed: set = set()
+    for fact in facts:
+        if not fact.confirmed:
+            unconfirmed |= _grams(fact.text, english)
+    for fact in facts:
+        if fact.confirmed:
+            unconfirmed -= _grams(fact.text, english)
+    if unconfirmed:
+        if english:
+            alternatives = sorted(r"\W+".join(words) for words in unconfirmed)
+            sheet.unconfirmed = re.compile(r"(?<![a-z0-9])(?:" + "|".join(alternatives) + r")(?![a-z0-9])")
+        else:
+            sheet.unconfirmed = re.compile(trie_pattern(sorted(unconfirmed)))
     return sheet
 
 
@@ -219,16 +249,16 @@ def _agrees(said: Quantity, value: Decimal, sheet_digits: int) -> bool:
 
 def _hedged(t: _Text, pos: int, rules: Ruleset) -> bool:
     start, end = t.sentence(pos)
-    return rules.matchers["hedges"].search(t.text, start, end) is not None
+    return rules.matchers["hedges"].search(t.low, start, end) is not None
 
 
-def _fact_mismatches(t: _Text, facts: list[FactRef], rules: Ruleset) -> list[Finding]:
+def _fact_mismatches(t: _Text, facts: list[FactRef], rules: Ruleset, say: Messages) -> list[Finding]:
     text = t.text
-    sheet = _sheet(facts, rules)
+    sheet = _sheet(tuple(facts), rules)
     level = rules.level("fact_mismatch")
     found: list[Finding] = []
     flagged_sentences: set[int] = set()
-    said_dates = dates(text)
+    said_dates = dates(text, t.low)
     for said in said_dates:
         if not sheet.dates:
             break
@@ -237,10 +267,12 @@ def _fact_mismatches(t: _Text, facts: list[FactRef], rules: Ruleset) -> list[Fin
         if not same:
             on_sheet = ", ".join(sorted({d.shown() for d, _ in sheet.dates}))
             found.append(
-                Finding("fact_mismatch", level, said.start, said.end, messages.date_mismatch(phrase, on_sheet))
+                Finding(
+                    "fact_mismatch", level, said.start, said.end, say("date_mismatch", phrase=phrase, sheet=on_sheet)
+                )
             )
         elif not any(f.confirmed for f in same) and not _hedged(t, said.start, rules):
-            found.append(Finding("fact_mismatch", level, said.start, said.end, messages.unconfirmed(phrase)))
+            found.append(Finding("fact_mismatch", level, said.start, said.end, say("unconfirmed", phrase=phrase)))
             flagged_sentences.add(t.sentence(said.start)[0])
     for said in quantities(text, rules.nouns, skip=[(d.start, d.end) for d in said_dates]):
         if not said.category:
@@ -255,13 +287,17 @@ def _fact_mismatches(t: _Text, facts: list[FactRef], rules: Ruleset) -> list[Fin
             nearest = min(confirmed, key=lambda q: abs(q.value - said.value))
             found.append(
                 Finding(
-                    "fact_mismatch", level, said.start, said.end, messages.figure_mismatch(phrase, shown(nearest.value))
+                    "fact_mismatch",
+                    level,
+                    said.start,
+                    said.end,
+                    say("figure_mismatch", phrase=phrase, sheet=shown(nearest.value)),
                 )
             )
         elif not any(f.confirmed for f in agreeing) and not _hedged(t, said.start, rules):
-            found.append(Finding("fact_mismatch", level, said.start, said.end, messages.unconfirmed(phrase)))
+            found.append(Finding("fact_mismatch", level, said.start, said.end, say("unconfirmed", phrase=phrase)))
             flagged_sentences.add(t.sentence(said.start)[0])
-    found += _unconfirmed_claims(t, facts, rules, flagged_sentences)
+    found += _unconfirmed_claims(t, sheet, rules, flagged_sentences, say)
     return found
 
 
@@ -269,42 +305,33 @@ def _figure_phrase(text: str, q: Quantity) -> str:
     return text[q.start : q.end].strip()
 
 
-_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+# Unbroken runs of letters or digits: a Chinese n-gram never spans punctuation.
+_RUN = re.compile(r"[^\W_]+")
 _WORD = re.compile(r"[a-z0-9]+")
 ZH_GRAM = 6
 EN_GRAM = 4
 
 
 def _grams(text: str, english: bool) -> set:
+    """Runs of EN_GRAM words (English) or ZH_GRAM characters (Chinese) of a text."""
     if english:
-        words = _WORD.findall(text.lower())
+        words = _WORD.findall(lowered(text))
         return {tuple(words[i : i + EN_GRAM]) for i in range(len(words) - EN_GRAM + 1)}
-    s = _PUNCT.sub("", text)
-    return {s[i : i + ZH_GRAM] for i in range(len(s) - ZH_GRAM + 1)}
+    return {run[i : i + ZH_GRAM] for run in _RUN.findall(lowered(text)) for i in range(len(run) - ZH_GRAM + 1)}
 
 
-def _unconfirmed_claims(t: _Text, facts: list[FactRef], rules: Ruleset, flagged: set[int]) -> list[Finding]:
+def _unconfirmed_claims(t: _Text, sheet: _Sheet, rules: Ruleset, flagged: set[int], say: Messages) -> list[Finding]:
     """A sentence that repeats an unconfirmed fact's words, without hedging them."""
-    english = rules.english
-    unconfirmed = set()
-    for fact in facts:
-        if not fact.confirmed:
-            unconfirmed |= _grams(fact.text, english)
-    if not unconfirmed:
+    if sheet.unconfirmed is None:
         return []
-    for fact in facts:
-        if fact.confirmed:
-            unconfirmed -= _grams(fact.text, english)
     found = []
-    text, pos = t.text, 0
-    while pos < len(text):
-        start, end = t.sentence(pos)
-        pos = max(end, pos + 1)
+    text = t.text
+    for m in sheet.unconfirmed.finditer(t.low):
+        start, end = t.sentence(m.start())
+        if start in flagged or rules.matchers["hedges"].search(t.low, start, end):
+            continue
+        flagged.add(start)
         sentence = text[start:end]
-        if start in flagged or not sentence.strip() or not (_grams(sentence, english) & unconfirmed):
-            continue
-        if rules.matchers["hedges"].search(text, start, end):
-            continue
         lead = len(sentence) - len(sentence.lstrip())
         tail = len(sentence.rstrip("。！？!?；;.\n "))
         shown_text = sentence.strip().rstrip("。！？!?；;.")
@@ -314,7 +341,7 @@ def _unconfirmed_claims(t: _Text, facts: list[FactRef], rules: Ruleset, flagged:
                 rules.level("fact_mismatch"),
                 start + lead,
                 start + tail,
-                messages.unconfirmed(shown_text[:40] + ("…" if len(shown_text) > 40 else "")),
+                say("unconfirmed", phrase=shown_text[:40] + ("…" if len(shown_text) > 40 else "")),
             )
         )
     return found
@@ -349,7 +376,7 @@ def sms_segments(text: str, segment: int = 70, multi: int = 67) -> int:
     return 1 if length <= single else -(-length // per)
 
 
-def _channel_length(text: str, title: str, spec) -> list[Finding]:
+def _channel_length(text: str, title: str, spec, say: Messages) -> list[Finding]:
     from crisisflow.statements.kinds import CHANNELS
 
     found = []
@@ -364,7 +391,7 @@ def _channel_length(text: str, title: str, spec) -> list[Finding]:
                 level,
                 channel.max_chars,
                 len(text),
-                messages.too_long(len(text), str(channel.label), channel.max_chars),
+                say("too_long", count=len(text), channel=str(channel.label), limit=channel.max_chars),
             )
         )
     for channel in channels:
@@ -384,7 +411,7 @@ def _channel_length(text: str, title: str, spec) -> list[Finding]:
                         Level.INFO,
                         start,
                         len(text),
-                        messages.sms_segments(length, segments, per, single),
+                        say("sms_segments", count=length, segments=segments, per=per, single=single),
                     )
                 )
         if channel.max_subject_chars and len(title) > channel.max_subject_chars:
@@ -394,7 +421,7 @@ def _channel_length(text: str, title: str, spec) -> list[Finding]:
                     Level.WARNING,
                     channel.max_subject_chars,
                     len(title),
-                    messages.subject_too_long(len(title), channel.max_subject_chars),
+                    say("subject_too_long", count=len(title), limit=channel.max_subject_chars),
                     "title",
                 )
             )

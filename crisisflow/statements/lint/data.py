@@ -303,9 +303,16 @@ class _Checker:
                 values["always"] = always_node.value.lower() in ("true", "yes", "on")
         if "pattern" in values:
             try:
-                compiled = re.compile(values["pattern"], re.IGNORECASE)
+                compiled = re.compile(values["pattern"])
             except re.error as exc:
                 self.error(items["pattern"][1], f"{where}.pattern", f"not a valid regular expression: {exc}")
+                return None
+            if re.search(r"[A-Z]", re.sub(r"\\.", "", values["pattern"])):
+                self.error(
+                    items["pattern"][1],
+                    f"{where}.pattern",
+                    "write patterns in lower case (texts are matched in lower case)",
+                )
                 return None
             if compiled.groupindex:
                 self.error(items["pattern"][1], f"{where}.pattern", "named groups are not allowed; use (?:…)")

@@ -10,6 +10,7 @@ says "within 24 hours" without contradicting anything."""
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -54,28 +55,25 @@ _MONTH = (
 _M1, _M2 = _MONTH.replace("mon", "m1"), _MONTH.replace("mon", "m2")
 _ZHN = "零〇一二两三四五六七八九十"
 
-DATE = re.compile(
-    r"(?:(?P<zy>\d{4})\s*年\s*)?(?P<zm>\d{1,2})\s*月\s*(?P<zd>\d{1,2})\s*[日号]"
-    rf"|(?:(?P<cy>[{_ZHN}]{{4}})年)?(?P<cm>[{_ZHN}]{{1,3}})月(?P<cd>[{_ZHN}]{{1,3}})[日号]"
-    r"|(?<!\d)(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?!\d)"
-    rf"|(?<![\w])(?P<ed>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_M1}\.?(?:,?\s+(?P<ey>\d{{4}}))?(?![a-z])"
-    rf"|(?<![a-z]){_M2}\.?\s+(?P<ed2>\d{{1,2}})(?:st|nd|rd|th)?(?!\d)(?:,?\s+(?P<ey2>\d{{4}}))?",
-    re.IGNORECASE,
-)
+# Dates, each form its own expression (simple ones let the engine skip ahead); all are
+# matched against the lowercased text.
+ZH_DATE = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
+ZH_WORD_DATE = re.compile(rf"([{_ZHN}]{{1,3}})月([{_ZHN}]{{1,3}})[日号]")
+# The year of a Chinese date, looked for just before the month ("2026年3月5日").
+ZH_YEAR = re.compile(rf"(\d{{4}}|[{_ZHN}]{{4}})\s*年\s*$")
+ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
+DAY_MONTH = re.compile(rf"(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_M1}\.?(?:,?\s+(\d{{4}}))?(?![a-z])")
+MONTH_DAY = re.compile(rf"{_M2}\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?!\d)(?:,?\s+(\d{{4}}))?")
 
-_QUALIFY_BEFORE = {
-    "more": re.compile(r"(超过|逾|多于|不少于|至少|more than|over|above|at least|upwards of)\s*$", re.IGNORECASE),
-    "about": re.compile(
-        r"(约|大约|近|将近|接近|左右|约为|about|around|approximately|nearly|almost|roughly|some|close to)\s*$",
-        re.IGNORECASE,
-    ),
-    "less": re.compile(r"(不到|不足|少于|最多|fewer than|less than|under|up to|at most)\s*$", re.IGNORECASE),
-}
+_QUALIFIER = re.compile(
+    r"(?:(?P<more>超过|逾|多于|不少于|至少|more than|over|above|at least|upwards of)"
+    r"|(?P<about>约|大约|近|将近|接近|约为|about|around|approximately|nearly|almost|roughly|some|close to)"
+    r"|(?P<less>不到|不足|少于|最多|fewer than|less than|under|up to|at most))\s*$"
+)
 NUMBER = re.compile(
     r"(?<![\d.,])(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?P<plus>\+)?\s*(?P<more>余|多)?\s*"
     r"(?P<unit>万|亿|千|(?:thousand|million|billion|mn|bn|k|m)(?![a-z]))?"
-    rf"|(?P<zh>[{_ZHN}百千][{_ZHN}百千万亿]*)",
-    re.IGNORECASE,
+    rf"|(?P<zh>[{_ZHN}百千][{_ZHN}百千万亿]+)"
 )
 
 
@@ -131,56 +129,100 @@ def _zh_small(text: str | None) -> int | None:
     return zh_number(text) if text else None
 
 
-def dates(text: str) -> list[DateRef]:
+def lowered(text: str) -> str:
+    """`text` in lower case, offset for offset (the few characters whose lower case is
+    longer, such as "İ", are left as they are)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+def dates(text: str, low: str | None = None) -> list[DateRef]:
+    low = lowered(text) if low is None else low
     found = []
-    for m in DATE.finditer(text):
-        g = m.groupdict()
-        try:
-            if g["zm"]:
-                year, month, day = g["zy"], int(g["zm"]), int(g["zd"])
-            elif g["cm"]:
-                year = (
-                    "".join(str(ZH_DIGITS[c]) for c in g["cy"])
-                    if g["cy"] and all(c in ZH_DIGITS for c in g["cy"])
-                    else None
-                )
-                month, day = _zh_small(g["cm"]), _zh_small(g["cd"])
-            elif g["im"]:
-                year, month, day = g["iy"], int(g["im"]), int(g["id"])
-            elif g["m1"]:
-                year, month, day = g["ey"], MONTHS[g["m1"].lower()], int(g["ed"])
-            else:
-                year, month, day = g["ey2"], MONTHS[g["m2"].lower()], int(g["ed2"])
-        except (KeyError, ValueError):
+    candidates = []
+    if "月" in low:
+        for m in ZH_DATE.finditer(low):
+            start, year = _zh_year(low, m.start())
+            candidates.append((m, start, year, m.group(1), m.group(2)))
+        for m in ZH_WORD_DATE.finditer(low):
+            start, year = _zh_year(low, m.start())
+            candidates.append((m, start, year, _zh_small(m.group(1)), _zh_small(m.group(2))))
+    if "-" in low:
+        for m in ISO_DATE.finditer(low):
+            candidates.append((m, m.start(), m.group(1), m.group(2), m.group(3)))
+    for m in DAY_MONTH.finditer(low):
+        if m.start() and low[m.start() - 1].isalnum():
             continue
-        if month and day and 1 <= month <= 12 and 1 <= day <= 31:
-            found.append(
-                DateRef(int(year) if year else None, month, day, m.start(), _trimmed(text, m.start(), m.end()))
-            )
+        candidates.append((m, m.start(), m.group(3), MONTHS.get(m.group(2)), m.group(1)))
+    for m in MONTH_DAY.finditer(low):
+        if m.start() and low[m.start() - 1].isalpha():
+            continue
+        candidates.append((m, m.start(), m.group(3), MONTHS.get(m.group(1)), m.group(2)))
+    taken: set[int] = set()
+    for m, start, year, month, day in sorted(candidates, key=lambda c: (c[1], -c[0].end())):
+        if start in taken:
+            continue
+        try:
+            month, day = int(month or 0), int(day or 0)
+        except ValueError:
+            continue
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            taken.update(range(start, m.end()))
+            found.append(DateRef(int(year) if year else None, month, day, start, _trimmed(low, start, m.end())))
     return found
+
+
+def _zh_year(low: str, start: int) -> tuple[int, str | None]:
+    m = ZH_YEAR.search(low, max(0, start - 8), start)
+    if m is None:
+        return start, None
+    year = m.group(1)
+    if not year.isdigit():
+        if not all(c in ZH_DIGITS for c in year):
+            return start, None
+        year = "".join(str(ZH_DIGITS[c]) for c in year)
+    return m.start(), year
 
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
-def quantities(text: str, nouns: re.Pattern | None, *, skip: list[tuple[int, int]] = ()) -> list[Quantity]:
-    """Every figure of `text` outside the `skip` spans (dates), with its noun category."""
+def quantities(text: str, nouns: Nouns | None, *, skip: list[tuple[int, int]] = ()) -> list[Quantity]:
+    """Every figure of `text` that counts something (users, orders, yuan…) outside the
+    `skip` spans (dates), with its noun category. Figures that count nothing the word
+    lists know (durations, times, versions) are left out."""
+    low = lowered(text)
+    skipped = set()
+    for s, e in skip:
+        skipped.update(range(s, e))
+    nouns_found = nouns.find(low) if nouns else []
+    if not nouns_found:
+        return []
+    starts = [n[0] for n in nouns_found]
     found = []
-    for m in NUMBER.finditer(text):
-        start, end = m.start(), _trimmed(text, m.start(), m.end())
-        if any(s <= start < e for s, e in skip):
+    for m in NUMBER.finditer(low):
+        start, end = m.start(), _trimmed(low, m.start(), m.end())
+        if start in skipped:
+            continue
+        # A time of day (14:30), a percentage or a version number is not a count.
+        following = low[end : end + 1]
+        preceding = low[start - 1 : start] if start else ""
+        if (following and following in "%％:：") or (preceding and preceding in ":：."):
+            continue
+        english = not _CJK.search(low, max(0, start - 6), end + 6)
+        category = _category(low, start, end, nouns_found, starts, english)
+        if not category:
             continue
         value, digits, more = _value(m)
         if value is None:
             continue
-        # A time of day (14:30), a percentage or a version number is not a count.
-        following = text[end : end + 1]
-        preceding = text[start - 1 : start] if start else ""
-        if (following and following in "%％:：") or (preceding and preceding in ":：."):
-            continue
-        qualifier = "more" if more or m.group("plus") else _qualifier(text[max(0, start - 16) : start])
-        english = not _CJK.search(text, max(0, start - 6), end + 6)
-        category = _category(text, start, end, nouns, english)
+        if more or m.group("plus"):
+            qualifier = "more"
+        else:
+            q = _QUALIFIER.search(low, max(0, start - 16), start)
+            qualifier = q.lastgroup if q else ""
         found.append(Quantity(value, start, end, qualifier, category, digits))
     return found
 
@@ -209,49 +251,91 @@ def _value(m: re.Match) -> tuple[Decimal | None, int, bool]:
     return value, digits, bool(m.group("more"))
 
 
-def _qualifier(before: str) -> str:
-    for name, pattern in _QUALIFY_BEFORE.items():
-        if pattern.search(before):
-            return name
-    return ""
+# What may not stand between a figure and its noun: the end of a sentence, another figure,
+# and (after the figure) a comma: "14时起，100万用户" counts users with 100万, not 14.
+_BREAK_BEFORE = re.compile(r"[。；;.!?！？\d]")
+_BREAK_AFTER = re.compile(r"[。；;.!?！？，,、\d]")
 
 
-def _category(text: str, start: int, end: int, nouns: re.Pattern | None, english: bool) -> str:
+def _category(
+    low: str, start: int, end: int, nouns: list[tuple[int, int, str]], starts: list[int], english: bool
+) -> str:
     """The noun the figure counts: the nearest noun just after it ("120万名用户",
     "1.2 million affected customers"), else just before it ("受影响用户约120万",
     "affected users: 1,200,000")."""
-    if nouns is None:
-        return ""
-    after = text[end : end + (24 if english else 8)]
-    m = nouns.search(after)
-    if m and (not english or len(after[: m.start()].split()) <= 2):
-        return m.lastgroup or ""
-    before = text[max(0, start - (30 if english else 10)) : start]
-    last = None
-    for m in nouns.finditer(before):
-        last = m
-    if (
-        last
-        and (not english or len(before[last.end() :].split()) <= 3)
-        and not re.search(r"[。；;.!?！？]", before[last.end() :])
-    ):
-        return last.lastgroup or ""
+    i = bisect.bisect_left(starts, end)
+    if i < len(nouns):
+        n_start, _n_end, category = nouns[i]
+        between = low[end:n_start]
+        if n_start - end <= (24 if english else 8) and (len(between.split()) <= 2 if english else True):
+            if not _BREAK_AFTER.search(between):
+                return category
+    j = bisect.bisect_left(starts, start) - 1
+    if j >= 0:
+        _n_start, n_end, category = nouns[j]
+        between = low[n_end:start]
+        if n_end <= start and start - n_end <= (30 if english else 10) and not _BREAK_BEFORE.search(between):
+            if not english or len(between.split()) <= 3:
+                return category
     return ""
 
 
-def nouns_pattern(nouns: dict[str, list[str]]) -> re.Pattern | None:
-    """One pattern naming each noun category as a group: (?P<users>users|用户)|…
+def trie_pattern(words: list[str]) -> str:
+    """One alternation matching any of `words`, longest first, shaped as a trie."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str | None:
+        if list(node) == [""]:
+            return None
+        alternatives, single = [], []
+        for ch in sorted(k for k in node if k):
+            rest = build(node[ch])
+            if rest is None:
+                single.append(re.escape(ch))
+            else:
+                alternatives.append(re.escape(ch) + rest)
+        if single:
+            alternatives.append(single[0] if len(single) == 1 else "[" + "".join(single) + "]")
+        body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie) or ""
+
+
+class Nouns:
+    """The count nouns of the word lists (users, 用户, accounts…), each with its category.
     Words in Latin letters are whole words; Chinese ones are found anywhere."""
-    parts = []
-    for category, words in nouns.items():
-        if not category.isidentifier() or not words:
-            continue
-        alternatives = []
-        for word in sorted(set(words), key=len, reverse=True):
-            escaped = re.escape(word)
-            alternatives.append(rf"(?<![a-z]){escaped}(?![a-z])" if word.isascii() and word.isalpha() else escaped)
-        parts.append(f"(?P<{category}>{'|'.join(alternatives)})")
-    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
+
+    def __init__(self, nouns: dict[str, list[str]]) -> None:
+        self.category: dict[str, str] = {}
+        for category, words in nouns.items():
+            for word in words:
+                self.category.setdefault(word.lower(), category)
+        latin = [w for w in self.category if w.isascii() and w.isalpha()]
+        other = [w for w in self.category if not (w.isascii() and w.isalpha())]
+        parts = []
+        if other:
+            parts.append(trie_pattern(other))
+        if latin:
+            parts.append(trie_pattern(latin) + "(?![a-z])")
+        self.regex = re.compile("|".join(parts)) if parts else None
+
+    def find(self, low: str) -> list[tuple[int, int, str]]:
+        """(start, end, category) of every noun in a lowercased text."""
+        if self.regex is None:
+            return []
+        found = []
+        for m in self.regex.finditer(low):
+            word = m.group(0)
+            if word.isascii() and m.start() and low[m.start() - 1].isalpha():
+                continue
+            found.append((m.start(), m.end(), self.category[word]))
+        return found
 
 
 def shown(value: Decimal) -> str:

@@ -14,36 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from crisisflow.statements.lint import data
-from crisisflow.statements.lint.numbers import nouns_pattern
+from crisisflow.statements.lint.numbers import Nouns, lowered, trie_pattern
 
-_WORD_EDGE = "a-z0-9"
-
-
-def trie_pattern(words: list[str]) -> str:
-    """One alternation matching any of `words`, longest first, shaped as a trie."""
-    trie: dict = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def build(node: dict) -> str | None:
-        if list(node) == [""]:
-            return None
-        alternatives, single = [], []
-        for ch in sorted(k for k in node if k):
-            rest = build(node[ch])
-            if rest is None:
-                single.append(re.escape(ch))
-            else:
-                alternatives.append(re.escape(ch) + rest)
-        if single:
-            alternatives.append(single[0] if len(single) == 1 else "[" + "".join(single) + "]")
-        body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return build(trie) or ""
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
 def _edged(word: str) -> bool:
@@ -58,63 +31,74 @@ class Hit:
 
 
 class Matcher:
-    """Finds the entries of one list in a text."""
+    """Finds the entries of one list in a lowercased text.
+
+    One scanning expression, made only of non-capturing alternatives that start with
+    plain characters, so the regular-expression engine can skip ahead cheaply; when it
+    stops somewhere, the alternatives are tried one by one to learn which entry it was.
+    Whole-word entries check the character before them here rather than with a
+    look-behind (which would switch the engine's skipping off)."""
 
     def __init__(self, entries: list[data.Entry], *, english: bool) -> None:
         self.literals: dict[str, data.Entry] = {}
-        edged, loose, parts = [], [], []
+        loose, edged = [], []
         for entry in entries:
             if entry.term:
-                key = entry.term.lower()
+                key = lowered(entry.term)
                 if key not in self.literals:
                     self.literals[key] = entry
                     (edged if english or _edged(key) else loose).append(key)
-        self.groups: dict[int, data.Entry] = {}
-        index = 1
+        # (expression, entry or None for a literal trie, whole words?) in trying order
+        self.alternatives: list[tuple[re.Pattern, data.Entry | None, bool]] = []
         for words, bounded in ((loose, False), (edged, True)):
             if words:
-                body = trie_pattern(words)
-                if bounded:
-                    body = rf"(?<![{_WORD_EDGE}]){body}(?![{_WORD_EDGE}])"
-                parts.append(f"({body})")
-                index += 1
-        self.literal_groups = index - 1
+                body = trie_pattern(words) + ("(?![a-z0-9])" if bounded else "")
+                self.alternatives.append((re.compile(body), None, bounded))
         for entry in entries:
             if entry.pattern:
-                body = entry.pattern
-                if english:
-                    body = rf"(?<![{_WORD_EDGE}])(?:{body})(?![{_WORD_EDGE}])"
-                parts.append(f"({body})")
-                self.groups[index] = entry
-                index += 1 + re.compile(entry.pattern, re.IGNORECASE).groups
-        self.regex = re.compile("|".join(parts), re.IGNORECASE) if parts else None
+                body = f"(?:{entry.pattern})" + ("(?![a-z0-9])" if english else "")
+                self.alternatives.append((re.compile(body), entry, english))
+        parts = [a.pattern for a, _, _ in self.alternatives]
+        self.regex = re.compile("|".join(parts)) if parts else None
 
-    def _entry(self, m: re.Match) -> data.Entry:
-        if m.lastindex is not None and m.lastindex <= self.literal_groups:
-            return self.literals[m.group(0).lower()]
-        return self.groups[m.lastindex]
+    def _hit(self, low: str, start: int) -> Hit | None:
+        for expression, entry, bounded in self.alternatives:
+            m = expression.match(low, start)
+            if m is None or m.end() == start:
+                continue
+            if bounded and start and low[start - 1] in _ALNUM and low[start] in _ALNUM:
+                continue
+            return Hit(start, m.end(), entry or self.literals[m.group(0)])
+        return None
 
-    def finditer(self, text: str) -> Iterator[Hit]:
+    def finditer(self, low: str, start: int = 0, end: int | None = None) -> Iterator[Hit]:
         if self.regex is None:
             return
-        for m in self.regex.finditer(text):
-            if m.end() > m.start():
-                yield Hit(m.start(), m.end(), self._entry(m))
+        end = len(low) if end is None else end
+        pos = start
+        search = self.regex.search
+        while pos < end:
+            m = search(low, pos, end)
+            if m is None:
+                return
+            hit = self._hit(low, m.start())
+            if hit is None or hit.end > end:
+                pos = m.start() + 1
+                continue
+            yield hit
+            pos = max(hit.end, m.start() + 1)
 
-    def search(self, text: str, start: int = 0, end: int | None = None) -> Hit | None:
-        if self.regex is None:
-            return None
-        m = self.regex.search(text, start, len(text) if end is None else end)
-        return Hit(m.start(), m.end(), self._entry(m)) if m else None
+    def search(self, low: str, start: int = 0, end: int | None = None) -> Hit | None:
+        return next(self.finditer(low, start, end), None)
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: sheets are cached per ruleset
 class Ruleset:
     language: str
     english: bool
     matchers: dict[str, Matcher]
     levels: dict[str, str]
-    nouns: re.Pattern | None  # both languages' nouns: a fact sheet may be in either
+    nouns: Nouns  # both languages' nouns: a fact sheet may be in either
 
     def level(self, code: str) -> str:
         return self.levels.get(code) or data.DEFAULT_LEVELS.get(code, "warning")
@@ -136,7 +120,7 @@ def compiled(folders: tuple[str, ...]) -> dict[str, Ruleset]:
     for wordlists in lists.values():
         for category, words in wordlists.nouns.items():
             all_nouns.setdefault(category, []).extend(words)
-    nouns = nouns_pattern(all_nouns)
+    nouns = Nouns(all_nouns)
     return {
         language: Ruleset(
             language=language,
