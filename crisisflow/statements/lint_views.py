@@ -11,6 +11,7 @@ from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from crisisflow.statements.kinds import KINDS, LANGUAGES
@@ -26,9 +27,11 @@ LEVEL_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 class LintForm(forms.Form):
     title = forms.CharField(label=_("Title"), required=False, max_length=500, strip=False)
-    body = forms.CharField(label=_("Text"), required=False, max_length=MAX_BODY, strip=False)
+    body = forms.CharField(label=pgettext_lazy("lint", "Text"), required=False, max_length=MAX_BODY, strip=False)
     kind = forms.ChoiceField(
-        label=_("Kind"), required=False, choices=[("", "—"), *[(k, v.label) for k, v in KINDS.items()]]
+        label=pgettext_lazy("lint", "Kind"),
+        required=False,
+        choices=[("", "—"), *[(k, v.label) for k, v in KINDS.items()]],
     )
     language = forms.ChoiceField(label=_("Language"), choices=[(code, code) for code in LANGUAGES])
 
