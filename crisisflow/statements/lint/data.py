@@ -331,3 +331,16 @@ def _did_you_mean(word: str, known) -> str:
 @lru_cache(maxsize=8)
 def cached(folders: tuple[str, ...]) -> dict[str, Wordlists]:
     return load(folders)
+
+
+def check_word_lists(app_configs=None, **kwargs) -> list:
+    """A Django system check: every word-list file loads (register it in an app's ready())."""
+    from django.core.checks import Error
+
+    from crisisflow.statements.lint.rules import extra_dirs
+
+    try:
+        load(extra_dirs())
+    except LintDataError as exc:
+        return [Error(str(error), id="crisisflow.statements.E001") for error in exc.errors]
+    return []
