@@ -184,6 +184,49 @@ CASES = [
     ),
     # the three elements are not asked of other kinds: an update need not apologise again
     ("en", "progress_update", "By 12:00 on 6 March, 980,000 customers had their fees refunded.", set()),
+    # whole statements of each kind, as a PR lead would write them: nothing to flag
+    (
+        "zh-hans",
+        "holding_statement",
+        "关于部分用户QQ消息延迟的情况说明\n今天上午10时05分起，部分用户在使用QQ收发消息时出现延迟，最长约20分钟，视频通话也受到影响。11时30分，消息收发已全部恢复正常。\n给大家带来的不便，我们深感抱歉。这是我们的问题，我们向每一位受影响的用户道歉。\n经初步排查，故障原因是一处机房网络设备异常，具体原因仍在调查中，我们将在48小时内公布调查结果。\n受影响用户可于3月10日前在“设置—帮助”中领取7天QQ会员作为补偿。如仍有问题，请联系在线客服，我们24小时在线。",
+        set(),
+    ),
+    (
+        "en",
+        "holding_statement",
+        "Update on delayed messages\nFrom 10:05 this morning, some users saw messages arrive up to 20 minutes late, and video calls dropped. Everything was working normally again by 11:30.\nWe are sorry for the disruption. This was our problem, and we apologise to everyone affected.\nOur initial findings point to a faulty network device in one data centre; we are still investigating and will publish what we find within 48 hours.\nAffected users can claim 7 days of free membership under Settings > Help until 10 March. If you still have a problem, our online support team is available 24 hours a day.",
+        set(),
+    ),
+    (
+        "zh-hans",
+        "full_statement",
+        "致歉信\n3月1日晚，我们的客服系统因访问量激增出现长时间排队，部分用户等待超过2小时，部分退货申请未能及时处理。这是我们的失误，我代表公司诚恳道歉。\n我们已于3月2日增加了200名客服人员，并将退货审核时限从72小时缩短为24小时。3月1日至3月7日提交的退货申请，运费由我们承担。\n3月15日前，我们会把服务改进的进展在官方微博和公众号上公布。",
+        set(),
+    ),
+    (
+        "zh-hans",
+        "internal_notice",
+        "各位同事：\n3月5日14时20分起，扫码支付出现故障，约120万用户受到影响，服务已于17时40分恢复。对外口径以今晚20时发布的官方声明为准，请勿自行对外发布信息。如有媒体或用户询问，请转至公关部（分机8001）。",
+        set(),
+    ),
+    (
+        "en",
+        "partner_notice",
+        "Dear partners,\nOn 5 March between 09:10 and 11:40 UTC, card payments through our platform failed for some of your customers. Settlement for that day will be paid on 7 March as usual. If you have questions, contact your account manager.",
+        set(),
+    ),
+    (
+        "en",
+        "customer_email",
+        "Dear customer,\nOn 5 March between 09:10 and 11:40 UTC you may have been unable to pay by card. We are sorry. We will refund any failed payment fee to your account by 8 March; you do not need to do anything. If you need help, call 400-800-1234.",
+        set(),
+    ),
+    (
+        "zh-hans",
+        "regulator_notice",
+        "关于3月5日扫码支付服务中断的报告\n3月5日14时20分至17时40分，我司扫码支付服务中断，约120万用户受到影响，未发现资金损失。原因初步判断为数据库主节点故障，调查仍在进行。我司已于当日恢复服务，并将于3月12日前提交完整调查报告。",
+        set(),
+    ),
 ]
 
 
@@ -234,6 +277,14 @@ def test_blame_after_owning_the_problem_is_a_fact_not_a_shift():
     # Blaming a temporary worker or the users is a shift wherever it comes.
     late = "我们深表歉意。此事系临时工所为。"
     assert "blame_shifting" in {f.code for f in lint(late, language="zh-hans")}
+
+
+def test_naming_partners_is_blame_only_in_what_the_public_reads():
+    notice = "Dear partners, our supplier's outage stopped card payments on 5 March."
+    assert not lint(notice, language="en", kind="partner_notice")
+    assert {f.code for f in lint(notice, language="en", kind="social_post")} == {"blame_shifting"}
+    internal = "各位同事：此事系临时工所为。"
+    assert {f.code for f in lint(internal, language="zh-hans", kind="internal_notice")} == {"blame_shifting"}
 
 
 def test_english_words_are_whole_words_in_any_case():

@@ -96,11 +96,14 @@ def lint(
     """Every finding in `text`, in order of position (the title's first)."""
     rules = ruleset(language)
     say = Messages()
-    body = _Text(text)
-    findings = _phrases(body, rules, "body", say)
-    if title:
-        findings += _phrases(_Text(title), rules, "title", say)
     spec = _kind(kind)
+    # Naming a partner or supplier is blame only in what the public reads; a partner
+    # notice or an internal one names them as a matter of course.
+    public = spec is None or spec.public
+    body = _Text(text)
+    findings = _phrases(body, rules, "body", say, public)
+    if title:
+        findings += _phrases(_Text(title), rules, "title", say, public)
     if spec is not None and spec.three_elements:
         findings += _three_elements(body, title, rules, say)
     if facts:
@@ -138,7 +141,7 @@ class _Text:
         return start, end
 
 
-def _phrases(t: _Text, rules: Ruleset, where: str, say: Messages) -> list[Finding]:
+def _phrases(t: _Text, rules: Ruleset, where: str, say: Messages, public: bool) -> list[Finding]:
     text, low, m = t.text, t.low, rules.matchers
     found: list[Finding] = []
     owned = m["attitude"].search(low)
@@ -146,7 +149,7 @@ def _phrases(t: _Text, rules: Ruleset, where: str, say: Messages) -> list[Findin
     for hit in m["blame_shifting"].finditer(low):
         if hit.entry.always:
             message = say("blame_always", phrase=text[hit.start : hit.end])
-        elif hit.start < owned_at and where == "body":
+        elif public and hit.start < owned_at and where == "body":
             message = say("blame_shifting", phrase=text[hit.start : hit.end])
         else:
             continue
@@ -404,7 +407,7 @@ def _channel_length(text: str, title: str, spec, say: Messages) -> list[Finding]
             )
             if length > single:
                 segments = -(-length // per)
-                start = _offset_of_unit(text, single)
+                start = _offset_of_unit(text, single, gsm=bool(gsm_single))
                 found.append(
                     Finding(
                         "channel_length",
@@ -428,11 +431,11 @@ def _channel_length(text: str, title: str, spec, say: Messages) -> list[Finding]
     return found
 
 
-def _offset_of_unit(text: str, units: int) -> int:
-    """The character offset where the SMS's `units`-th unit ends."""
+def _offset_of_unit(text: str, units: int, *, gsm: bool) -> int:
+    """The offset of the first character past `units` units of the SMS encoding."""
     count = 0
     for i, ch in enumerate(text):
-        count += 2 if (ch in GSM_EXTENDED or ord(ch) > 0xFFFF) else 1
+        count += 2 if ((gsm and ch in GSM_EXTENDED) or ord(ch) > 0xFFFF) else 1
         if count > units:
             return i
     return len(text)
