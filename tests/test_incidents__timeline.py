@@ -300,8 +300,8 @@ def test_an_unknown_or_unreadable_event_reads_as_its_kind(incident, people, stat
 def test_a_kind_is_described_once(statement_approved):
     with pytest.raises(ImproperlyConfigured, match="already described by"):
         describes("statement_ok")(lambda event: "another wording")
-    with pytest.raises(ImproperlyConfigured, match="1 to 16 characters"):
-        describes("a_kind_name_longer_than_the_column")
+    with pytest.raises(ImproperlyConfigured, match="1 to 32 characters"):
+        describes("a_kind_name_much_longer_than_the_column")
     describes("statement_ok")(statement_approved)  # the same function again is fine
 
 

@@ -45,6 +45,8 @@ from crisisflow.incidents import actions
 from crisisflow.incidents.models import Event, Incident, Task, TeamMember
 from crisisflow.people.models import RosterEntry, User
 from crisisflow.people.prefs import FIELDS as PREFERENCE_FIELDS
+from crisisflow.statements import versions
+from crisisflow.statements.models import FactSheet, FactSheetVersion, Statement, StatementVersion
 from crisisflow.vocab import Role, Severity, State
 from tests.conftest import T0
 from tests.flows import report, walk_to
@@ -232,6 +234,9 @@ def api(method="post", *, url=None, typical=None, **fields) -> Route:
 
 
 INCIDENT = {"reference": "reference"}
+STATEMENT = {"reference": "reference", "statement_id": "statement_id"}
+KIND = st.sampled_from(["holding_statement", "regulator_notice", "internal_notice", "tweet"])
+LANGUAGE = st.sampled_from(["en", "zh-hans", "fr"])
 TASK = {"reference": "reference", "task_id": "task_id"}
 API_TASK = {"task_id": "task_id"}
 SCOPE = dict(
@@ -317,6 +322,29 @@ ROUTES: dict[str, Route] = {
     "task-assign": web(url=TASK, version=TASK_VERSION, assignee=PERSON),
     "task-tick": web(url=TASK, version=TASK_VERSION, index=SMALL, done=WEB_FLAG),
     "task-comment": web(url=TASK, text=WORDS),
+    "statements:draft-set": web(url=INCIDENT, language=st.sampled_from(["", "en", "zh-hans", "fr"])),
+    "statements:create": web(url=INCIDENT, kind=KIND, language=LANGUAGE),
+    "statements:facts": web(
+        url=INCIDENT,
+        version=st.just(Ref("sheet_version")),
+        what_text=WORDS,
+        what_confirmed=WEB_FLAG,
+        what_by=ROLE,
+        outbreak_at=LOCAL_MOMENT,
+        cause_status=st.sampled_from(["known", "under_investigation", "maybe"]),
+        cause_text=WORDS,
+        **{"next-0-text": LINE, "next-0-due": st.sampled_from(["2026-03-05", "2026-13-45", ""])},
+        help_page=st.sampled_from(["https://example.com/help", "javascript:alert(1)"]),
+        help_email=st.sampled_from(["help@example.com", "nobody"]),
+        **{"qa-0-question": LINE, "qa-0-answer": WORDS},
+    ),
+    "statements:edit": web(
+        url=STATEMENT,
+        version=st.just(Ref("statement_version")),
+        title=LINE,
+        body=WORDS,
+        correction_note=WORDS,
+    ),
     "api:incident-list": api(
         typical={"title": "Outage"},
         crisis_type=CRISIS_TYPE,
@@ -380,10 +408,17 @@ READ_ONLY = {
 
 
 def _patterns(urlconf: str, namespace: str = "") -> list[tuple[str, Any]]:
+    return _walk(get_resolver(urlconf).url_patterns, namespace)
+
+
+def _walk(entries, namespace: str) -> list[tuple[str, Any]]:
     found = []
-    for entry in get_resolver(urlconf).url_patterns:
+    for entry in entries:
         if isinstance(entry, URLResolver):
-            continue  # the API is its own configuration; includes would be listed there
+            # An app's own URLs (the statements pages), under its namespace if it has one.
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            found.extend(_walk(entry.url_patterns, inner))
+            continue
         assert isinstance(entry, URLPattern)
         assert entry.name, f"{entry.pattern} has no name"
         found.append((namespace + entry.name, entry.callback))
@@ -440,6 +475,7 @@ class World:
     entry: RosterEntry
     notification: Notification
     token: Any
+    statement: Statement
     web: dict[str, Client]
     anonymous: Client
 
@@ -457,6 +493,11 @@ class World:
             return f"{task.pk}:{task.version}"
         if value.what == "reference":
             return self.incident.reference
+        if value.what == "statement_version":
+            return Statement.objects.get(pk=self.statement.pk).version
+        if value.what == "sheet_version":
+            sheet = FactSheet.objects.filter(incident=self.incident).first()
+            return sheet.version if sheet else 0
         if value.what == "bulk_tasks":
             task = Task.objects.get(pk=self.task.pk)
             return [{"id": task.pk, "version": task.version}]
@@ -470,6 +511,7 @@ class World:
             "entry_id": self.entry.pk,
             "notification_id": self.notification.pk,
             "token_id": self.token.pk,
+            "statement_id": self.statement.pk,
         }[value]
 
 
@@ -480,6 +522,9 @@ def world(people, plan, settings, tmp_path):
         incident = walk_to(people, report(people, title="Payments down"), State.TEAM_ASSEMBLED)
         actions.add_team_member(people.commander, incident, people.observer, Role.OBSERVER)
         member = actions.add_team_member(people.commander, incident, people.pr_member, Role.PR)
+        statement = versions.create_statement(
+            people.pr_lead, incident, "holding_statement", "en", body="We apologise. Payments failed."
+        )
     with time_machine.travel(NOW, tick=False):
         sweep()
         notification = Notification.objects.filter(recipient__isnull=False).order_by("pk").first()
@@ -498,6 +543,7 @@ def world(people, plan, settings, tmp_path):
             entry=RosterEntry.objects.get(user=people.pr_member),
             notification=notification,
             token=create_token(people.commander, name="monitoring", scope="read")[0],
+            statement=statement,
             web=clients,
             anonymous=Client(),
         )
@@ -515,6 +561,9 @@ def snapshot() -> tuple:
         list(User.objects.order_by("pk").values("pk", *PREFERENCE_FIELDS)),
         list(Notification.objects.order_by("pk").values("pk", "read_at")),
         Attachment.objects.count(),
+        list(Statement.objects.order_by("pk").values()),
+        StatementVersion.objects.count(),
+        FactSheetVersion.objects.count(),
     )
 
 

@@ -158,8 +158,13 @@ def _text(value, limit: int = BODY_TEXT_LIMIT) -> str:
     return one_line(value, limit)
 
 
+# value -> lazy label, per choices class (`choices.values` builds a list on every call).
+_LABELS = {choices: dict(choices.choices) for choices in (Severity, Role)}
+
+
 def _label(choices, value: str) -> str:
-    return str(choices(value).label) if value in choices.values else (value or "—")
+    label = _LABELS[choices].get(value)
+    return str(label) if label is not None else (value or "—")
 
 
 def headline(payload: dict, zone: str, esc=str) -> str:
@@ -350,6 +355,28 @@ def _digest_subject(parts: list[dict], items: tuple[Item, ...]) -> str:
     return one_line(f"[{where}] {what}: {summary}", 250)
 
 
+def plain_text(context: dict) -> str:
+    """The plain-text body (e-mail text part, generic webhook `text`). Built here rather
+    than by a template: it goes with nearly every message the engine sends, and the
+    template engine cost more than the rest of the message put together."""
+    parts: list[str] = []
+    if context["headline"]:
+        parts.append(f"{context['headline']}\n\n")
+    parts.extend(f"{label}: {value}\n" for label, value in context["facts"])
+    for item in context["items"]:
+        parts.append(f"- {item.line}\n")
+        if item.url:
+            parts.append(f"  {item.url}\n")
+    if context["url"]:
+        parts.append(f"\n{_('Open in CrisisFlow')}: {context['url']}\n")
+    # "-- " (with its space) is the signature separator mail readers know.
+    parts.append("\n-- \n")
+    key = context["idempotency_key"]
+    parts.append(_("Sent by CrisisFlow. Reference: %(idempotency_key)s") % {"idempotency_key": key})
+    parts.append("\n\n")
+    return "".join(parts)
+
+
 def render(notification, language: str, zone: str | None = None, *, card: str = "", html: bool = True) -> Rendered:
     """The notification in `language`, times in `zone` (default: the recipient's, or the
     site's for a team channel). `html=False` leaves the HTML part empty (chat messages
@@ -406,7 +433,7 @@ def render(notification, language: str, zone: str | None = None, *, card: str = 
         }
         return Rendered(
             subject=subject_line,
-            text=render_to_string("alerts/notification.txt", context),
+            text=plain_text(context),
             html=render_to_string("alerts/notification.html", context) if html else "",
             headline=head,
             facts=context_facts,

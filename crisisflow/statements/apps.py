@@ -7,3 +7,7 @@ class StatementsConfig(AppConfig):
     label = "statements"
     verbose_name = _("Statements")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The timeline describers of the fact sheet and statement events.
+        from crisisflow.statements import facts, versions  # noqa: F401

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from crisisflow.evidence import views as evidence
 from crisisflow.web import board, dashboard, playbooks, tokens, views
@@ -63,4 +63,6 @@ urlpatterns = [
     path(task + "assign/", views.assign_task, name="task-assign"),
     path(task + "tick/", views.tick_checklist, name="task-tick"),
     path(task + "comment/", views.comment_on_task, name="task-comment"),
+    # The Statements tab of an incident: fact sheet, message set, editor, versions.
+    path("", include("crisisflow.statements.urls")),
 ]

@@ -58,7 +58,8 @@ class Event(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Long enough for the kinds other apps register (statement_approval_requested).
+    kind = models.CharField(max_length=32, choices=Kind.choices)
     task = models.ForeignKey("incidents.Task", on_delete=models.PROTECT, null=True, blank=True, related_name="events")
     data = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)

@@ -1,0 +1,20 @@
+"""The statement pages of an incident (included by crisisflow.web.urls)."""
+
+from django.urls import path
+
+from crisisflow.statements import views
+
+app_name = "statements"
+
+base = "incidents/<str:reference>/statements/"
+statement = base + "<int:statement_id>/"
+
+urlpatterns = [
+    path(base, views.statement_list, name="list"),
+    path(base + "draft/", views.draft_message_set, name="draft-set"),
+    path(base + "new/", views.new_statement, name="create"),
+    path(base + "facts/", views.fact_sheet, name="facts"),
+    path(statement, views.edit_statement, name="edit"),
+    path(statement + "versions/", views.version_list, name="versions"),
+    path(statement + "diff/", views.version_diff, name="diff"),
+]
