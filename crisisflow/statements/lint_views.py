@@ -67,7 +67,13 @@ def lint_fragment(request: HttpRequest, reference: str) -> HttpResponse:
 
 def shown(finding: Finding, text: str) -> dict:
     line, col = line_col(text, finding.start)
-    return {**finding.as_dict(), "line": line, "col": col, "phrase": text[finding.start : finding.end][:80]}
+    return {
+        **finding.as_dict(),
+        "field": finding.field,
+        "line": line,
+        "col": col,
+        "phrase": text[finding.start : finding.end][:80],
+    }
 
 
 def highlight(text: str, findings: list[Finding]) -> list[dict]:

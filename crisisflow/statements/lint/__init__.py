@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 
@@ -62,14 +63,10 @@ class Finding:
     field: str = "body"
 
     def as_dict(self) -> dict:
-        return {
-            "code": self.code,
-            "level": self.level,
-            "start": self.start,
-            "end": self.end,
-            "message": self.message,
-            "field": self.field,
-        }
+        found = {"code": self.code, "level": self.level, "start": self.start, "end": self.end, "message": self.message}
+        if self.field != "body":
+            found["field"] = self.field  # offsets into the title
+        return found
 
     def line_col(self, text: str) -> tuple[int, int]:
         """1-based line and column of the finding's start in `text`."""
@@ -218,8 +215,13 @@ def _sheet(facts: tuple[FactRef, ...], rules: Ruleset) -> _Sheet:
     sheet = _Sheet()
     for fact in facts:
         found = dates(fact.text)
-        sheet.dates += [(d, fact) for d in found]
-        sheet.figures += [(q, fact) for q in quantities(fact.text, rules.nouns, skip=[(d.start, d.end) for d in found])]
+        sheet.dates += [(d, fact) for d in found + _local_dates(fact.text)]
+        figures = quantities(fact.text, rules.nouns, skip=[(d.start, d.end) for d in found])
+        if not figures and _DIGIT.search(fact.text):
+            # A bare figure ("1200000" for scope.affected_users): its section names what it counts.
+            named = re.sub(r"[._\[\]\d]+", " ", fact.section) + ": " + fact.text
+            figures = quantities(named, rules.nouns)
+        sheet.figures += [(q, fact) for q in figures]
     english = rules.english
     unconfirmed: set = set()
     for fact in facts:
@@ -235,6 +237,26 @@ def _sheet(facts: tuple[FactRef, ...], rules: Ruleset) -> _Sheet:
         else:
             sheet.unconfirmed = re.compile(trie_pattern(sorted(unconfirmed)))
     return sheet
+
+
+_DIGIT = re.compile(r"\d")
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})", re.IGNORECASE)
+
+
+def _local_dates(text: str) -> list[DateRef]:
+    """The local date of each moment the sheet stores in UTC ("2026-03-04T17:00:00+00:00"
+    is 5 March in Beijing): a statement may give either."""
+    from django.utils import timezone
+
+    found = []
+    for m in _MOMENT.finditer(text):
+        try:
+            moment = datetime.fromisoformat(m.group(0).upper().replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        local = moment.astimezone(timezone.get_default_timezone())
+        found.append(DateRef(local.year, local.month, local.day, m.start(), m.end()))
+    return found
 
 
 def _agrees(said: Quantity, value: Decimal, sheet_digits: int) -> bool:
