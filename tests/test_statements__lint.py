@@ -661,3 +661,43 @@ def test_the_fragment_needs_the_csrf_token(people, lint_url):
     client = Client(enforce_csrf_checks=True)
     client.force_login(people.pr_lead)
     assert client.post(lint_url(incident), {"body": "x", "language": "en"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_editor_posts_what_is_typed_and_gets_highlights_against_the_fact_sheet(browse, people, plan):
+    from crisisflow.statements import facts, versions
+    from tests.statements import sheet, team_incident
+
+    incident = team_incident(people)
+    facts.save_fact_sheet(people.pr_lead, incident, sheet(), expected_version=0)
+    statement = versions.create_statement(people.pr_lead, incident, "holding_statement", "zh-hans", body="")
+    client = browse(people.pr_lead)
+    editor = client.get(reverse("statements:edit", args=[incident.reference, statement.pk])).content.decode()
+    live = reverse("statements:lint", args=[incident.reference])
+    assert f'hx-post="{live}"' in editor
+    # What the editor's form sends: its hidden kind and language, the version, title and body.
+    typed = {"kind": "holding_statement", "language": "zh-hans", "version": 1, "title": "", "body": "我们会尽快处理。"}
+    html = client.post(live, typed).content.decode()
+    assert ">尽快</mark>" in html and 'data-code="vague_promise"' in html
+    assert 'data-code="missing_facts"' in html
+
+
+@pytest.mark.django_db
+def test_an_incidents_fact_sheet_as_the_linter_reads_it(people, plan):
+    from crisisflow.statements import facts
+    from tests.statements import sheet, team_incident
+
+    incident = team_incident(people)  # 1,200,000 affected users
+    facts.save_fact_sheet(people.pr_lead, incident, sheet(), expected_version=0)
+    refs = facts.fact_refs(incident)
+
+    def codes(text):
+        return [(f.code, text[f.start : f.end]) for f in lint(text, language="en", facts=refs)]
+
+    assert codes("We are sorry: 1.2 million users could not pay on 2 March.") == []
+    assert codes("We are sorry: 1,000,000 users could not pay.") == [("fact_mismatch", "1,000,000")]
+    assert codes("We will refund every failed payment by 5 March.") == []
+    assert codes("We will refund every failed payment by 6 March.") == [("fact_mismatch", "6 March")]
+    # The voucher is not confirmed on the sheet: promising it as certain is a mismatch.
+    assert codes("Every affected user gets a 20 yuan voucher.") == [("fact_mismatch", "20")]
+    assert codes("We expect to offer every affected user a 20 yuan voucher.") == []
