@@ -701,3 +701,20 @@ def test_an_incidents_fact_sheet_as_the_linter_reads_it(people, plan):
     # The voucher is not confirmed on the sheet: promising it as certain is a mismatch.
     assert codes("Every affected user gets a 20 yuan voucher.") == [("fact_mismatch", "20")]
     assert codes("We expect to offer every affected user a 20 yuan voucher.") == []
+
+
+def test_a_broken_extra_list_leaves_the_built_in_ones_working(settings, tmp_path, caplog):
+    (tmp_path / "broken.yaml").write_text(
+        "language: zh-hans\njargon:\n  - {term: 全量上线, plian: x}\n", encoding="utf-8"
+    )
+    settings.CRISISFLOW = {**getattr(settings, "CRISISFLOW", {}), "LINT_EXTRA_DIRS": [str(tmp_path)]}
+    assert {f.code for f in lint("我们会尽快全量上线。", language="zh-hans")} == {"vague_promise"}
+    assert "broken.yaml:3: jargon[0].plian: unknown field" in caplog.text
+    from crisisflow.statements.lint.data import check_word_lists
+
+    assert [e.msg for e in check_word_lists()] == [
+        f"{tmp_path}/broken.yaml:3: jargon[0].plian: unknown field (did you mean 'plain'?)"
+    ]
+    with pytest.raises(CommandError, match="plian") as refused:
+        call_command("lint_statement", str(write(tmp_path, "文本")))
+    assert refused.value.returncode == 2

@@ -4,7 +4,8 @@ The built-in files live beside this module (data/zh-hans.yaml, data/en.yaml); ev
 *.yaml file in the folders named by CRISISFLOW["LINT_EXTRA_DIRS"] is read after them and
 its entries are added to the lists of its language (its `levels:` override the built-in
 ones). A file is checked before anything of it is used: a mistake is reported as
-`path:line: field: message` (LintDataError), never half-applied.
+`path:line: field: message` (LintDataError), never half-applied: until it is fixed the
+linter keeps to the built-in lists (crisisflow.statements.lint.rules.ruleset).
 
 Loaded once per process and set of folders (`ruleset()` is cached); edit a file, restart.
 """

@@ -8,6 +8,7 @@ anywhere, except Latin-letter terms (SDK, OTA) which are whole words there too.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from functools import lru_cache
 
 from crisisflow.statements.lint import data
 from crisisflow.statements.lint.numbers import Nouns, lowered, trie_pattern
+
+logger = logging.getLogger(__name__)
 
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
@@ -139,8 +142,24 @@ def normal_language(language: str) -> str:
 
 
 def ruleset(language: str) -> Ruleset:
-    """The compiled word lists of `language` (built-in plus the organisation's files)."""
-    return compiled(extra_dirs())[normal_language(language)]
+    """The compiled word lists of `language` (built-in plus the organisation's files).
+
+    A broken file of the organisation's does not stop statements being saved: the
+    linter keeps to the built-in lists (whole, never half an organisation's) and logs
+    every mistake; `lint_statement` and `manage.py check` report them as errors."""
+    folders = extra_dirs()
+    try:
+        return compiled(folders)[normal_language(language)]
+    except data.LintDataError as exc:
+        if not folders:
+            raise  # the built-in lists themselves are broken: nothing to fall back on
+        if folders not in _reported:
+            _reported.add(folders)
+            logger.error("statement linter: the extra word lists are wrong, using the built-in ones:\n%s", exc)
+        return compiled(())[normal_language(language)]
+
+
+_reported: set[tuple[str, ...]] = set()
 
 
 def clear() -> None:

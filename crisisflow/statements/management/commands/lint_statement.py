@@ -16,6 +16,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from crisisflow.statements.kinds import KINDS, LANGUAGES
 from crisisflow.statements.lint import LintDataError, has_errors, line_col, lint
+from crisisflow.statements.lint.data import load
+from crisisflow.statements.lint.rules import extra_dirs
 from crisisflow.statements.lint.sheet import facts_for
 
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -46,6 +48,7 @@ class Command(BaseCommand):
             facts = facts_for(found)
         language = lang or ("zh-hans" if CJK.search(text) else "en")
         try:
+            load(extra_dirs())  # the server falls back to the built-in lists; here it is an error
             findings = lint(text, language=language, kind=kind, facts=facts)
         except LintDataError as exc:
             raise CommandError(f"the linter's word lists are wrong:\n{exc}", returncode=2) from None
