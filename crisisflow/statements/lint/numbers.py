@@ -71,7 +71,7 @@ _QUALIFIER = re.compile(
     r"|(?P<less>不到|不足|少于|最多|fewer than|less than|under|up to|at most))\s*$"
 )
 NUMBER = re.compile(
-    r"(?<![\d.,])(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?P<plus>\+)?\s*(?P<more>余|多)?\s*"
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?P<plus>\+)?\s*(?P<more>余|多)?\s*"
     r"(?P<unit>万|亿|千|(?:thousand|million|billion|mn|bn|k|m)(?![a-z]))?"
     rf"|(?P<zh>[{_ZHN}百千][{_ZHN}百千万亿]+)"
 )
@@ -206,10 +206,11 @@ def quantities(text: str, nouns: Nouns | None, *, skip: list[tuple[int, int]] = 
         start, end = m.start(), _trimmed(low, m.start(), m.end())
         if start in skipped:
             continue
-        # A time of day (14:30), a percentage or a version number is not a count.
+        # A time of day (14:30), a percentage or a version number is not a count (nor is
+        # the tail of a figure the expression did not start at: "1.2.3").
         following = low[end : end + 1]
         preceding = low[start - 1 : start] if start else ""
-        if (following and following in "%％:：") or (preceding and preceding in ":：."):
+        if (following and following in "%％:：") or (preceding and preceding in ":：.,0123456789"):
             continue
         english = not _CJK.search(low, max(0, start - 6), end + 6)
         category = _category(low, start, end, nouns_found, starts, english)
