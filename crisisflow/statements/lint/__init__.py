@@ -146,6 +146,7 @@ def _phrases(t: _Text, rules: Ruleset, where: str, say: Messages, public: bool) 
     for hit in m["blame_shifting"].finditer(low):
         if hit.entry.always:
             message = say("blame_always", phrase=text[hit.start : hit.end])
+        # A title is too short to own anything in; only its outright blame counts.
         elif public and hit.start < owned_at and where == "body":
             message = say("blame_shifting", phrase=text[hit.start : hit.end])
         else:
@@ -166,21 +167,14 @@ def _phrases(t: _Text, rules: Ruleset, where: str, say: Messages, public: bool) 
                 where,
             )
         )
-    simple = (
-        (
-            "jargon",
-            lambda phrase, hit: say("jargon_plain", phrase=phrase, plain=hit.entry.plain)
-            if hit.entry.plain
-            else say("jargon", phrase=phrase),
-        ),
-        ("absolute_claim", lambda phrase, hit: say("absolute_claim", phrase=phrase)),
-        ("minimising", lambda phrase, hit: say("minimising", phrase=phrase)),
-        ("liability_admission", lambda phrase, hit: say("liability_admission", phrase=phrase)),
-    )
-    for code, message in simple:
+    for code in ("jargon", "absolute_claim", "minimising", "liability_admission"):
         for hit in m[code].finditer(low):
             phrase = text[hit.start : hit.end]
-            found.append(Finding(code, rules.level(code), hit.start, hit.end, message(phrase, hit), where))
+            if code == "jargon" and hit.entry.plain:
+                message = say("jargon_plain", phrase=phrase, plain=hit.entry.plain)
+            else:
+                message = say(code, phrase=phrase)
+            found.append(Finding(code, rules.level(code), hit.start, hit.end, message, where))
     return found
 
 
