@@ -18,6 +18,9 @@ from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
+from hypothesis import given
+from hypothesis import settings as settings_hypothesis
+from hypothesis import strategies as st
 
 from crisisflow.incidents import actions
 from crisisflow.statements.lint import FactRef, Finding, LintDataError, line_col, lint, sms_segments
@@ -722,3 +725,22 @@ def test_a_broken_extra_list_leaves_the_built_in_ones_working(settings, tmp_path
     with pytest.raises(CommandError, match="plian") as refused:
         call_command("lint_statement", str(write(tmp_path, "文本")))
     assert refused.value.returncode == 2
+
+
+TRICKY = "0123456789,.:-+% 　\n万亿千百十一二两三月日号年约超过逾余多用户名位元我们道歉尽快第三方SDKsorry users million March May 5th€😀İ"
+
+
+@settings_hypothesis(max_examples=200, deadline=None)
+@given(
+    text=st.text(alphabet=TRICKY, max_size=300),
+    language=st.sampled_from(["zh-hans", "en"]),
+    kind=st.sampled_from([None, "holding_statement", "customer_sms", "customer_email", "partner_notice"]),
+    title=st.text(alphabet=TRICKY, max_size=80),
+)
+def test_any_text_lints_without_failing_and_spans_stay_inside(text, language, kind, title):
+    facts = [FactRef("scope.affected_users", "1200000", True), FactRef("when", "3月2日", False)]
+    findings = lint(text, language=language, kind=kind, title=title, facts=facts)
+    for f in findings:
+        source = title if f.field == "title" else text
+        assert 0 <= f.start <= f.end <= len(source), f
+        assert f.level in ("error", "warning", "info") and f.message
