@@ -744,3 +744,30 @@ def test_any_text_lints_without_failing_and_spans_stay_inside(text, language, ki
         source = title if f.field == "title" else text
         assert 0 <= f.start <= f.end <= len(source), f
         assert f.level in ("error", "warning", "info") and f.message
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "mismatch"),
+    [
+        ("zh-hans", "1.2亿名用户受到影响。", False),
+        ("zh-hans", "一亿两千万名用户受到影响。", False),
+        ("zh-hans", "一亿名用户受到影响。", True),
+        ("en", "120 million users were affected.", False),
+        ("en", "120,000,000 users were affected.", False),
+        ("en", "12 million users were affected.", True),
+    ],
+)
+def test_hundreds_of_millions_in_both_languages(language, text, mismatch):
+    sheet = [FactRef("scope.affected_users", "120000000", True)]
+    findings = [f for f in lint(text, language=language, facts=sheet) if f.code == "fact_mismatch"]
+    assert bool(findings) == mismatch, [(f.message, text[f.start : f.end]) for f in findings]
+
+
+def test_chinese_numeral_dates_are_read_too():
+    sheet = [FactRef("when", "2026-03-05", True)]
+    assert not [f for f in lint("三月五日起服务中断。", language="zh-hans", facts=sheet) if f.code == "fact_mismatch"]
+    assert not [
+        f for f in lint("二〇二六年三月五日起服务中断。", language="zh-hans", facts=sheet) if f.code == "fact_mismatch"
+    ]
+    (wrong,) = [f for f in lint("三月六日起服务中断。", language="zh-hans", facts=sheet) if f.code == "fact_mismatch"]
+    assert wrong.start == 0 and wrong.end == 4
