@@ -14,9 +14,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 
+from crisisflow.statements.facts import fact_refs
 from crisisflow.statements.kinds import KINDS, LANGUAGES
 from crisisflow.statements.lint import Finding, LintDataError, line_col, lint
-from crisisflow.statements.lint.sheet import facts_for
 from crisisflow.web.guards import incident_for
 
 # Far above any statement (a long apology letter is a few thousand characters) and far
@@ -46,7 +46,7 @@ def lint_fragment(request: HttpRequest, reference: str) -> HttpResponse:
     body, title = data["body"].replace("\r\n", "\n"), data["title"]
     try:
         findings = lint(
-            body, language=data["language"], kind=data["kind"] or None, title=title, facts=facts_for(incident)
+            body, language=data["language"], kind=data["kind"] or None, title=title, facts=fact_refs(incident)
         )
     except LintDataError:
         form.add_error(None, _("The linter's word lists have mistakes; ask an administrator to run lint_statement."))

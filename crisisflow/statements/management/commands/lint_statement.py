@@ -14,11 +14,11 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from crisisflow.statements.facts import fact_refs
 from crisisflow.statements.kinds import KINDS, LANGUAGES
 from crisisflow.statements.lint import LintDataError, has_errors, line_col, lint
 from crisisflow.statements.lint.data import load
 from crisisflow.statements.lint.rules import extra_dirs
-from crisisflow.statements.lint.sheet import facts_for
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -45,7 +45,7 @@ class Command(BaseCommand):
             found = Incident.objects.filter(reference=incident).first()
             if found is None:
                 raise CommandError(f"--incident: no incident {incident!r}", returncode=2)
-            facts = facts_for(found)
+            facts = fact_refs(found)
         language = lang or ("zh-hans" if CJK.search(text) else "en")
         try:
             load(extra_dirs())  # the server falls back to the built-in lists; here it is an error
