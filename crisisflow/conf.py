@@ -66,6 +66,15 @@ DEFAULTS: dict[str, Any] = {
     # Folders (or single files) of extra statement-linter word lists, read after the
     # built-in ones in crisisflow/statements/lint/data/ (README: "The statement linter").
     "LINT_EXTRA_DIRS": [],
+    # Subscribers to public notices (crisisflow.subscribers). A confirmation link works
+    # this long; an SMS code this long.
+    "SUBSCRIBE_CONFIRM_SECONDS": 3 * 24 * 3600,
+    "SUBSCRIBE_CODE_SECONDS": 15 * 60,
+    # Subscription requests per network address, and per target (the e-mail address,
+    # URL or number asked for): sliding windows in the cache, like API_RATES.
+    "SUBSCRIBE_RATES": {"address": "20/hour", "target": "3/hour"},
+    # The SMS gateway (crisisflow.subscribers.sms): {} means no SMS subscriptions.
+    "SMS_GATEWAY": {},
     # API rate limits (crisisflow.api.throttles), sliding windows kept in the cache.
     # "<scope>" counts per person, "<scope>_address" per network address (a whole
     # office behind one address, hence the larger figure). Generous: a crisis team

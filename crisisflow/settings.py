@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "crisisflow.alerts",
     "crisisflow.evidence",
     "crisisflow.statements",
+    "crisisflow.subscribers",
     "crisisflow.web",
     "crisisflow.api",
 ]

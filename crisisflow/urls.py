@@ -5,6 +5,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("crisisflow.api.urls")),
+    path("", include("crisisflow.subscribers.urls")),
     path("", include("crisisflow.web.urls")),
 ]
 

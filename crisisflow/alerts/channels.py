@@ -143,6 +143,17 @@ class _StandIn:
         self.idempotency_key = key
 
 
+# Channels whose sending another app owns: channel -> send(notification, now, batch).
+_senders: dict[str, Callable[[Notification, datetime, Batch], None]] = {}
+
+
+def register_sender(channel: str, send: Callable[[Notification, datetime, Batch], None]) -> None:
+    """Let an app send the outbox rows of its own channel (from its AppConfig.ready()):
+    `send` raises Transient or Permanent like the built-in channels, and the rows get
+    the same claims, retries, idempotency keys and failure reports."""
+    _senders[channel] = send
+
+
 def send(notification: Notification, now: datetime, batch: Batch | None = None) -> None:
     """Send it once; raise Transient or Permanent if that did not work."""
     if notification.channel == Channel.IN_APP:
@@ -154,6 +165,8 @@ def send(notification: Notification, now: datetime, batch: Batch | None = None) 
         send_email(notification, batch)
     elif notification.channel == Channel.WEBHOOK:
         send_webhook(notification, now, batch)
+    elif notification.channel in _senders:
+        _senders[notification.channel](notification, now, batch)
     else:
         raise Permanent(f"unknown channel {notification.channel!r}")
 
@@ -197,7 +210,12 @@ def build_email(notification: Notification, batch: Batch | None = None) -> Email
 
 
 def send_email(notification: Notification, batch: Batch) -> None:
-    email = build_email(notification, batch)
+    send_prepared_email(build_email(notification, batch), batch)
+
+
+def send_prepared_email(email: EmailMultiAlternatives, batch: Batch) -> None:
+    """Send a built e-mail on the batch's SMTP connection; SMTP's answers become
+    Transient or Permanent."""
     try:
         try:
             email.connection = batch.smtp()

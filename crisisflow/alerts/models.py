@@ -18,6 +18,9 @@ class Channel(models.TextChoices):
     IN_APP = "in_app", _("In the app")
     EMAIL = "email", _("E-mail")
     WEBHOOK = "webhook", _("Chat / webhook")
+    # Someone outside the company subscribed to a public notice (crisisflow.subscribers
+    # sends it: e-mail, webhook or SMS, as the subscriber chose).
+    SUBSCRIBER = "subscriber", _("Public subscriber")
 
 
 class WebhookEndpoint(models.Model):
@@ -88,7 +91,7 @@ class Notification(models.Model):
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
-    # "user:<id>" or "endpoint:<id>": with source and channel, unique.
+    # "user:<id>", "endpoint:<id>" or "subscriber:<id>": with source and channel, unique.
     target = models.CharField(max_length=40)
     # The message as data (rendered in the recipient's language when delivered).
     payload = models.JSONField(default=dict)

@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from crisisflow.api import views
 from crisisflow.statements import flow_api
+from crisisflow.subscribers import api as subscribers_api
 
 app_name = "api"
 
@@ -40,6 +41,8 @@ urlpatterns = [
     path("playbooks/<slug:key>/", views.playbook, name="playbook-detail"),
     # Statement approvals and publishing (the statements app's own endpoints).
     path("", include(flow_api.urlpatterns)),
+    # Public subscriptions to notices (no sign-in).
+    path("", include(subscribers_api.urlpatterns)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.Docs.as_view(), name="docs"),
 ]

@@ -32,6 +32,20 @@ CORRECTED = "statement_corrected"
 MAX_LOCATION = 500
 
 
+# Called with each new Publication inside the publication's transaction, after its
+# timeline event (other apps react to a publication here: subscribers, the notice page).
+_after_publication: list = []
+
+
+def on_published(fn):
+    """Register `fn(publication)` to run inside every publication's transaction (a
+    correction's too); whatever it writes commits or rolls back with the publication.
+    Usable as a decorator. Registering the same function twice keeps one."""
+    if fn not in _after_publication:
+        _after_publication.append(fn)
+    return fn
+
+
 def may_publish(user, statement: Statement) -> bool:
     return permissions.may_publish(user, statement)
 
@@ -152,6 +166,8 @@ def publish(
             kind.deliverables,
             {"statement": statement.pk, "kind": statement.kind, "publication": publication.pk, "channel": channel},
         )
+    for fn in _after_publication:
+        fn(publication)
     return publication
 
 

@@ -1,0 +1,235 @@
+"""Telling subscribers about a publication: exactly once per subscriber per publication.
+
+1. In the publication's transaction (statements.publishing.on_published) a FanOut row
+   is written for a public statement's publication — one per published version: the
+   same version published on a second channel tells nobody twice. After commit a
+   worker task is queued for it.
+2. The worker (run()) takes the fan-out's lease with a compare-and-set, then walks the
+   confirmed subscribers of the notice and of all notices in id order, CHUNK at a time.
+   Each chunk is one transaction: the outbox rows, written with one INSERT … ON CONFLICT
+   DO NOTHING per few thousand rows (crisisflow.bulk.insert_new), and the fan-out's
+   position, moved by a compare-and-set on the lease the worker holds. The rows are
+   queued for delivery as each chunk commits.
+3. A worker killed mid fan-out leaves its lease behind; once it lapses, the sweep's
+   "subscriber_fanout" source queues the fan-out again and the next worker resumes
+   after the last committed chunk. The outbox's unique key (source, channel, target),
+   here (publication, subscriber), refuses a second row even if two ran at once.
+
+Delivery is the outbox's (crisisflow.alerts.delivery): claims, retries with backoff,
+idempotency keys, a failure put on the timeline and told to the commander.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from crisisflow import bulk, clock
+from crisisflow.alerts import channels, sources
+from crisisflow.alerts.models import Channel, Notification
+from crisisflow.incidents.models import Event, Incident
+from crisisflow.incidents.timeline import describes, record
+from crisisflow.statements import kinds, publishing
+from crisisflow.statements.kinds import Audience
+from crisisflow.statements.models import Publication
+from crisisflow.subscribers import sending
+from crisisflow.subscribers.models import ALL, FanOut, Subscriber
+
+log = logging.getLogger(__name__)
+
+NOTIFIED = "subscribers_notified"
+# Subscribers per transaction: big enough that 100,000 take a few dozen commits, small
+# enough that a killed worker loses little and no transaction runs long.
+CHUNK = 5000
+LEASE_SECONDS = 60
+# A fan-out whose first task never came (the broker was down) is queued again after this.
+UNCLAIMED_SECONDS = 30
+
+
+def connect() -> None:
+    """Plug into publishing, the outbox and the sweep (from AppConfig.ready())."""
+    publishing.on_published(start)
+    channels.register_sender(Channel.SUBSCRIBER, sending.send)
+    sources.register(sources.DeadlineSource(name="subscriber_fanout", due=due, fire=fire, back_off=back_off))
+
+
+def tells_subscribers(publication: Publication) -> bool:
+    kind = kinds.KINDS.get(publication.statement.kind)
+    return kind is not None and kind.audience == Audience.PUBLIC
+
+
+def start(publication: Publication) -> FanOut | None:
+    """Called in the publication's transaction: note the fan-out, queue it after commit."""
+    if not tells_subscribers(publication):
+        return None
+    if FanOut.objects.filter(publication__statement_version=publication.statement_version_id).exists():
+        return None  # this version was already announced (published on another channel)
+    fanout = FanOut.objects.create(
+        publication=publication,
+        incident_id=publication.statement.incident_id,
+        created_at=clock.now(),
+        queued_at=clock.now(),
+    )
+    transaction.on_commit(lambda: queue(fanout.pk))
+    return fanout
+
+
+def queue(fanout_id: int) -> None:
+    from crisisflow.subscribers import tasks
+
+    try:
+        tasks.fan_out.delay(fanout_id)
+    except Exception:  # the broker is down: the sweep queues it once it is back
+        log.exception("fan-out %s: could not queue it; the sweep will", fanout_id)
+
+
+def scopes(incident_id: int) -> list[str]:
+    return [ALL, f"incident:{incident_id}"]
+
+
+def take(fanout_id: int, now: datetime) -> datetime | None:
+    """Take the fan-out's lease (compare-and-set); its end, our token, or None."""
+    until = now + timedelta(seconds=LEASE_SECONDS)
+    taken = FanOut.objects.filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lte=now), pk=fanout_id, finished_at__isnull=True
+    ).update(lease_until=until)
+    return until if taken else None
+
+
+def run(fanout_id: int, *, chunk: int = CHUNK, stop_after: int | None = None) -> int:
+    """Write the outbox rows of a fan-out, chunk by chunk; how many rows this call wrote.
+    `stop_after`: chunks to do before returning (tests: a worker "killed" midway)."""
+    lease = take(fanout_id, clock.now())
+    if lease is None:
+        return 0  # finished, or another worker holds it
+    fanout = FanOut.objects.select_related("publication__statement__incident").get(pk=fanout_id)
+    publication = fanout.publication
+    incident = publication.statement.incident
+    source = f"publication:{publication.pk}"
+    payload = {
+        "kind": sending.KIND,
+        "publication": publication.pk,
+        "incident": {"reference": incident.reference},
+        "incident_id": incident.pk,
+    }
+    written = 0
+    done_chunks = 0
+    after = fanout.after
+    while True:
+        now = clock.now()
+        ids = list(
+            Subscriber.objects.filter(state=Subscriber.State.CONFIRMED, scope__in=scopes(incident.pk), pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:chunk]
+        )
+        new_lease = now + timedelta(seconds=LEASE_SECONDS)
+        with transaction.atomic():
+            rows = [
+                Notification(
+                    incident_id=incident.pk,
+                    task_id=None,
+                    source=source,
+                    kind=sending.KIND,
+                    rung=sending.KIND,
+                    channel=Channel.SUBSCRIBER,
+                    recipient_id=None,
+                    endpoint_id=None,
+                    target=f"subscriber:{pk}",
+                    payload=payload,
+                    digest_id=None,
+                    state=Notification.State.PENDING,
+                    due_at=publication.published_at,
+                    created_at=now,
+                    attempts=0,
+                    next_attempt_at=now,
+                    enqueued_at=now,
+                    lease_until=None,
+                    last_error="",
+                    delivered_at=None,
+                    read_at=None,
+                )
+                for pk in ids
+            ]
+            new = bulk.insert_new(rows)
+            finished = len(ids) < chunk
+            moved = FanOut.objects.filter(pk=fanout_id, lease_until=lease, finished_at__isnull=True).update(
+                after=ids[-1] if ids else after,
+                written=fanout.written + written + len(new),
+                lease_until=None if finished else new_lease,
+                finished_at=now if finished else None,
+            )
+            if not moved:
+                # Our lease lapsed and another worker took over: it writes from here.
+                transaction.set_rollback(True)
+                log.warning("fan-out %s: lease lost after %d rows; another worker carries on", fanout_id, written)
+                return written
+            if finished:
+                _record_finished(incident.pk, publication, fanout.written + written + len(new), now)
+        lease = None if finished else new_lease
+        written += len(new)
+        if new:
+            _deliver(new)
+        if ids:
+            after = ids[-1]
+        done_chunks += 1
+        if finished:
+            return written
+        if stop_after is not None and done_chunks >= stop_after:
+            return written
+
+
+def _deliver(ids: list[int]) -> None:
+    from crisisflow.alerts import tasks
+
+    try:
+        tasks.enqueue(ids)
+    except Exception:  # the rows are written with enqueued_at: redrive queues them again
+        log.exception("fan-out: could not queue %d deliveries; the sweep's redrive will", len(ids))
+
+
+def _record_finished(incident_id: int, publication: Publication, count: int, now: datetime) -> None:
+    incident = Incident.objects.select_for_update(of=("self",)).get(pk=incident_id)
+    record(
+        incident,
+        None,
+        NOTIFIED,
+        {"publication": publication.pk, "statement": publication.statement_id, "subscribers": count},
+        at=now,
+    )
+
+
+@describes(NOTIFIED, label=gettext_lazy("Subscribers notified"))
+def _notified(event: Event) -> str:
+    return _("Public subscribers told of the publication: %(count)s") % {"count": event.data.get("subscribers", 0)}
+
+
+# --- the sweep's safety net -------------------------------------------------------------------
+
+
+def due(now: datetime, limit: int) -> list[tuple]:
+    """Unfinished fan-outs nobody holds (the worker died, or the task never came) that
+    were last queued a while ago."""
+    free = Q(lease_until__isnull=True) | Q(lease_until__lte=now)
+    return list(
+        FanOut.objects.filter(free, finished_at__isnull=True, queued_at__lte=now - timedelta(seconds=UNCLAIMED_SECONDS))
+        .order_by("queued_at")
+        .values_list("pk", "queued_at")[:limit]
+    )
+
+
+def fire(row: tuple, now: datetime):
+    """Queue the fan-out again (once per sweeper: compare-and-set on queued_at); the
+    worker takes the lease and resumes after the last committed chunk."""
+    fanout_id, seen = row
+    if FanOut.objects.filter(pk=fanout_id, queued_at=seen).update(queued_at=now):
+        queue(fanout_id)
+    return None
+
+
+def back_off(row: tuple, now: datetime) -> None:
+    FanOut.objects.filter(pk=row[0]).update(queued_at=now)

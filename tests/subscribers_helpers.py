@@ -1,0 +1,39 @@
+"""A published public statement and confirmed subscribers, for the subscribers tests."""
+
+from __future__ import annotations
+
+import time_machine
+from django.utils import timezone
+
+from crisisflow.subscribers.models import ALL, Subscriber
+from crisisflow.vocab import State
+from tests.conftest import T0
+from tests.flows import report, walk_to
+from tests.statements_helpers import approve_all, publish_approved, write
+
+
+def incident_with_statement(people):
+    with time_machine.travel(T0, tick=False):
+        incident = walk_to(people, report(people, detected_at=T0), State.TEAM_ASSEMBLED)
+        statement = write(people.commander, incident, "holding_statement")
+        approve_all(people, statement)
+    return incident, statement
+
+
+def publish(people, statement):
+    with time_machine.travel(T0, tick=False):
+        return publish_approved(people, statement)
+
+
+def confirmed(kind="email", address="reader@example.com", *, incident=None, language="en", secret=""):
+    return Subscriber.objects.create(
+        kind=kind,
+        address=address,
+        scope=f"incident:{incident.pk}" if incident else ALL,
+        incident=incident,
+        language=language,
+        state=Subscriber.State.CONFIRMED,
+        secret=secret,
+        created_at=timezone.now(),
+        confirmed_at=timezone.now(),
+    )
