@@ -70,31 +70,10 @@ def insert(objs: Sequence[models.Model]) -> None:
     if plan is None:
         model._default_manager.bulk_create(objs)
         return
-    _insert(objs, plan, skip_existing=False)
-
-
-def insert_new(objs: Sequence[models.Model]) -> list[int]:
-    """Write those of `objs` that no unique key refuses (ON CONFLICT DO NOTHING) and
-    return the ids of the rows written; the objects' own primary keys are not set (the
-    statement does not say which of them it skipped). For writes that a restarted job
-    may repeat: what the first run wrote stays, once."""
-    if not objs:
-        return []
-    model = type(objs[0])
-    plan = _plan(model, connection.vendor) if connection.features.can_return_rows_from_bulk_insert else None
-    if plan is None:
-        model._default_manager.bulk_create(objs, ignore_conflicts=True)
-        return []
-    return _insert(objs, plan, skip_existing=True)
-
-
-def _insert(objs: Sequence[models.Model], plan, *, skip_existing: bool) -> list[int]:
-    model = type(objs[0])
     head, converters = plan
     pk = connection.ops.quote_name(model._meta.pk.column)
     row_marks = "(" + ", ".join(["%s"] * len(converters)) + ")"
     per_statement = max(1, MAX_PARAMS // len(converters))
-    written: list[int] = []
     for start in range(0, len(objs), per_statement):
         batch = objs[start : start + per_statement]
         params: list[Any] = []
@@ -103,16 +82,11 @@ def _insert(objs: Sequence[models.Model], plan, *, skip_existing: bool) -> list[
             for attname, convert in converters:
                 value = values[attname]
                 params.append(convert(value) if convert is not None else value)
-        skip = " ON CONFLICT DO NOTHING" if skip_existing else ""
-        sql = f"{head}{', '.join([row_marks] * len(batch))}{skip} RETURNING {pk}"
+        sql = f"{head}{', '.join([row_marks] * len(batch))} RETURNING {pk}"
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             ids = [row[0] for row in cursor.fetchall()]
-        written.extend(ids)
-        if skip_existing:
-            continue
         for obj, pk_value in zip(batch, ids, strict=True):
             obj.pk = pk_value
             obj._state.adding = False
             obj._state.db = connection.alias
-    return written

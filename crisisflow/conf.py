@@ -73,6 +73,10 @@ DEFAULTS: dict[str, Any] = {
     # Subscription requests per network address, and per target (the e-mail address,
     # URL or number asked for): sliding windows in the cache, like API_RATES.
     "SUBSCRIBE_RATES": {"address": "20/hour", "target": "3/hour"},
+    # Subscribers written to the outbox per transaction of a fan-out, and how long a
+    # worker's hold on a fan-out lasts (a dead worker's is taken over after it).
+    "SUBSCRIBER_FANOUT_CHUNK": 5000,
+    "SUBSCRIBER_FANOUT_LEASE_SECONDS": 60.0,
     # The SMS gateway (crisisflow.subscribers.sms): {} means no SMS subscriptions.
     "SMS_GATEWAY": {},
     # API rate limits (crisisflow.api.throttles), sliding windows kept in the cache.

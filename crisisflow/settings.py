@@ -334,6 +334,8 @@ CRISISFLOW = {
     "LINT_EXTRA_DIRS": env_list("CRISISFLOW_LINT_EXTRA_DIRS", []),
     # Only the rates given here; the rest keep their defaults (crisisflow/conf.py).
     "API_RATES": env_rates("CRISISFLOW_API_RATES"),
+    "SUBSCRIBER_FANOUT_CHUNK": env_int("CRISISFLOW_SUBSCRIBER_FANOUT_CHUNK", 5000, minimum=1),
+    "SUBSCRIBER_FANOUT_LEASE_SECONDS": env_float("CRISISFLOW_SUBSCRIBER_FANOUT_LEASE_SECONDS", 60.0, minimum=1.0),
 }
 
 # --- E-mail (notifications in each recipient's language) ------------------------------

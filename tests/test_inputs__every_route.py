@@ -54,6 +54,8 @@ from tests.flows import report, walk_to
 pytestmark = pytest.mark.django_db
 
 WEB_URLS = "crisisflow.web.urls"
+# The public subscription pages (crisisflow.subscribers), outside the signed-in web app.
+PUBLIC_URLS = "crisisflow.subscribers.urls"
 API_URLS = "crisisflow.api.urls"
 MUTATING = {"post", "put", "patch", "delete"}
 LIST_PAGES = [
@@ -234,6 +236,10 @@ def api(method="post", *, url=None, typical=None, **fields) -> Route:
 
 
 INCIDENT = {"reference": "reference"}
+SUBSCRIBER_KIND = st.sampled_from(["email", "sms", "webhook", "pigeon"])
+# Never a resolvable host name: no test reaches outside the machine (loopback is refused).
+SUBSCRIBER_ADDRESS = st.sampled_from(["reader@example.com", "13800138000", "http://127.0.0.1:9/hook", "nobody"])
+SUBSCRIBER_TOKEN = st.sampled_from(["eyJzIjoxfQ:1xXbk8:forged", "nonsense"])
 STATEMENT = {"reference": "reference", "statement_id": "statement_id"}
 API_STATEMENT = {"statement_id": "statement_id"}
 STATEMENT_VERSION = st.just(Ref("statement_version"))
@@ -420,6 +426,39 @@ ROUTES: dict[str, Route] = {
     "api:incident-evidence": Route("post", True, {"file": FILE, "caption": LINE}, INCIDENT, multipart=True),
     "api:notification-read": api(url={"notification_id": "notification_id"}),
     "api:notifications-read-all": api(),
+    # Public subscriptions to notices (no sign-in; rate-limited, so 429 is a refusal too).
+    "subscribe": web(
+        anonymous=True,
+        typical={"kind": "email", "address": "reader@example.com", "consent": "yes"},
+        kind=SUBSCRIBER_KIND,
+        address=SUBSCRIBER_ADDRESS,
+        language=LANGUAGE,
+        consent=st.sampled_from(["yes", ""]),
+        secret=st.sampled_from(["", "s" * 20]),
+    ),
+    "subscribe-notice": web(
+        url=INCIDENT,
+        anonymous=True,
+        typical={"kind": "email", "address": "reader@example.com", "consent": "yes"},
+        kind=SUBSCRIBER_KIND,
+        address=SUBSCRIBER_ADDRESS,
+        language=LANGUAGE,
+        consent=st.sampled_from(["yes", ""]),
+    ),
+    "subscribe-code": web(url={"token": SUBSCRIBER_TOKEN}, anonymous=True, code=st.sampled_from(["123456", ""])),
+    "unsubscribe": web(url={"token": SUBSCRIBER_TOKEN}, anonymous=True),
+    "api:subscriptions": api(
+        typical={"kind": "email", "address": "reader@example.com", "consent": True},
+        kind=SUBSCRIBER_KIND,
+        address=SUBSCRIBER_ADDRESS,
+        incident=st.sampled_from(["", "CF-2026-0001", "CF-1999-0404"]),
+        language=LANGUAGE,
+        consent=JSON_FLAG,
+        secret=st.sampled_from(["", "s" * 20]),
+    ),
+    "api:subscriptions-confirm": api(token=SUBSCRIBER_TOKEN),
+    "api:subscriptions-confirm-sms": api(token=SUBSCRIBER_TOKEN, code=st.sampled_from(["123456", ""])),
+    "api:subscriptions-unsubscribe": api(token=SUBSCRIBER_TOKEN),
 }
 
 # Pages whose views do not declare their methods but only read. Anything else without a
@@ -483,7 +522,7 @@ def _declared_methods(view) -> set[str] | None:
 def mutating_routes() -> dict[str, bool]:
     """Route name -> whether its methods are declared, for every route that may change data."""
     routes = {}
-    for name, view in [*_patterns(WEB_URLS), *_patterns(API_URLS, "api:")]:
+    for name, view in [*_patterns(WEB_URLS), *_patterns(PUBLIC_URLS), *_patterns(API_URLS, "api:")]:
         methods = _declared_methods(view)
         if methods is None and name not in READ_ONLY:
             routes[name] = False

@@ -193,7 +193,7 @@ def test_the_sweep_queues_a_fan_out_whose_worker_died(people, django_capture_on_
         publication = publish(people, statement)
     queued = []
     monkeypatch.setattr(fanout, "queue", queued.append)
-    later = clock.now() + timedelta(seconds=fanout.UNCLAIMED_SECONDS + 1)
+    later = clock.now() + timedelta(seconds=61)
     rows = fanout.due(later, 10)
     assert [r[0] for r in rows] == [publication.fanout.pk]
     fanout.fire(rows[0], later)

@@ -5,9 +5,9 @@
    same version published on a second channel tells nobody twice. After commit a
    worker task is queued for it.
 2. The worker (run()) takes the fan-out's lease with a compare-and-set, then walks the
-   confirmed subscribers of the notice and of all notices in id order, CHUNK at a time.
-   Each chunk is one transaction: the outbox rows, written with one INSERT … ON CONFLICT
-   DO NOTHING per few thousand rows (crisisflow.bulk.insert_new), and the fan-out's
+   confirmed subscribers of the notice and of all notices in id order, a chunk at a time.
+   Each chunk is one transaction: the outbox rows, written by one INSERT … SELECT … ON
+   CONFLICT DO NOTHING (write_rows), and the fan-out's
    position, moved by a compare-and-set on the lease the worker holds. The rows are
    queued for delivery as each chunk commits.
 3. A worker killed mid fan-out leaves its lease behind; once it lapses, the sweep's
@@ -24,14 +24,15 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crisisflow import bulk, clock
+from crisisflow import clock
 from crisisflow.alerts import channels, sources
 from crisisflow.alerts.models import Channel, Notification
+from crisisflow.conf import setting
 from crisisflow.incidents.models import Event, Incident
 from crisisflow.incidents.timeline import describes, record
 from crisisflow.statements import kinds, publishing
@@ -43,12 +44,6 @@ from crisisflow.subscribers.models import ALL, FanOut, Subscriber
 log = logging.getLogger(__name__)
 
 NOTIFIED = "subscribers_notified"
-# Subscribers per transaction: big enough that 100,000 take a few dozen commits, small
-# enough that a killed worker loses little and no transaction runs long.
-CHUNK = 5000
-LEASE_SECONDS = 60
-# A fan-out whose first task never came (the broker was down) is queued again after this.
-UNCLAIMED_SECONDS = 30
 
 
 def connect() -> None:
@@ -94,16 +89,19 @@ def scopes(incident_id: int) -> list[str]:
 
 def take(fanout_id: int, now: datetime) -> datetime | None:
     """Take the fan-out's lease (compare-and-set); its end, our token, or None."""
-    until = now + timedelta(seconds=LEASE_SECONDS)
+    until = now + timedelta(seconds=setting("SUBSCRIBER_FANOUT_LEASE_SECONDS"))
     taken = FanOut.objects.filter(
         Q(lease_until__isnull=True) | Q(lease_until__lte=now), pk=fanout_id, finished_at__isnull=True
     ).update(lease_until=until)
     return until if taken else None
 
 
-def run(fanout_id: int, *, chunk: int = CHUNK, stop_after: int | None = None) -> int:
-    """Write the outbox rows of a fan-out, chunk by chunk; how many rows this call wrote.
-    `stop_after`: chunks to do before returning (tests: a worker "killed" midway)."""
+def run(fanout_id: int, *, chunk: int | None = None, stop_after: int | None = None) -> int:
+    """Write the outbox rows of a fan-out, chunk by chunk (SUBSCRIBER_FANOUT_CHUNK
+    subscribers per transaction: 100,000 take a few dozen commits, and a killed worker's
+    successor redoes at most one); how many rows this call wrote. `stop_after`: chunks
+    to do before returning (tests: a worker "killed" midway)."""
+    chunk = chunk or setting("SUBSCRIBER_FANOUT_CHUNK")
     lease = take(fanout_id, clock.now())
     if lease is None:
         return 0  # finished, or another worker holds it
@@ -127,35 +125,9 @@ def run(fanout_id: int, *, chunk: int = CHUNK, stop_after: int | None = None) ->
             .order_by("pk")
             .values_list("pk", flat=True)[:chunk]
         )
-        new_lease = now + timedelta(seconds=LEASE_SECONDS)
+        new_lease = now + timedelta(seconds=setting("SUBSCRIBER_FANOUT_LEASE_SECONDS"))
         with transaction.atomic():
-            rows = [
-                Notification(
-                    incident_id=incident.pk,
-                    task_id=None,
-                    source=source,
-                    kind=sending.KIND,
-                    rung=sending.KIND,
-                    channel=Channel.SUBSCRIBER,
-                    recipient_id=None,
-                    endpoint_id=None,
-                    target=f"subscriber:{pk}",
-                    payload=payload,
-                    digest_id=None,
-                    state=Notification.State.PENDING,
-                    due_at=publication.published_at,
-                    created_at=now,
-                    attempts=0,
-                    next_attempt_at=now,
-                    enqueued_at=now,
-                    lease_until=None,
-                    last_error="",
-                    delivered_at=None,
-                    read_at=None,
-                )
-                for pk in ids
-            ]
-            new = bulk.insert_new(rows)
+            new = write_rows(publication, incident.pk, source, payload, after, ids[-1] if ids else after, now)
             finished = len(ids) < chunk
             moved = FanOut.objects.filter(pk=fanout_id, lease_until=lease, finished_at__isnull=True).update(
                 after=ids[-1] if ids else after,
@@ -183,11 +155,67 @@ def run(fanout_id: int, *, chunk: int = CHUNK, stop_after: int | None = None) ->
             return written
 
 
+# The broker's priority of a fan-out's deliveries (Redis: 0 is served first, then 3, 6,
+# 9). 100,000 deliveries are 2,000 messages; at the default priority a resumed fan-out
+# or the sweep itself would wait behind all of them.
+BULK_PRIORITY = 6
+
+
+def write_rows(publication, incident_id: int, source: str, payload: dict, after: int, upto: int, now) -> list[int]:
+    """The outbox rows of the confirmed subscribers with ids in (after, upto], written by
+    one INSERT … SELECT: the database builds every row itself (nothing per subscriber
+    travels to and from Python, which costs more than the write), and ON CONFLICT DO
+    NOTHING skips the subscribers a dead worker's committed chunk already has. The ids
+    of the rows written."""
+    if upto <= after:
+        return []
+    quote = connection.ops.quote_name
+    table = quote(Notification._meta.db_table)
+    subscribers = quote(Subscriber._meta.db_table)
+    at = connection.ops.adapt_datetimefield_value
+    columns = ", ".join(
+        quote(c)
+        for c in (
+            "incident_id", "source", "kind", "rung", "channel", "target", "payload", "state",
+            "due_at", "created_at", "attempts", "next_attempt_at", "enqueued_at", "last_error",
+        )
+    )  # fmt: skip
+    sql = (
+        f"INSERT INTO {table} ({columns}) "
+        f"SELECT %s, %s, %s, %s, %s, %s || s.{quote('id')}, %s, %s, %s, %s, 0, %s, %s, '' "
+        f"FROM {subscribers} s WHERE s.{quote('state')} = %s AND s.{quote('scope')} IN (%s, %s) "
+        f"AND s.{quote('id')} > %s AND s.{quote('id')} <= %s "
+        f"ORDER BY s.{quote('id')} ON CONFLICT DO NOTHING RETURNING {quote('id')}"
+    )
+    params = [
+        incident_id,
+        source,
+        sending.KIND,
+        sending.KIND,
+        Channel.SUBSCRIBER,
+        "subscriber:",
+        connection.ops.adapt_json_value(payload, None),
+        Notification.State.PENDING,
+        at(publication.published_at),
+        at(now),
+        at(now),
+        at(now),
+        Subscriber.State.CONFIRMED,
+        *scopes(incident_id),
+        after,
+        upto,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return sorted(row[0] for row in cursor.fetchall())
+
+
 def _deliver(ids: list[int]) -> None:
     from crisisflow.alerts import tasks
 
     try:
-        tasks.enqueue(ids)
+        for start in range(0, len(ids), tasks.DELIVERY_BATCH):
+            tasks.deliver.apply_async((ids[start : start + tasks.DELIVERY_BATCH],), priority=BULK_PRIORITY)
     except Exception:  # the rows are written with enqueued_at: redrive queues them again
         log.exception("fan-out: could not queue %d deliveries; the sweep's redrive will", len(ids))
 
@@ -213,10 +241,14 @@ def _notified(event: Event) -> str:
 
 def due(now: datetime, limit: int) -> list[tuple]:
     """Unfinished fan-outs nobody holds (the worker died, or the task never came) that
-    were last queued a while ago."""
+    were last queued at least a lease ago."""
     free = Q(lease_until__isnull=True) | Q(lease_until__lte=now)
     return list(
-        FanOut.objects.filter(free, finished_at__isnull=True, queued_at__lte=now - timedelta(seconds=UNCLAIMED_SECONDS))
+        FanOut.objects.filter(
+            free,
+            finished_at__isnull=True,
+            queued_at__lte=now - timedelta(seconds=setting("SUBSCRIBER_FANOUT_LEASE_SECONDS")),
+        )
         .order_by("queued_at")
         .values_list("pk", "queued_at")[:limit]
     )
