@@ -75,13 +75,18 @@ def subscribe(request: HttpRequest, reference: str | None = None) -> HttpRespons
         "form": form,
         "error": error,
         "field": field,
+        # What was refused, said on top of the form (the field is marked in it).
+        "refusal": error,
         "consent_text": wording.consent_text(language),
     }
     return render(request, "subscribers/subscribe.html", context, status=status)
 
 
 def _message(request, heading, text, *, status=200, **extra) -> HttpResponse:
-    return render(request, "subscribers/message.html", {"heading": heading, "text": text, **extra}, status=status)
+    context = {"heading": heading, "text": text, **extra}
+    if status >= 400:
+        context["refusal"] = extra.get("error") or text
+    return render(request, "subscribers/message.html", context, status=status)
 
 
 @require_http_methods(["GET"])
