@@ -354,3 +354,26 @@ def test_the_subscribe_page_in_both_languages(people, client, language, words):
         reverse("subscribe"), {"kind": "email", "address": "ok@example.com", "consent": "yes", "language": language}
     )
     assert done.status_code == 200 and Subscriber.objects.get().language == language
+
+
+def test_a_failed_update_is_shown_to_the_commander_without_the_address(
+    people, http_receiver, django_capture_on_commit_callbacks, browse
+):
+    incident, statement = incident_with_statement(people)
+    subscriber = confirmed("webhook", http_receiver.url, incident=incident, secret="s" * 20)
+    http_receiver.reply_with(410)  # gone: no retry helps
+    with django_capture_on_commit_callbacks(execute=True):
+        publication = publish(people, statement)
+    fanout.run(publication.fanout.pk)
+    from crisisflow.alerts.delivery import deliver_many
+    from crisisflow.alerts.ladder import Kind
+    from crisisflow.incidents.models import Event
+
+    [row] = Notification.objects.filter(channel=Channel.SUBSCRIBER)
+    assert deliver_many([row.pk]) == {row.pk: "failed"}
+    told = Notification.objects.get(kind=Kind.DELIVERY_FAILED, recipient=people.commander)
+    assert told.payload["failed"]["target"] == subscriber.target
+    event = Event.objects.filter(incident=incident, kind=Event.Kind.DELIVERY).get()
+    assert http_receiver.url not in json.dumps(event.data)
+    page = browse(people.commander).get(reverse("notifications"))
+    assert page.status_code == 200

@@ -116,6 +116,23 @@ def subscriber_of(notification: Notification) -> Subscriber:
 
 def send(notification: Notification, now: datetime, batch: channels.Batch) -> None:
     subscriber = subscriber_of(notification)
+    try:
+        _send(notification, subscriber, now, batch)
+    except channels.SendError as err:
+        # The reason goes on the incident's timeline, which is append-only: it must not
+        # name the subscriber (an erased address would stay there for ever).
+        raise type(err)(without_address(err.reason, subscriber)) from None
+
+
+def without_address(reason: str, subscriber: Subscriber) -> str:
+    hidden = "<subscriber>"
+    for said in (subscriber.address, channels.where(subscriber.address) if subscriber.kind == "webhook" else ""):
+        if said:
+            reason = reason.replace(said, hidden)
+    return reason
+
+
+def _send(notification: Notification, subscriber: Subscriber, now: datetime, batch: channels.Batch) -> None:
     publication_id = notification.payload.get("publication")
     if subscriber.kind == Subscriber.Kind.EMAIL:
         channels.send_prepared_email(build_email(notification, subscriber, publication_id), batch)
