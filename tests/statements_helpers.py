@@ -9,7 +9,7 @@ from crisisflow.statements import approvals, publishing, versions
 from crisisflow.statements.models import Publication, Statement, StatementVersion
 
 HOLDING_EN = (
-    "We apologise to everyone affected. On 2 March payments failed for about 12,000 users. "
+    "We apologise to everyone affected. On 2 March payments failed for about 1,200,000 users. "
     "We restored the service at 11:00 and will refund every failed fee by 9 March."
 )
 
