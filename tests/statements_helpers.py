@@ -13,6 +13,11 @@ HOLDING_EN = (
     "We restored the service at 11:00 and will refund every failed fee by 9 March."
 )
 
+INTERNAL_EN = (
+    "To all staff: on 2 March payments failed for some users. We apologise to them. Do not comment publicly; "
+    "send every press question to the PR lead. The holding statement follows today."
+)
+
 
 def write(
     actor,
@@ -114,7 +119,13 @@ def publish_approved(
 
 
 def publish_first_statement(people, incident: Incident, kind: str = "holding_statement") -> Publication:
-    """The whole way: write, approve as every role, publish on the website."""
+    """The whole way: write, approve as every role, publish on the website (the internal
+    notice first, where the playbook asks for it)."""
+    incident = Incident.objects.get(pk=incident.pk)
+    if publishing.internal_notice_first(incident) and publishing.internal_notice_published_at(incident) is None:
+        notice = write(people.commander, incident, "internal_notice", body=INTERNAL_EN)
+        approve_all(people, notice)
+        publish_approved(people, notice)
     statement = write(people.commander, incident, kind)
     approve_all(people, statement)
     return publish_approved(people, statement)
