@@ -19,6 +19,13 @@ INTERNAL_EN = (
 )
 
 
+def holding_text(incident: Incident) -> str:
+    """The holding statement with the incident's own count of affected users (the linter
+    checks figures against the facts)."""
+    count = Incident.objects.filter(pk=incident.pk).values_list("affected_users", flat=True).first()
+    return HOLDING_EN.replace("1,200,000", f"{count:,}") if count else HOLDING_EN
+
+
 def write(
     actor,
     incident: Incident,
@@ -30,6 +37,8 @@ def write(
 ) -> Statement:
     """A statement with its first version (a draft), written by `actor` (the commander
     writes any kind)."""
+    if body is None:
+        body = holding_text(incident)
     if kinds_title(kind) and not title:
         title = "Payments outage"
     return versions.create_statement(actor, incident, kind, language, title=title, body=body)
