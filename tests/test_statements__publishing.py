@@ -127,6 +127,7 @@ def test_the_publication_completes_the_task_that_delivers_it(people, incident):
     assert task.status == "done"
     event = Event.objects.filter(task=task, kind=Event.Kind.TASK).last()
     assert event.data["delivered"]["publication"] == publication.pk
+    assert describe(event) == "“Holding statement”: Open → Done — delivered: published on website"
 
 
 def test_the_publish_step_waits_for_a_published_statement(people, incident):
