@@ -1,7 +1,8 @@
-from django.urls import include, path
+from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from crisisflow.api import views
+from crisisflow.statements import api as statements
 from crisisflow.statements import flow_api
 from crisisflow.subscribers import api as subscribers_api
 
@@ -39,10 +40,12 @@ urlpatterns = [
     path("notifications/<int:notification_id>/read/", views.read_notification, name="notification-read"),
     path("playbooks/", views.playbooks, name="playbooks"),
     path("playbooks/<slug:key>/", views.playbook, name="playbook-detail"),
-    # Statement approvals and publishing (the statements app's own endpoints).
-    path("", include(flow_api.urlpatterns)),
+    # The fact sheet, statements and their versions (crisisflow.statements.api).
+    *statements.urlpatterns,
+    # Approvals and publishing (crisisflow.statements.flow_api).
+    *flow_api.urlpatterns,
     # Public subscriptions to notices (no sign-in).
-    path("", include(subscribers_api.urlpatterns)),
+    *subscribers_api.urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.Docs.as_view(), name="docs"),
 ]
