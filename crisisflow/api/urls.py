@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from crisisflow.api import views
+from crisisflow.watch import api as watch
 
 app_name = "api"
 
@@ -37,6 +38,7 @@ urlpatterns = [
     path("notifications/<int:notification_id>/read/", views.read_notification, name="notification-read"),
     path("playbooks/", views.playbooks, name="playbooks"),
     path("playbooks/<slug:key>/", views.playbook, name="playbook-detail"),
+    path("watch/batches/", watch.batches, name="watch-batches"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.Docs.as_view(), name="docs"),
 ]

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from crisisflow.evidence import views as evidence
+from crisisflow.watch.urls import web_patterns as watch
 from crisisflow.web import board, dashboard, playbooks, tokens, views
 from crisisflow.web.forms import SignInForm
 
@@ -63,4 +64,5 @@ urlpatterns = [
     path(task + "assign/", views.assign_task, name="task-assign"),
     path(task + "tick/", views.tick_checklist, name="task-tick"),
     path(task + "comment/", views.comment_on_task, name="task-comment"),
+    *watch,
 ]
