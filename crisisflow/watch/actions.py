@@ -136,7 +136,7 @@ def add_point(actor, series: Series | str, at: datetime, value) -> ingest.Receiv
 def _lock_rule(actor, rule: Rule | int, expected_version: int | None) -> Rule:
     _require_manager(actor)
     pk = rule.pk if isinstance(rule, Rule) else rule
-    locked = Rule.objects.select_for_update().select_related("quieted_by").filter(pk=pk).first()
+    locked = Rule.objects.select_for_update(of=("self",)).select_related("quieted_by").filter(pk=pk).first()
     if locked is None:
         raise NotFound(_("No such rule."))
     if expected_version is not None and locked.version != expected_version:

@@ -358,6 +358,7 @@ def _advance(rows: list[tuple[int, datetime, float]], new: dict[int, int], now: 
         )
     }
     fresh: dict[int, list[tuple[datetime, float]]] = {}
+    corrected: dict[int, float] = {}
     wanted: set[tuple[int, int]] = set()
     for s, values in by_series.items():
         last_at = states.get(s, (None, None, None))[0]
@@ -365,6 +366,13 @@ def _advance(rows: list[tuple[int, datetime, float]], new: dict[int, int], now: 
         if later:
             fresh[s] = later
             wanted.update((s, bucket_of(a)) for a, _v in later)
+        else:
+            # A correction of the latest value: it is the latest value now. The baseline
+            # keeps what it learnt (it is a smoothed level; one value moves it little).
+            for a, v in values:
+                if a == last_at:
+                    corrected[s] = v
+                    wanted.add((s, bucket_of(a)))
     buckets = _read_baselines(wanted)
     changed_buckets: dict[tuple[int, int], tuple[int, float, float]] = {}
     series_rows = []
@@ -377,6 +385,10 @@ def _advance(rows: list[tuple[int, datetime, float]], new: dict[int, int], now: 
             changed_buckets[key] = learn(value, n, mean, var)
         at, value = later[-1]
         series_rows.append((s, at, value, z))
+    for s, value in corrected.items():
+        at = states[s][0]
+        n, mean, var = buckets.get((s, bucket_of(at))) or (0, 0.0, 0.0)
+        series_rows.append((s, at, value, z_score(value, max(n - 1, 0), mean, var)))
     counted = [(s, new.get(s, 0)) for s in by_series]
     _write_state(series_rows, counted, changed_buckets, now)
 

@@ -283,6 +283,8 @@ def evaluate(rules: list[Rule], now: datetime | None = None) -> list:
 
     now = now or clock.now()
     fired = []
+    # As they are now (a caller's copies may be stale).
+    rules = list(Rule.objects.filter(pk__in=[rule.pk for rule in rules]).select_related("series", "brand"))
     for rule in rules:
         try:
             verdict = condition(rule, now)
