@@ -10,8 +10,8 @@ What rules read is kept up to date here, per new point, so that evaluating them 
 what the new points cost and not what the history holds: the series' latest value and
 the z-score of that value against the series' usual level for that hour of the week
 (an exponentially weighted mean and variance per hour-of-week bucket, watch.Baseline).
-On PostgreSQL points go in with COPY into a temporary table and one INSERT … ON
-CONFLICT; elsewhere through Django's bulk upsert.
+On PostgreSQL a batch goes in as one INSERT … ON CONFLICT over arrays (binary, one
+round trip), baselines and series likewise; elsewhere through Django's bulk upsert.
 """
 
 from __future__ import annotations
@@ -277,27 +277,22 @@ def store_points(points: list[tuple[int, datetime, float]], now: datetime, resul
 
 
 def _upsert_pg(rows: list[tuple[int, datetime, float]]) -> dict[int, int]:
-    """New points per series. COPY into a temporary table, then one upsert; a value
-    that did not change is not rewritten."""
+    """New points per series: one INSERT … ON CONFLICT over three arrays (the whole
+    batch in one statement, sent in binary); a value that did not change is not
+    rewritten."""
     new: dict[int, int] = defaultdict(int)
     with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS watch_incoming "
-            "(series_id bigint, at timestamptz, value double precision) ON COMMIT DELETE ROWS"
-        )
-        with cursor.copy("COPY watch_incoming (series_id, at, value) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cursor.execute(
-            "INSERT INTO watch_point (series_id, at, value) SELECT series_id, at, value FROM watch_incoming "
+            "INSERT INTO watch_point (series_id, at, value) "
+            "SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::float8[]) "
             "ON CONFLICT (series_id, at) DO UPDATE SET value = EXCLUDED.value "
             "WHERE watch_point.value IS DISTINCT FROM EXCLUDED.value "
-            "RETURNING series_id, (xmax = 0)"
+            "RETURNING series_id, (xmax = 0)",
+            [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]],
         )
         for series_id, was_new in cursor.fetchall():
             if was_new:
                 new[series_id] += 1
-        cursor.execute("TRUNCATE watch_incoming")
     return new
 
 
@@ -433,22 +428,24 @@ def _write_state(series_rows, counted, buckets, now: datetime) -> None:
                         [buckets[k][2] for k in keys],
                     ],
                 )
-            if series_rows:
-                cursor.execute(
-                    "UPDATE watch_series s SET last_at = t.a, last_value = t.v, last_z = t.z "
-                    "FROM unnest(%s::bigint[], %s::timestamptz[], %s::float8[], %s::float8[]) AS t(id, a, v, z) "
-                    "WHERE s.id = t.id",
-                    [
-                        [r[0] for r in series_rows],
-                        [r[1] for r in series_rows],
-                        [r[2] for r in series_rows],
-                        [r[3] for r in series_rows],
-                    ],
-                )
+            # One statement for every touched series: its new state (if it moved) and count.
+            state = {r[0]: r for r in series_rows}
+            ids = [c[0] for c in counted]
             cursor.execute(
-                "UPDATE watch_series s SET points_count = s.points_count + t.c, changed_at = %s "
-                "FROM unnest(%s::bigint[], %s::bigint[]) AS t(id, c) WHERE s.id = t.id",
-                [now, [c[0] for c in counted], [c[1] for c in counted]],
+                "UPDATE watch_series s SET last_at = coalesce(t.a, s.last_at), "
+                "last_value = CASE WHEN t.a IS NULL THEN s.last_value ELSE t.v END, "
+                "last_z = CASE WHEN t.a IS NULL THEN s.last_z ELSE t.z END, "
+                "points_count = s.points_count + t.c, changed_at = %s "
+                "FROM unnest(%s::bigint[], %s::timestamptz[], %s::float8[], %s::float8[], %s::bigint[]) "
+                "AS t(id, a, v, z, c) WHERE s.id = t.id",
+                [
+                    now,
+                    ids,
+                    [state[i][1] if i in state else None for i in ids],
+                    [state[i][2] if i in state else None for i in ids],
+                    [state[i][3] if i in state else None for i in ids],
+                    [c[1] for c in counted],
+                ],
             )
         return
     Baseline.objects.bulk_create(

@@ -76,14 +76,17 @@ class Point(models.Model):
     """One value of a series at one moment; at most one per (series, moment), so a
     batch sent twice changes nothing."""
 
-    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="points")
+    # The key is (series, moment): one index serves uniqueness, upserts and every
+    # lookup of a window, and millions of rows carry no surrogate id.
+    pk = models.CompositePrimaryKey("series_id", "at")
+    # No index of its own: the key's first column serves.
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="points", db_index=False)
     at = models.DateTimeField()
     value = models.FloatField()
 
     class Meta:
         verbose_name = _("point")
         verbose_name_plural = _("points")
-        constraints = [models.UniqueConstraint(fields=["series", "at"], name="point_once_per_moment")]
 
     def __str__(self) -> str:
         return f"{self.series_id}@{self.at.isoformat()}={self.value}"
@@ -94,14 +97,12 @@ class Baseline(models.Model):
     mean and variance of the values seen in that hour of the week, so a Monday 9:00 is
     compared with earlier Monday 9:00s. Updated per new point, never recomputed."""
 
-    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="baselines")
+    pk = models.CompositePrimaryKey("series_id", "bucket")
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="baselines", db_index=False)
     bucket = models.PositiveSmallIntegerField()
     n = models.PositiveIntegerField(default=0)
     mean = models.FloatField(default=0.0)
     var = models.FloatField(default=0.0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["series", "bucket"], name="baseline_once_per_bucket")]
 
     def __str__(self) -> str:
         return f"{self.series_id}/{self.bucket}: n={self.n} mean={self.mean:.3g}"
