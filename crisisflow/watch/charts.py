@@ -179,7 +179,7 @@ def render_svg(chart: Chart) -> str:
         anchor = "start" if fraction == 0 else ("end" if fraction == 1 else "middle")
         out.append(
             f'<text x="{x(at):.1f}" y="{HEIGHT - 22}" font-size="11" text-anchor="{anchor}" fill="#444">'
-            f"{escape(_local(at, 'SHORT_DATETIME_FORMAT'))}</text>"
+            f"{escape(_local(at, 'm-d H:i'))}</text>"
         )
     out.append(
         f'<text x="{LEFT + plot_w}" y="{HEIGHT - 6}" font-size="10" text-anchor="end" fill="#666">'
@@ -191,7 +191,7 @@ def render_svg(chart: Chart) -> str:
         colour = STATEMENT_COLOUR if marker.kind == "statement" else STAGE_COLOUR
         mx = x(marker.at)
         dash = "" if marker.kind == "statement" else ' stroke-dasharray="4 3"'
-        when = _local(marker.at, "SHORT_DATETIME_FORMAT")
+        when = _local(marker.at, "Y-m-d H:i")
         out.append(
             f'<g class="marker marker-{marker.kind}"><title>{escape(marker.label)} — {escape(when)}</title>'
             f'<line x1="{mx:.1f}" y1="{TOP}" x2="{mx:.1f}" y2="{TOP + plot_h}" stroke="{colour}"{dash}/>'
@@ -202,9 +202,10 @@ def render_svg(chart: Chart) -> str:
         path = " ".join(f"{x(at):.1f},{y(value):.1f}" for at, value in points)
         out.append(f'<polyline fill="none" stroke="{LINE_COLOUR}" stroke-width="1.5" points="{path}"/>')
     else:
+        empty = _("No points in this period.")
         out.append(
             f'<text x="{LEFT + plot_w / 2}" y="{TOP + plot_h / 2}" text-anchor="middle" font-size="12" fill="#666">'
-            f"{escape(_('No points in this period.'))}</text>"
+            f"{escape(empty)}</text>"
         )
     out.append("</svg>")
     return "".join(out)
