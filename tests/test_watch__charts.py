@@ -44,7 +44,7 @@ def test_the_room_draws_the_series_with_stage_and_statement_markers(fired, peopl
         page = browse(people.commander).get(reverse("incident-detail", args=[fired.reference])).content.decode()
     assert 'id="impact"' in page and '<svg class="watch-svg"' in page
     assert "Acme complaints — Complaints per hour" in page
-    assert "marker-stage" in page and "Confirmed" in page
+    assert "marker-stage" in page and "marker-statement" in page and "Confirmed" in page
     assert "Statement published: holding statement (zh) v1 · weibo" in page
     # The reader's zone: 11:00 UTC is 19:00 in Shanghai.
     assert "19:00" in page and "Asia/Shanghai" in page

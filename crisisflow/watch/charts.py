@@ -53,7 +53,8 @@ class Chart:
                 "zone": self.zone,
                 "points": [[int(at.timestamp() * 1000), value] for at, value in self.points],
                 "markers": [
-                    {"at": int(m.at.timestamp() * 1000), "kind": m.kind, "label": m.label} for m in self.markers
+                    {"at": int(m.at.timestamp() * 1000), "kind": m.kind, "label": m.label, "n": n}
+                    for n, m in enumerate(self.markers, start=1)
                 ],
                 "start": int(self.start.timestamp() * 1000),
                 "end": int(self.end.timestamp() * 1000),
@@ -106,6 +107,8 @@ def incident_charts(incident: Incident, now: datetime) -> list[Chart]:
     end = now
     if incident.state in (State.CLOSED, State.DISMISSED) and markers:
         end = max(m.at for m in markers) + BEFORE
+    # A margin on the right, so the latest point and marker are not drawn on the edge.
+    end += max((end - start) / 20, timedelta(minutes=30))
     zone = timezone.get_current_timezone_name()
     charts = []
     for one in series:
@@ -195,8 +198,8 @@ def render_svg(chart: Chart) -> str:
         out.append(
             f'<g class="marker marker-{marker.kind}"><title>{escape(marker.label)} — {escape(when)}</title>'
             f'<line x1="{mx:.1f}" y1="{TOP}" x2="{mx:.1f}" y2="{TOP + plot_h}" stroke="{colour}"{dash}/>'
-            f'<text x="{mx + 3:.1f}" y="{TOP + 10 + 12 * (number % 4)}" font-size="10" fill="{colour}">'
-            f"{escape(marker.label[:40])}</text></g>"
+            f'<text x="{mx + 2:.1f}" y="{TOP + 10 + 11 * (number % 3)}" font-size="10" fill="{colour}">'
+            f"{number + 1}</text></g>"
         )
     if points:
         path = " ".join(f"{x(at):.1f},{y(value):.1f}" for at, value in points)

@@ -17,4 +17,8 @@ def incident_charts(incident):
     firings = list(Firing.objects.filter(incident=incident).select_related("rule").order_by("at")[:50])
     for firing in firings:
         firing.why = explain(firing.verdict)
-    return {"charts": charts_of(incident, clock.now()), "firings": firings, "incident": incident}
+    charts = charts_of(incident, clock.now())
+    # The markers are numbered on the charts and named once below them (a phone has no
+    # room for a sentence on a vertical line).
+    markers = charts[0].markers if charts else []
+    return {"charts": charts, "markers": markers, "firings": firings, "incident": incident}

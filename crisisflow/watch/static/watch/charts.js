@@ -24,10 +24,11 @@
         xAxis: m.at,
         name: m.label,
         lineStyle: { color: statement ? "#b42318" : "#8a5a00", type: statement ? "solid" : "dashed" },
-        label: { formatter: m.label, color: statement ? "#b42318" : "#8a5a00", fontSize: 10, position: "insideEndTop" }
+        label: { formatter: String(m.n), color: statement ? "#b42318" : "#8a5a00", fontSize: 11, position: "end" }
       };
     });
     chart.setOption({
+      animation: false,  // drawn at once: a screenshot or a print shows the whole line
       title: { text: data.title, subtext: data.kind + " · " + data.zone, textStyle: { fontSize: 13 } },
       grid: { left: 48, right: 16, top: 56, bottom: 40, containLabel: false },
       tooltip: {
