@@ -109,7 +109,8 @@ def test_one_bad_item_refuses_the_whole_batch_naming_every_bad_item(world):
     response = signed(APIClient(), body)
     assert response.status_code == 400
     answer = response.json()
-    assert answer["field"] == "points[2].series"
+    assert answer["field"] == "points"
+    assert answer["detail"] == "points[2].series: There is no series “nope”."
     assert [(p["index"], p["field"]) for p in answer["problems"]] == [(2, "series"), (3, "at"), (3, "value")]
     assert not Point.objects.exists()
 
@@ -252,4 +253,5 @@ def test_a_brand_is_needed_for_posts_about_it_only_if_named(world):
         APIClient(), {"posts": [{"url": "https://x.example/1", "brand": "ghost", "platform": "weibo", "at": AT}]}
     )
     assert response.status_code == 400
-    assert response.json()["field"] == "posts[0].brand"
+    assert response.json()["field"] == "posts"
+    assert response.json()["problems"][0]["field"] == "brand"

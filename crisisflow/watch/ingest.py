@@ -62,7 +62,8 @@ class BatchInvalid(Invalid):
         self.kind = kind  # "points" or "posts"
         self.problems = problems
         first = problems[0]
-        super().__init__(first.message, field=f"{kind}[{first.index}].{first.field}")
+        # The field is the top-level one; `problems` says which items and fields.
+        super().__init__(f"{kind}[{first.index}].{first.field}: {first.message}", field=kind)
 
 
 @dataclass

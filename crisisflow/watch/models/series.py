@@ -43,7 +43,7 @@ class Series(models.Model):
     last_z = models.FloatField(null=True, blank=True)
     points_count = models.PositiveBigIntegerField(default=0)
     # When points last came in: the rule job looks only at rules whose series changed.
-    changed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("metric series")
