@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html import escape
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -91,15 +92,17 @@ def statement_label(data: dict) -> str:
     }
 
 
-def series_for(incident: Incident) -> list[Series]:
-    """The incident's own series and those of the rules that fired into it."""
-    fired = Firing.objects.filter(incident=incident).values_list("rule__series_id", flat=True)
-    ids = set(Series.objects.filter(incident=incident).values_list("pk", flat=True)) | {i for i in fired if i}
-    return list(Series.objects.filter(pk__in=ids).select_related("brand").order_by("key"))
+def series_for(incident: Incident, firings: list[Firing] | None = None) -> list[Series]:
+    """The incident's own series and those of the rules that fired into it (one query,
+    given the firings with their rules)."""
+    if firings is None:
+        firings = list(Firing.objects.filter(incident=incident).select_related("rule"))
+    fired = {firing.rule.series_id for firing in firings if firing.rule.series_id}
+    return list(Series.objects.filter(Q(incident=incident) | Q(pk__in=fired)).order_by("key"))
 
 
-def incident_charts(incident: Incident, now: datetime) -> list[Chart]:
-    series = series_for(incident)
+def incident_charts(incident: Incident, now: datetime, series: list[Series] | None = None) -> list[Chart]:
+    series = series_for(incident) if series is None else series
     if not series:
         return []
     markers = markers_for(incident)
