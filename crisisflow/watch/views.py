@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from crisisflow import clock
 from crisisflow.incidents import permissions
 from crisisflow.incidents.errors import CrisisFlowError, Forbidden, NotFound
+from crisisflow.playbooks.models import crisis_type_choices
 from crisisflow.vocab import State
 from crisisflow.watch import actions
 from crisisflow.watch.charts import sparkline
@@ -103,7 +104,9 @@ def watch_context(request: HttpRequest) -> dict:
         )
     )
     by_series: dict[int, list[Rule]] = {}
+    crisis_types = dict(crisis_type_choices())  # one read for every rule's label
     for rule in rules:
+        rule.crisis_type_label = crisis_types.get(rule.crisis_type, rule.crisis_type)
         rule.false_alarm_rate = round(100 * rule.dismissed / rule.opened) if rule.opened else None
         rule.is_snoozed = rule.snoozed_until is not None and rule.snoozed_until > now
         rule.quiet_form = QuietForm(initial={"rule": rule.pk, "version": rule.version}, auto_id=f"rule{rule.pk}_%s")

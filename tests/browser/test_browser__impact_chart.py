@@ -92,3 +92,19 @@ def test_without_javascript_the_server_drawing_stays(live_server, chromium):
     expect(page.locator("svg.watch-svg")).to_be_visible()
     expect(page.locator("svg.watch-svg .marker-stage").first).to_be_attached()
     context.close()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_watch_page_fits_a_phone(live_server, signed_in, artifacts, language):
+    commander = make_user("commander", "commander")
+    install_plan()
+    for i in range(3):
+        one = series(f"acme-series-{i}", name=f"Acme series {i}")
+        hourly(one, clock.now() - timedelta(hours=60), [10 + (h % (i + 3)) for h in range(60)])
+        rule("rate", {"percent": 50, "window_minutes": 60}, on=one, name=f"Acme rising fast {i}")
+    page = signed_in(commander, language=language, viewport=PHONE)
+    page.goto(f"{live_server.url}/watch/")
+    expect(page.locator("svg.sparkline").first).to_be_visible()
+    page.screenshot(path=str(artifacts / f"watch_{language}_375.png"), full_page=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width
