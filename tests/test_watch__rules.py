@@ -298,3 +298,33 @@ def test_the_room_says_which_rule_opened_the_incident(people, browse):
     assert (
         describe(event) == "Rule “Complaints above 50” fired and opened this incident: acme-complaints is 80, above 50"
     )
+
+
+def test_the_baseline_learns_the_same_in_python_and_in_the_database(people):
+    from crisisflow.watch.ingest import bucket_of, learn, z_score
+    from crisisflow.watch.models import Baseline
+
+    complaints = series()
+    start = HISTORY - timedelta(weeks=1)
+    values = [10.0 + (i * 7919 % 13) + (30 if i % 168 == 9 else 0) for i in range(5 * 168)]
+    # One batch of three weeks (several points per bucket: learnt in rounds), then day by day.
+    hourly(complaints, start, values[: 3 * 168])
+    for day in range(3 * 7, 5 * 7):
+        ingest.receive(
+            points=[(complaints.pk, start + timedelta(hours=h), values[h]) for h in range(day * 24, day * 24 + 24)]
+        )
+    expected: dict[int, tuple[int, float, float]] = {}
+    z = None
+    for hour, value in enumerate(values):
+        key = bucket_of(start + timedelta(hours=hour))
+        n, mean, var = expected.get(key, (0, 0.0, 0.0))
+        z = z_score(value, n, mean, var)
+        expected[key] = learn(value, n, mean, var)
+    complaints.refresh_from_db()
+    assert complaints.last_z == pytest.approx(z, rel=1e-6)
+    stored = {b.bucket: (b.n, b.mean, b.var) for b in Baseline.objects.filter(series=complaints)}
+    assert stored.keys() == expected.keys()
+    for key, (n, mean, var) in expected.items():
+        assert stored[key][0] == n
+        assert stored[key][1] == pytest.approx(mean, rel=1e-9)
+        assert stored[key][2] == pytest.approx(var, rel=1e-6, abs=1e-9)

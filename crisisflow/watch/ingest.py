@@ -382,6 +382,18 @@ def _advance(rows: list[tuple[int, datetime, float]], new: dict[int, int], now: 
                 if a == last_at:
                     corrected[s] = v
                     wanted.add((s, bucket_of(a)))
+    counted = [(s, new.get(s, 0)) for s in by_series]
+    if connection.vendor == "postgresql":
+        # Learn and score in the database: one upsert of the baselines returns what the
+        # z-scores need, instead of reading them first and writing them after.
+        series_rows = _learn_pg(fresh)
+        buckets = _read_baselines({(s, bucket_of(states[s][0])) for s in corrected})
+        for s, value in corrected.items():
+            at = states[s][0]
+            n, mean, var = buckets.get((s, bucket_of(at))) or (0, 0.0, 0.0)
+            series_rows.append((s, at, value, z_score(value, max(n - 1, 0), mean, var)))
+        _write_state(series_rows, counted, {}, now)
+        return
     buckets = _read_baselines(wanted)
     changed_buckets: dict[tuple[int, int], tuple[int, float, float]] = {}
     series_rows = []
@@ -398,8 +410,62 @@ def _advance(rows: list[tuple[int, datetime, float]], new: dict[int, int], now: 
         at = states[s][0]
         n, mean, var = buckets.get((s, bucket_of(at))) or (0, 0.0, 0.0)
         series_rows.append((s, at, value, z_score(value, max(n - 1, 0), mean, var)))
-    counted = [(s, new.get(s, 0)) for s in by_series]
     _write_state(series_rows, counted, changed_buckets, now)
+
+
+LEARN_SQL = (
+    "INSERT INTO watch_baseline AS b (series_id, bucket, n, mean, var) "
+    "SELECT s, k, 1, v, 0 FROM unnest(%(s)s::bigint[], %(k)s::int[], %(v)s::float8[]) AS t(s, k, v) "
+    "ON CONFLICT (series_id, bucket) DO UPDATE SET n = b.n + 1, "
+    # learn(): the same exponentially weighted mean and variance, from the old row.
+    "mean = b.mean + greatest(%(a)s, 1.0 / (b.n + 1)) * (EXCLUDED.mean - b.mean), "
+    "var = (1 - greatest(%(a)s, 1.0 / (b.n + 1))) * (b.var + (EXCLUDED.mean - b.mean) "
+    "* greatest(%(a)s, 1.0 / (b.n + 1)) * (EXCLUDED.mean - b.mean)) "
+    "RETURNING series_id, bucket, n, mean, var"
+)
+
+
+def score_before(value: float, n: int, mean: float, var: float) -> float | None:
+    """The z-score `value` had against its bucket before the bucket learnt it, from the
+    bucket after (n, mean, var): learn() undone."""
+    before = n - 1
+    if before < MIN_SAMPLES:
+        return None
+    alpha = max(ALPHA, 1.0 / (before + 1))
+    old_mean = (mean - alpha * value) / (1 - alpha)
+    diff = value - old_mean
+    return z_score(value, before, old_mean, var / (1 - alpha) - alpha * diff * diff)
+
+
+def _learn_pg(fresh: dict[int, list[tuple[datetime, float]]]) -> list[tuple[int, datetime, float, float | None]]:
+    """Each series' new points learnt by its baselines, in time order; its latest
+    point's z-score. A batch with two points for one bucket (more than a week of one
+    series) goes in rounds, one point per bucket each."""
+    rounds: list[list[tuple[int, int, float]]] = []
+    seen: dict[tuple[int, int], int] = defaultdict(int)
+    latest: dict[int, tuple[int, int]] = {}
+    for s, later in fresh.items():
+        for at, value in later:
+            key = (s, bucket_of(at))
+            number = seen[key]
+            seen[key] += 1
+            if len(rounds) <= number:
+                rounds.append([])
+            rounds[number].append((s, key[1], value))
+            latest[s] = (number, key[1])
+    scores: dict[int, float | None] = {}
+    with raw_cursor() as cursor:
+        for number, items in enumerate(rounds):
+            values = {(s, k): v for s, k, v in items}
+            cursor.execute(
+                LEARN_SQL,
+                {"s": [i[0] for i in items], "k": [i[1] for i in items], "v": [i[2] for i in items], "a": ALPHA},
+                binary=True,
+            )
+            for s, k, n, mean, var in cursor.fetchall():
+                if latest.get(s) == (number, k):
+                    scores[s] = score_before(values[(s, k)], n, mean, var)
+    return [(s, later[-1][0], later[-1][1], scores.get(s)) for s, later in fresh.items()]
 
 
 def _read_baselines(wanted: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, float, float]]:
