@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
@@ -149,8 +150,6 @@ def _refusal(request: HttpRequest, err: CrisisFlowError, form_key: str, form: fo
     if isinstance(err, NotFound):
         raise Http404(str(err.message))
     if isinstance(err, Forbidden):
-        from django.core.exceptions import PermissionDenied
-
         raise PermissionDenied(str(err.message))
     if err.status != 409:
         _show_error(form, err)
@@ -185,8 +184,6 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 
 def raise_forbidden() -> None:
-    from django.core.exceptions import PermissionDenied
-
     raise PermissionDenied(_("Only duty commanders and public-opinion analysts can do this."))
 
 
