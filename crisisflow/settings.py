@@ -301,6 +301,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "GoldenClockStateEnum": "crisisflow.api.serializers.CLOCK_STATES",
         "IncidentStateEnum": "crisisflow.vocab.State",
+        "StatementLanguageEnum": "crisisflow.statements.kinds.LANGUAGES",
+        "PostLanguageEnum": ["zh", "en"],
     },
     "TITLE": "CrisisFlow API",
     "DESCRIPTION": (
