@@ -64,13 +64,9 @@ def fire(row: Row, now: datetime):
         if tell_commander and incident.commander is not None and incident.commander_id != item.owner_id:
             people.append(incident.commander)
         rung = f"action_item:{item.pk}:{step}"
-        payload = outbox.payload_for(
-            kind,
-            rung,
-            incident,
-            due_at=item.due_at,
-            task={"id": None, "key": "action_item", "title": {"en": item.title, "zh": item.title}, "role": ""},
-        )
+        payload = outbox.payload_for(kind, rung, incident, due_at=item.due_at)
+        # Read as a task by the messages: its title is the action item's.
+        payload["task"] = {"id": None, "key": "action_item", "title": {"en": item.title, "zh": item.title}, "role": ""}
         rows = outbox.rows_for(
             source=rung,
             kind=kind,

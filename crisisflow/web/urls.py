@@ -65,4 +65,6 @@ urlpatterns = [
     path(task + "comment/", views.comment_on_task, name="task-comment"),
     # The Statements tab of an incident: fact sheet, message set, editor, versions.
     path("", include("crisisflow.statements.urls")),
+    # The review of an incident, its exports and share links, and analytics.
+    path("", include("crisisflow.reviews.urls")),
 ]
