@@ -45,6 +45,7 @@ from crisisflow.incidents import actions
 from crisisflow.incidents.models import Event, Incident, Task, TeamMember
 from crisisflow.people.models import RosterEntry, User
 from crisisflow.people.prefs import FIELDS as PREFERENCE_FIELDS
+from crisisflow.reviews.models import ActionItem, Review, SignOff
 from crisisflow.statements import versions
 from crisisflow.statements.models import FactSheet, FactSheetVersion, Statement, StatementVersion
 from crisisflow.vocab import Role, Severity, State
@@ -345,6 +346,30 @@ ROUTES: dict[str, Route] = {
         body=WORDS,
         correction_note=WORDS,
     ),
+    "reviews:edit": web(
+        url=INCIDENT,
+        version=st.just(Ref("review_version")),
+        speed_rating=st.sampled_from(["", "1", "5", "6"]),
+        speed_evidence=WORDS,
+        went_well=WORDS,
+        root_cause=WORDS,
+        root_cause_origin=st.sampled_from(["", "internal", "external", "aliens"]),
+        why_1=LINE,
+    ),
+    "reviews:sign": web(url=INCIDENT, version=st.just(Ref("review_version")), role=ROLE),
+    "reviews:add-item": web(
+        url=INCIDENT,
+        title=LINE,
+        kind=st.sampled_from(["playbook", "training", "policy", "nonsense"]),
+        owner=st.sampled_from(["prlead", "nobody", "1"]),
+        due_at=LOCAL_MOMENT,
+        playbook_key=st.sampled_from(["", "small-outage", "missing"]),
+        task_key=st.sampled_from(["", "legal-review", "missing"]),
+    ),
+    "reviews:finish-item": web(
+        url={**INCIDENT, "item_id": "item_id"}, version=SMALL, status=st.sampled_from(["done", "dropped", "maybe"])
+    ),
+    "reviews:share": web(url=INCIDENT, days=SMALL),
     "api:incident-list": api(
         typical={"title": "Outage"},
         crisis_type=CRISIS_TYPE,
@@ -498,6 +523,11 @@ class World:
         if value.what == "sheet_version":
             sheet = FactSheet.objects.filter(incident=self.incident).first()
             return sheet.version if sheet else 0
+        if value.what == "review_version":
+            from crisisflow.reviews.models import Review
+
+            review = Review.objects.filter(incident=self.incident).first()
+            return review.version if review else 0
         if value.what == "bulk_tasks":
             task = Task.objects.get(pk=self.task.pk)
             return [{"id": task.pk, "version": task.version}]
@@ -512,6 +542,7 @@ class World:
             "notification_id": self.notification.pk,
             "token_id": self.token.pk,
             "statement_id": self.statement.pk,
+            "item_id": 1,  # no action item: the incident is not in review
         }[value]
 
 
@@ -564,6 +595,9 @@ def snapshot() -> tuple:
         list(Statement.objects.order_by("pk").values()),
         StatementVersion.objects.count(),
         FactSheetVersion.objects.count(),
+        list(Review.objects.order_by("pk").values()),
+        SignOff.objects.count(),
+        ActionItem.objects.count(),
     )
 
 

@@ -34,6 +34,16 @@ class ReviewForm(forms.Form):
                 label=_("Why? (%(n)d)") % {"n": i + 1}, required=False, strip=False
             )
 
+    def groups(self) -> list[tuple[str, list]]:
+        """The fields in their fieldsets: each dimension, the narrative, the five whys."""
+        out = [
+            (label, [self[f"{key}_rating"], self[f"{key}_evidence"], self[f"{key}_comment"]])
+            for key, label in review_content.DIMENSIONS.items()
+        ]
+        out.append((_("Narrative"), [self[k] for k in (*review_content.NARRATIVE, "root_cause_origin")]))
+        out.append((_("Five whys"), [self[f"why_{i + 1}"] for i in range(review_content.WHYS)]))
+        return out
+
     @staticmethod
     def initial_from(review) -> dict:
         c = review.content or review_content.empty()

@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from crisisflow import clock
 from crisisflow.incidents import golden_clock
-from crisisflow.incidents.models import Event, Incident, Task
+from crisisflow.incidents.models import Event, Incident, Task, TimelineHead
 from crisisflow.vocab import Role, Stage, State
 
 PUBLISHED = "statement_published"
@@ -166,26 +166,44 @@ def _duration(key: str, label, start: datetime | None, end: datetime | None, seq
 # --- computing -------------------------------------------------------------------------------
 
 
-def load_events(incident: Incident) -> list[Event]:
-    return list(
-        Event.objects.filter(incident=incident, kind__in=READ_KINDS)
-        .only("seq", "at", "kind", "data", "task_id")
+class _Row:
+    """An event as the figures read it: no model instance per event (a long timeline has
+    thousands)."""
+
+    __slots__ = ("at", "data", "kind", "seq", "task_id")
+
+    def __init__(self, seq, at, kind, data, task_id):
+        self.seq, self.at, self.kind, self.data, self.task_id = seq, at, kind, data, task_id
+
+
+def load_events(incident: Incident) -> list:
+    return [
+        _Row(*row)
+        for row in Event.objects.filter(incident=incident, kind__in=READ_KINDS)
         .order_by("seq")
-    )
+        .values_list("seq", "at", "kind", "data", "task_id")
+    ]
+
+
+CACHE_SECONDS = 60
 
 
 def compute(incident: Incident, now: datetime | None = None) -> Figures:
-    """The figures of `incident`, kept in the cache per timeline head and language."""
+    """The figures of `incident`. Kept in the cache per timeline head, incident version,
+    language and minute: a new event or change shows at once, a running clock within a
+    minute. Passing `now` (tests, exports at a given time) computes afresh."""
     from django.utils import translation
 
-    head = incident.timeline_head.seq if hasattr(incident, "timeline_head") else 0
-    key = f"reviews:figures:{incident.pk}:{head}:{incident.version}:{translation.get_language()}"
-    if incident.state not in (State.CLOSED, State.DISMISSED) or _providers or _milestone_providers:
-        return _compute(incident, now or clock.now())  # a running clock, or figures others own
+    if now is not None:
+        return _compute(incident, now)
+    now = clock.now()
+    head = TimelineHead.objects.filter(incident=incident).values_list("seq", flat=True).first() or 0
+    minute = int(now.timestamp() // 60)
+    key = f"reviews:figures:{incident.pk}:{head}:{incident.version}:{translation.get_language()}:{minute}"
     figures = cache.get(key)
     if figures is None:
-        figures = _compute(incident, now or clock.now())
-        cache.set(key, figures, 3600)
+        figures = _compute(incident, now)
+        cache.set(key, figures, CACHE_SECONDS * 2)
     return figures
 
 

@@ -34,7 +34,7 @@ from crisisflow.reviews.models import SIGNING_ROLES, ActionItem, Review
 from crisisflow.vocab import Role
 from crisisflow.web import guards
 
-TIMELINE_PAGE = 100
+TIMELINE_PAGE = 50
 
 
 def _raise_page(err: CrisisFlowError) -> None:
@@ -46,7 +46,7 @@ def _raise_page(err: CrisisFlowError) -> None:
 
 def _timeline(request: HttpRequest, incident: Incident) -> dict:
     """A page of the full timeline: filtered by kind, from a sequence number on."""
-    kinds = sorted(set(Event.objects.filter(incident=incident).values_list("kind", flat=True).distinct()))
+    kinds = sorted(set(Event.objects.filter(incident=incident).order_by().values_list("kind", flat=True).distinct()))
     kind = request.GET.get("kind", "")
     kind = kind if kind in kinds else ""
     try:
@@ -106,6 +106,7 @@ def page_context(request: HttpRequest, incident: Incident, review: Review | None
             item_form=ActionItemForm(),
             share_form=ShareForm(),
         )
+        ctx["form_groups"] = ctx["form"].groups()
     return ctx
 
 
@@ -122,6 +123,8 @@ def _rerender(request, incident, err: CrisisFlowError, **forms) -> HttpResponse:
     review = use_cases.review_of(request.user, incident)
     ctx = page_context(request, incident, review)
     ctx.update(forms)
+    if "form" in forms:
+        ctx["form_groups"] = forms["form"].groups()
     ctx["refusal"] = str(err.message)
     return render(request, "reviews/review.html", ctx, status=err.status)
 
