@@ -60,6 +60,9 @@ DEFAULTS: dict[str, Any] = {
     "DIGESTS": True,
     # Largest evidence attachment accepted.
     "EVIDENCE_MAX_BYTES": 10 * 1024 * 1024,
+    # Folders (or single files) of extra statement-linter word lists, read after the
+    # built-in ones in crisisflow/statements/lint/data/ (README: "The statement linter").
+    "LINT_EXTRA_DIRS": [],
     # API rate limits (crisisflow.api.throttles), sliding windows kept in the cache.
     # "<scope>" counts per person, "<scope>_address" per network address (a whole
     # office behind one address, hence the larger figure). Generous: a crisis team

@@ -331,6 +331,7 @@ CRISISFLOW = {
     "WEBHOOK_ALLOW_PRIVATE": env_bool("CRISISFLOW_WEBHOOK_ALLOW_PRIVATE", False),
     "DIGESTS": env_bool("CRISISFLOW_DIGESTS", True),
     "EVIDENCE_MAX_BYTES": env_int("CRISISFLOW_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1),
+    "LINT_EXTRA_DIRS": env_list("CRISISFLOW_LINT_EXTRA_DIRS", []),
     # Only the rates given here; the rest keep their defaults (crisisflow/conf.py).
     "API_RATES": env_rates("CRISISFLOW_API_RATES"),
 }

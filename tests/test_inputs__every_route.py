@@ -325,6 +325,7 @@ ROUTES: dict[str, Route] = {
     "task-comment": web(url=TASK, text=WORDS),
     "statements:draft-set": web(url=INCIDENT, language=st.sampled_from(["", "en", "zh-hans", "fr"])),
     "statements:create": web(url=INCIDENT, kind=KIND, language=LANGUAGE),
+    "statements:lint": web(url=INCIDENT, title=LINE, body=WORDS, kind=KIND, language=LANGUAGE),
     "statements:facts": web(
         url=INCIDENT,
         version=st.just(Ref("sheet_version")),

@@ -9,7 +9,6 @@ templates/alerts/, and the chat formats in channels.py, which lay them out thems
 from __future__ import annotations
 
 import re
-import unicodedata
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
@@ -94,6 +93,8 @@ class Rendered:
 _BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 _SPACES = re.compile(r"\s+")
 _SURROGATES = re.compile("[\ud800-\udfff]")
+# Unicode categories Cc (C0 and C1 controls), Zl and Zp (line and paragraph separators).
+_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 # Longest piece of user text in a subject line, and in a chat card or an inbox line.
 SUBJECT_TEXT_LIMIT = 120
@@ -108,7 +109,7 @@ def one_line(value, limit: int = BODY_TEXT_LIMIT) -> str:
     text = str(value or "")
     text = _SURROGATES.sub("\ufffd", text)
     text = text.translate(_BIDI_CONTROLS)
-    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
+    text = _BREAKS.sub(" ", text)
     text = _SPACES.sub(" ", text).strip()
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"

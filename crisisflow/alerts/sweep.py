@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 
-from crisisflow import clock
+from crisisflow import bulk, clock
 from crisisflow.alerts import memo, outbox
 from crisisflow.alerts.ladder import Kind, alert_time, clock_rungs, first_step, triage_rungs
 from crisisflow.alerts.models import Notification
@@ -295,7 +295,7 @@ def _speak(rung, incident, people, now: datetime, *, source: str, due_at: dateti
     rows, entry = words
     # The claim in the sweep means a rung never gets here twice; should it ever, the
     # unique key on (source, channel, target) refuses the second write outright.
-    Notification.objects.bulk_create(rows)
+    bulk.insert(rows)
     record(entry.incident, entry.actor, entry.kind, entry.data, task=entry.task, at=entry.at)
     return outbox.handed_back(rows)
 
@@ -362,7 +362,7 @@ def fire_task_chunk(chunk: list[Row], now: datetime) -> list[tuple[str, list[int
         plans = _put_into_words(plans, now, rows_of, failed)
         claimed = _claim(plans)
         plans = [plan for plan in plans if plan.task.pk in claimed]
-        Notification.objects.bulk_create([row for plan in plans for speech in plan.speeches for row in speech.rows])
+        bulk.insert([row for plan in plans for speech in plan.speeches for row in speech.rows])
         record_many([speech.entry for plan in plans for speech in plan.speeches if speech.entry is not None])
         for plan in plans:
             if plan.text:

@@ -18,7 +18,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crisisflow import clock
+from crisisflow import bulk, clock
 from crisisflow.incidents.models import Event, Incident, TaskStatus, TimelineHead
 from crisisflow.incidents.models.event import GENESIS_HASH
 from crisisflow.playbooks.models import crisis_type_label, localized
@@ -98,7 +98,7 @@ def record_many(entries: list[Entry]) -> list[Event]:
         event.hash = event.compute_hash()
         heads[entry.incident.pk] = (event.seq, event.hash)
         events.append(event)
-    Event.objects.bulk_create(events)
+    bulk.insert(events)
     moved = {pk: head for pk, head in heads.items() if pk in had_head}
     if moved:
         _move_heads(moved)

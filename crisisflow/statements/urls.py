@@ -3,6 +3,7 @@
 from django.urls import path
 
 from crisisflow.statements import views
+from crisisflow.statements.lint_views import lint_fragment
 
 app_name = "statements"
 
@@ -14,6 +15,7 @@ urlpatterns = [
     path(base + "draft/", views.draft_message_set, name="draft-set"),
     path(base + "new/", views.new_statement, name="create"),
     path(base + "facts/", views.fact_sheet, name="facts"),
+    path("incidents/<str:reference>/statements/lint/", lint_fragment, name="lint"),
     path(statement, views.edit_statement, name="edit"),
     path(statement + "versions/", views.version_list, name="versions"),
     path(statement + "diff/", views.version_diff, name="diff"),
