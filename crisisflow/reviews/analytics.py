@@ -12,9 +12,9 @@ import io
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, FloatField, Func, Q
 
 from crisisflow import clock
 from crisisflow.incidents import permissions
@@ -23,6 +23,20 @@ from crisisflow.incidents.models.task import UNFINISHED
 from crisisflow.reviews import charts
 from crisisflow.reviews.metrics import APPROVED, REQUESTED, duration_text
 from crisisflow.vocab import Role, State
+
+
+class Epoch(Func):
+    """A moment as seconds since 1970 (NULL stays NULL)."""
+
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)::float8", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler, connection, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)", **extra
+        )
 
 
 @dataclass
@@ -103,17 +117,19 @@ def compute(user, filters: Filters, *, now: datetime | None = None) -> Analytics
     qs = scope(user, filters)
     result = Analytics()
     months: dict[str, dict] = defaultdict(lambda: {"count": 0, "met": 0, "decided": 0, "first": []})
-    counted_ids = []
-    for pk, ref, state, detected, first, due, closed, ctype, severity in qs.order_by().values_list(
-        "pk",
-        "reference",
-        "state",
-        "detected_at",
-        "first_statement_at",
-        "statement_due_at",
-        "closed_at",
-        "crisis_type",
-        "severity",
+    counted_ids: list[int] = []
+    # Times as seconds since the epoch, worked out by the database: parsing 40,000
+    # timestamps in Python costs more than all the rest of the page.
+    rows = qs.order_by().annotate(
+        detected_s=Epoch("detected_at"),
+        first_s=Epoch("first_statement_at"),
+        due_s=Epoch("statement_due_at"),
+        closed_s=Epoch("closed_at"),
+    )
+    now_s = now.timestamp()
+    month_of_day: dict[int, str] = {}
+    for pk, ref, state, detected, first, due, closed, ctype, severity in rows.values_list(
+        "pk", "reference", "state", "detected_s", "first_s", "due_s", "closed_s", "crisis_type", "severity"
     ):
         if state == State.DISMISSED:
             result.dismissed += 1
@@ -122,33 +138,28 @@ def compute(user, filters: Filters, *, now: datetime | None = None) -> Analytics
         counted_ids.append(pk)
         if state != State.CLOSED:
             result.open += 1
-        month = months[detected.strftime("%Y-%m")]
+        day = int(detected // 86400)
+        label = month_of_day.get(day)
+        if label is None:
+            label = month_of_day[day] = datetime.fromtimestamp(detected, UTC).strftime("%Y-%m")
+        month = months[label]
         month["count"] += 1
         met = None
-        if due is not None and (first is not None or now > due):
+        if due is not None and (first is not None or now_s > due):
             met = first is not None and first <= due
             result.golden_decided += 1
             month["decided"] += 1
             if met:
                 result.golden_met += 1
                 month["met"] += 1
-        if first is not None:
-            result.first_statement.append(first - detected)
-            month["first"].append(first - detected)
-        if closed is not None:
-            result.to_close.append(closed - detected)
-        result.rows.append(
-            (
-                ref,
-                ctype,
-                severity,
-                state,
-                detected,
-                first - detected if first else None,
-                met,
-                closed - detected if closed else None,
-            )
-        )
+        to_first = timedelta(seconds=first - detected) if first is not None else None
+        to_close = timedelta(seconds=closed - detected) if closed is not None else None
+        if to_first is not None:
+            result.first_statement.append(to_first)
+            month["first"].append(to_first)
+        if to_close is not None:
+            result.to_close.append(to_close)
+        result.rows.append((ref, ctype, severity, state, detected, to_first, met, to_close))
     result.months = [
         {
             "month": key,
@@ -233,7 +244,7 @@ def csv_text(result: Analytics) -> str:
                 ctype,
                 severity,
                 state,
-                detected.isoformat(),
+                datetime.fromtimestamp(detected, UTC).isoformat(),
                 f"{first.total_seconds() / 3600:.2f}" if first is not None else "",
                 "" if met is None else ("yes" if met else "no"),
                 f"{close.total_seconds() / 3600:.2f}" if close is not None else "",
