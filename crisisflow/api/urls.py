@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from crisisflow.api import views
+from crisisflow.statements import api as statements
 
 app_name = "api"
 
@@ -37,6 +38,8 @@ urlpatterns = [
     path("notifications/<int:notification_id>/read/", views.read_notification, name="notification-read"),
     path("playbooks/", views.playbooks, name="playbooks"),
     path("playbooks/<slug:key>/", views.playbook, name="playbook-detail"),
+    # The fact sheet, statements and their versions (crisisflow.statements.api).
+    *statements.urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.Docs.as_view(), name="docs"),
 ]
