@@ -199,3 +199,27 @@ def test_a_running_clock_reads_as_missed_so_far_without_a_statement(people, plan
         incident = actions.confirm_incident(people.commander, incident)
     golden = figure(incident, "golden_hours", T0 + 6 * H)
     assert golden.text == "missed by 2 h 00 min so far (no statement yet)"
+
+
+def test_a_series_from_another_app_is_drawn_with_the_statements_marked(people, plan, browse):
+    from crisisflow.reviews import charts
+
+    incident = walk_to(people, built(people, publish_after=timedelta(hours=3)), State.IN_REVIEW)
+    outbreak = incident.detected_at
+
+    @metrics.series("negative_share")
+    def negative_share(inc):
+        points = [(outbreak + i * H, share) for i, share in enumerate([0.1, 0.6, 0.8, 0.5, 0.2, 0.1])]
+        return metrics.Series("negative_share", "Negative share", points, baseline=0.15)
+
+    try:
+        page = browse(people.commander).get(f"/incidents/{incident.reference}/review/").content.decode()
+        assert "Negative share" in page and "<polyline" in page
+        drawn = charts.series_charts(
+            metrics.all_series(incident), metrics.compute(incident, outbreak + 9 * H).milestones
+        )
+        assert drawn[0][1].count('stroke="#2da44e"') == 1  # the first statement, marked
+    finally:
+        metrics.unregister("negative_share")
+    page = browse(people.commander).get(f"/incidents/{incident.reference}/review/").content.decode()
+    assert "no series is recorded for this incident." in page

@@ -79,3 +79,47 @@ def _number(value: float) -> str:
 
 def hours(value: timedelta | None) -> float | None:
     return value.total_seconds() / 3600 if value is not None else None
+
+
+def series_chart(points, markers, *, baseline: float | None = None, unit: str = "") -> str:
+    """A line of (moment, value) points, the baseline dashed, each marker (moment, label)
+    a green vertical line: what was said, and what the public did after."""
+    if not points:
+        return ""
+    times = [t for t, _v in points] + [t for t, _l in markers]
+    start, end = min(times), max(times)
+    span = max((end - start).total_seconds(), 60.0)
+    values = [v for _t, v in points] + ([baseline] if baseline is not None else [])
+    low, high = min(values), max(values)
+    high = high if high > low else low + 1
+    left, right, top, bottom = 40, WIDTH - 20, 15, 135
+
+    def x(at) -> float:
+        return round(left + (right - left) * (at - start).total_seconds() / span, 1)
+
+    def y(value: float) -> float:
+        return round(bottom - (bottom - top) * (value - low) / (high - low), 1)
+
+    line = " ".join(f"{x(t)},{y(v)}" for t, v in sorted(points))
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} 160" width="{WIDTH}" height="160" '
+        f'role="img" class="review-chart" font-family="sans-serif" font-size="10">',
+        f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#555"/>',
+        f'<text x="2" y="{top + 4}">{escape(_number(high))}{escape(unit)}</text>',
+        f'<text x="2" y="{bottom}">{escape(_number(low))}{escape(unit)}</text>',
+    ]
+    if baseline is not None:
+        level = y(baseline)
+        parts.append(f'<line x1="{left}" y1="{level}" x2="{right}" y2="{level}" stroke="#888" stroke-dasharray="4 2"/>')
+    for at, label in markers:
+        parts.append(f'<line x1="{x(at)}" y1="{top}" x2="{x(at)}" y2="{bottom}" stroke="#2da44e"/>')
+        parts.append(f'<text x="{x(at) + 2}" y="{bottom + 14}" fill="#2da44e">{escape(label)}</text>')
+    parts.append(f'<polyline points="{line}" fill="none" stroke="#1f6feb" stroke-width="2"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def series_charts(all_series, milestones) -> list[tuple[str, str]]:
+    """(label, svg) for each series, with the statements of the milestones marked."""
+    markers = [(m.at, m.label.split(" (")[0]) for m in milestones if "statement" in m.key]
+    return [(str(s.label), series_chart(s.points, markers, baseline=s.baseline, unit=s.unit)) for s in all_series]

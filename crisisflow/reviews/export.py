@@ -72,6 +72,9 @@ def document(review: Review, now: datetime | None = None) -> list[Block]:
     svg = charts.milestone_chart(figures.milestones, incident.statement_due_at, label_due=_("golden deadline"))
     if svg:
         b.append(Block("svg", text=svg))
+    for label, chart in charts.series_charts(metrics.all_series(incident), figures.milestones):
+        b.append(Block("h3", label))
+        b.append(Block("svg", text=chart))
     b.append(Block("h2", _("Figures")))
     rows = [[_("Figure"), _("Value"), _("From events")]]
     for m in figures.metrics:

@@ -132,9 +132,46 @@ def milestones_from(name: str) -> Callable[[MilestoneProvider], MilestoneProvide
     return register
 
 
+@dataclass
+class Series:
+    """A measured series of the incident (negative share, rating…): (moment, value)
+    points and, if known, the pre-crisis level it should return under or to."""
+
+    key: str
+    label: Any
+    points: list[tuple[datetime, float]]
+    baseline: float | None = None
+    unit: str = ""
+
+
+SeriesProvider = Callable[[Incident], "Series | None"]
+_series_providers: dict[str, SeriesProvider] = {}
+
+
+def series(name: str) -> Callable[[SeriesProvider], SeriesProvider]:
+    """Register the function giving the series `name` of an incident, drawn on the review
+    with the statements marked on it."""
+
+    def register(fn: SeriesProvider) -> SeriesProvider:
+        _series_providers[name] = fn
+        return fn
+
+    return register
+
+
+def all_series(incident: Incident) -> list[Series]:
+    found = []
+    for fn in _series_providers.values():
+        one = fn(incident)
+        if one is not None and one.points:
+            found.append(one)
+    return found
+
+
 def unregister(name: str) -> None:
     _providers.pop(name, None)
     _milestone_providers.pop(name, None)
+    _series_providers.pop(name, None)
 
 
 # --- words ------------------------------------------------------------------------------------

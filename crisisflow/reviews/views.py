@@ -75,6 +75,7 @@ def page_context(request: HttpRequest, incident: Incident, review: Review | None
             figures.milestones, incident.statement_due_at, label_due=_("golden deadline")
         ),
         "shared": shared,
+        "series": export.charts.series_charts(metrics.all_series(incident), figures.milestones),
         "dimensions": review_content.DIMENSIONS,
         "narrative": review_content.NARRATIVE,
         "origins": review_content.ORIGINS,
