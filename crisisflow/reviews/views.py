@@ -288,7 +288,7 @@ def shared_review(request: HttpRequest, token: str) -> HttpResponse:
 # --- analytics -----------------------------------------------------------------------------------
 
 
-def _analytics(request: HttpRequest):
+def _analytics(request: HttpRequest, *, rows: bool = False):
     guards.require(may.may_read_analytics(request.user), _("Only managers and executives read the analytics."))
     form = AnalyticsFilterForm(request.GET or None)
     filters = analytics.Filters()
@@ -300,7 +300,7 @@ def _analytics(request: HttpRequest):
             crisis_type=d["crisis_type"] or "",
             severity=d["severity"] or "",
         )
-    return form, analytics.compute(request.user, filters)
+    return form, analytics.compute(request.user, filters, rows=rows)
 
 
 @require_safe
@@ -313,7 +313,7 @@ def show_analytics(request: HttpRequest) -> HttpResponse:
 @require_safe
 @login_required
 def analytics_csv(request: HttpRequest) -> HttpResponse:
-    _form, result = _analytics(request)
+    _form, result = _analytics(request, rows=True)
     response = HttpResponse(analytics.csv_text(result), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="crisisflow-analytics.csv"'
     return response
