@@ -495,6 +495,14 @@ def _provided(incident: Incident) -> list[Metric]:
     return out
 
 
+def statement_kind_label(key: str) -> str:
+    """The name of a kind of statement in the reader's language (its key if unknown)."""
+    from crisisflow.statements import kinds
+
+    found = kinds.KINDS.get(key)
+    return str(found.label) if found is not None else key
+
+
 MILESTONE_LABELS = {
     "outbreak": gettext_lazy("Outbreak"),
     "reported": gettext_lazy("Reported"),
@@ -525,7 +533,11 @@ def _milestones(incident: Incident, events: list[Event], first: Event | None) ->
     for e in events:
         if e.kind in (PUBLISHED, CORRECTED) and e is not first and _is_public(e.data.get("kind", "")):
             label = _("Correction") if e.kind == CORRECTED else str(MILESTONE_LABELS["statement"])
-            add("statement", e, f"{label} ({e.data.get('kind', '')}, v{e.data.get('version', '')})")
+            add(
+                "statement",
+                e,
+                f"{label} ({statement_kind_label(e.data.get('kind', ''))}, v{e.data.get('version', '')})",
+            )
     add("remediating", _transition_to(events, State.REMEDIATING))
     add("in_review", _last_transition_to(events, State.IN_REVIEW))
     add("closed", _last_transition_to(events, State.CLOSED))
