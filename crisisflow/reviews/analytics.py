@@ -183,7 +183,7 @@ def compute(user, filters: Filters, *, now: datetime | None = None, rows: bool =
     counted = qs.exclude(state=State.DISMISSED)
     overdue = (
         Task.objects.filter(incident__in=counted.values("pk"), due_at__isnull=False)
-        .filter(Q(completed_at__gt=F("due_at")) | Q(status__in=UNFINISHED, due_at__lt=now))
+        .filter(Q(status="done", completed_at__gt=F("due_at")) | Q(status__in=UNFINISHED, due_at__lt=now))
         .values("role")
         .annotate(n=Count("id"))
     )
