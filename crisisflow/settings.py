@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "crisisflow.alerts",
     "crisisflow.evidence",
     "crisisflow.reviews",
+    "crisisflow.watch",
     "crisisflow.statements",
     "crisisflow.web",
     "crisisflow.api",
@@ -234,6 +235,12 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-deadlines": {
         "task": "crisisflow.alerts.tasks.sweep",
         "schedule": env_float("CRISISFLOW_SWEEP_SECONDS", 5.0, minimum=0.5),
+        "options": {"expires": 60},
+    },
+    # Early warning: rules whose series or posts changed are evaluated (watch/rules.py).
+    "evaluate-early-warning-rules": {
+        "task": "crisisflow.watch.tasks.evaluate_rules",
+        "schedule": env_float("CRISISFLOW_WATCH_SECONDS", 30.0, minimum=1.0),
         "options": {"expires": 60},
     },
     # Files of evidence uploads whose transaction was rolled back (see evidence/cleanup.py).

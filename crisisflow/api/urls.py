@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from crisisflow.api import views
 from crisisflow.statements import api as statements
+from crisisflow.watch import api as watch
 
 app_name = "api"
 
@@ -40,6 +41,7 @@ urlpatterns = [
     path("playbooks/<slug:key>/", views.playbook, name="playbook-detail"),
     # The fact sheet, statements and their versions (crisisflow.statements.api).
     *statements.urlpatterns,
+    path("watch/batches/", watch.batches, name="watch-batches"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.Docs.as_view(), name="docs"),
 ]
