@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "crisisflow.incidents",
     "crisisflow.alerts",
     "crisisflow.evidence",
+    "crisisflow.reviews",
     "crisisflow.watch",
     "crisisflow.statements",
     "crisisflow.web",

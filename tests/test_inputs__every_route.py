@@ -48,6 +48,7 @@ from crisisflow.incidents import actions
 from crisisflow.incidents.models import Event, Incident, Task, TeamMember
 from crisisflow.people.models import RosterEntry, User
 from crisisflow.people.prefs import FIELDS as PREFERENCE_FIELDS
+from crisisflow.reviews.models import ActionItem, Review, SignOff
 from crisisflow.statements import versions
 from crisisflow.statements.models import FactSheet, FactSheetVersion, Statement, StatementVersion
 from crisisflow.vocab import Role, Severity, State
@@ -248,6 +249,7 @@ def api(method="post", *, url=None, typical=None, **fields) -> Route:
 
 INCIDENT = {"reference": "reference"}
 STATEMENT = {"reference": "reference", "statement_id": "statement_id"}
+IN_REVIEW = {"reference": "review_reference"}
 KIND = st.sampled_from(["holding_statement", "regulator_notice", "internal_notice", "tweet"])
 LANGUAGE = st.sampled_from(["en", "zh-hans", "fr"])
 TASK = {"reference": "reference", "task_id": "task_id"}
@@ -359,6 +361,30 @@ ROUTES: dict[str, Route] = {
         body=WORDS,
         correction_note=WORDS,
     ),
+    "reviews:edit": web(
+        url=IN_REVIEW,
+        version=st.just(Ref("review_version")),
+        speed_rating=st.sampled_from(["", "1", "5", "6"]),
+        speed_evidence=WORDS,
+        went_well=WORDS,
+        root_cause=WORDS,
+        root_cause_origin=st.sampled_from(["", "internal", "external", "aliens"]),
+        why_1=LINE,
+    ),
+    "reviews:sign": web(url=IN_REVIEW, version=st.just(Ref("review_version")), role=ROLE),
+    "reviews:add-item": web(
+        url=IN_REVIEW,
+        title=LINE,
+        kind=st.sampled_from(["playbook", "training", "policy", "nonsense"]),
+        owner=st.sampled_from(["prlead", "nobody", "1"]),
+        due_at=LOCAL_MOMENT,
+        playbook_key=st.sampled_from(["", "small-outage", "missing"]),
+        task_key=st.sampled_from(["", "legal-review", "missing"]),
+    ),
+    "reviews:finish-item": web(
+        url={**IN_REVIEW, "item_id": "item_id"}, version=SMALL, status=st.sampled_from(["done", "dropped", "maybe"])
+    ),
+    "reviews:share": web(url=IN_REVIEW, days=SMALL),
     "api:incident-list": api(
         typical={"title": "Outage"},
         crisis_type=CRISIS_TYPE,
@@ -533,6 +559,8 @@ class World:
     notification: Notification
     token: Any
     statement: Statement
+    review_incident: Incident  # in review, with an action item: the review forms' success paths run
+    item: Any
     web: dict[str, Client]
     anonymous: Client
 
@@ -555,6 +583,11 @@ class World:
         if value.what == "sheet_version":
             sheet = FactSheet.objects.filter(incident=self.incident).first()
             return sheet.version if sheet else 0
+        if value.what == "review_version":
+            from crisisflow.reviews.models import Review
+
+            review = Review.objects.filter(incident=self.review_incident).first()
+            return review.version if review else 0
         if value.what == "bulk_tasks":
             task = Task.objects.get(pk=self.task.pk)
             return [{"id": task.pk, "version": task.version}]
@@ -569,6 +602,8 @@ class World:
             "notification_id": self.notification.pk,
             "token_id": self.token.pk,
             "statement_id": self.statement.pk,
+            "review_reference": self.review_incident.reference,
+            "item_id": self.item.pk,
         }[value]
 
 
@@ -581,6 +616,18 @@ def world(people, plan, settings, tmp_path):
         member = actions.add_team_member(people.commander, incident, people.pr_member, Role.PR)
         statement = versions.create_statement(
             people.pr_lead, incident, "holding_statement", "en", body="We apologise. Payments failed."
+        )
+        from crisisflow.reviews import use_cases as reviews
+
+        in_review = walk_to(people, report(people, title="Refunds late"), State.IN_REVIEW)
+        actions.add_team_member(people.commander, in_review, people.observer, Role.OBSERVER)
+        item = reviews.add_action_item(
+            people.commander,
+            in_review,
+            title="Drill",
+            kind="training",
+            owner=people.pr_lead,
+            due_at=T0 + timedelta(days=9),
         )
     with time_machine.travel(NOW, tick=False):
         sweep()
@@ -601,6 +648,8 @@ def world(people, plan, settings, tmp_path):
             notification=notification,
             token=create_token(people.commander, name="monitoring", scope="read")[0],
             statement=statement,
+            review_incident=in_review,
+            item=item,
             web=clients,
             anonymous=Client(),
         )
@@ -621,6 +670,9 @@ def snapshot() -> tuple:
         list(Statement.objects.order_by("pk").values()),
         StatementVersion.objects.count(),
         FactSheetVersion.objects.count(),
+        list(Review.objects.order_by("pk").values()),
+        SignOff.objects.count(),
+        ActionItem.objects.count(),
     )
 
 

@@ -67,4 +67,6 @@ urlpatterns = [
     # The Statements tab of an incident: fact sheet, message set, editor, versions.
     path("", include("crisisflow.statements.urls")),
     *watch,
+    # The review of an incident, its exports and share links, and analytics.
+    path("", include("crisisflow.reviews.urls")),
 ]
