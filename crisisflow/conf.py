@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
         "warn_to": ["pr_lead", "legal_lead", "commander"],
         "expired_to": ["executive", "commander"],
     },
+    # A statement's approval not given by its deadline: the leads of the roles still
+    # missing are told this long after it, the commander this long after it.
+    "APPROVAL_LADDER": {"lead_after": 15 * 60, "commander_after": 30 * 60},
     # Delivery: a claimed row not finished within the lease is tried again; a queued
     # row not claimed within REDRIVE_AFTER is queued again (a lost broker message).
     "DELIVERY_LEASE_SECONDS": 60.0,

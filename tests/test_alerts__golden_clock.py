@@ -12,12 +12,13 @@ import time_machine
 from crisisflow.alerts.models import Notification
 from crisisflow.alerts.sweep import sweep
 from crisisflow.incidents import actions, golden_clock
-from crisisflow.incidents.errors import Forbidden, Invalid
+from crisisflow.incidents.errors import Blocked, Forbidden, Invalid
 from crisisflow.incidents.models import Event, Incident
 from crisisflow.incidents.timeline import describe
 from crisisflow.vocab import State
 from tests.conftest import T0
 from tests.flows import finish_gating, walk_to
+from tests.statements_helpers import approve_all, publish_approved, write
 
 pytestmark = pytest.mark.django_db
 
@@ -106,8 +107,11 @@ def test_the_result_says_met_or_missed_by_how_much(people, plan, published_after
     incident = reported(people, severity="high")
     with time_machine.travel(T0 + M, tick=False):
         incident = walk_to(people, incident, State.TEAM_ASSEMBLED)
-        finish_gating(people, incident, State.INFO_PUBLISHED)
+        statement = approve_all(people, write(people.pr_lead, incident))
     with time_machine.travel(T0 + published_after, tick=False):
+        publish_approved(people, statement)  # the first public statement goes out
+    with time_machine.travel(T0 + published_after + H, tick=False):
+        finish_gating(people, incident, State.INFO_PUBLISHED)
         incident = actions.publish_information(people.commander, incident.pk)
     result = golden_clock.outcome(incident, T0 + 10 * H)
     assert (result.state, result.margin) == (state, margin)
@@ -149,19 +153,19 @@ def test_the_commander_corrects_the_outbreak_time_and_every_deadline_moves(peopl
     assert event.data["changes"]["detected_at"]["before"] == T0.isoformat()
 
 
-def test_an_app_may_define_the_first_statement_instead_of_the_publish_step(people, plan):
-    golden_clock.define_first_statement("statements")
-    try:
-        incident = reported(people, severity="high")
-        with time_machine.travel(T0 + M, tick=False):
-            incident = walk_to(people, incident, State.TEAM_ASSEMBLED)
-            finish_gating(people, incident, State.INFO_PUBLISHED)
-            incident = actions.publish_information(people.commander, incident.pk)
-        assert incident.first_statement_at is None  # publishing alone is not the statement now
-        assert incident.clock_next_alert_at is not None
-        locked = Incident.objects.get(pk=incident.pk)
-        assert golden_clock.statement_made(locked, T0 + 2 * H) is True
-        assert golden_clock.statement_made(locked, T0 + 3 * H) is False  # only the first counts
-        assert locked.first_statement_at == T0 + 2 * H and locked.clock_next_alert_at is None
-    finally:
-        golden_clock.forget_first_statement_definer("statements")
+def test_the_statements_app_defines_the_first_statement_instead_of_the_publish_step(people, plan):
+    # The statements app says when the first statement went out (its ready()).
+    assert not golden_clock.publish_step_is_first_statement()
+    incident = reported(people, severity="high")
+    with time_machine.travel(T0 + M, tick=False):
+        incident = walk_to(people, incident, State.TEAM_ASSEMBLED)
+        finish_gating(people, incident, State.INFO_PUBLISHED)
+        with pytest.raises(Blocked):  # ticking every task is not a statement
+            actions.publish_information(people.commander, incident.pk)
+    incident.refresh_from_db()
+    assert incident.first_statement_at is None
+    assert incident.clock_next_alert_at is not None
+    locked = Incident.objects.get(pk=incident.pk)
+    assert golden_clock.statement_made(locked, T0 + 2 * H) is True
+    assert golden_clock.statement_made(locked, T0 + 3 * H) is False  # only the first counts
+    assert locked.first_statement_at == T0 + 2 * H and locked.clock_next_alert_at is None

@@ -65,13 +65,14 @@ def test_finishing_a_task_waits_for_what_it_depends_on_and_its_checklist(api, pe
     assert again.status_code == 409
     assert again.data["detail"] == "Cannot start a task that is Done."
 
+    # The task ticked off by hand is not a statement: publishing waits for a real one.
     steps = api(people.commander).get(f"/api/incidents/{incident.reference}/").data["next_steps"]
     assert steps == [
         {
             "step": "publish",
             "label": "Publish information",
-            "ready": True,
-            "blockers": [],
+            "ready": False,
+            "blockers": ["no approved first public statement (holding or full statement) has been published"],
             "needs_reason": False,
         }
     ]

@@ -14,6 +14,7 @@ from crisisflow.incidents.errors import Forbidden, NotFound
 from crisisflow.incidents.models import Incident, Task
 from crisisflow.vocab import State
 from tests.flows import finish_gating, report, walk_to
+from tests.statements_helpers import publish_first_statement
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +41,11 @@ def legal_task(incident):
 
 
 ACTIONS = {
-    "publish": lambda p, i, who: (finish_gating(p, i, State.INFO_PUBLISHED), actions.publish_information(who, i)),
+    "publish": lambda p, i, who: (
+        publish_first_statement(p, i),
+        finish_gating(p, i, State.INFO_PUBLISHED),
+        actions.publish_information(who, i),
+    ),
     "change severity": lambda p, i, who: actions.change_severity(who, i, "critical", "trending on Weibo"),
     "update scope": lambda p, i, who: actions.update_scope(who, i, affected_users=250000),
     "add team member": lambda p, i, who: actions.add_team_member(who, i, p.executive, "executive"),

@@ -10,6 +10,7 @@ from crisisflow.incidents.errors import Blocked, Conflict
 from crisisflow.incidents.models import Task
 from crisisflow.vocab import State
 from tests.flows import ORDER, finish, report, sign_off_review, walk_to
+from tests.statements_helpers import publish_first_statement
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +46,8 @@ def clear_gates(people, incident, target):
             finish(people, task)
     if target == State.TEAM_ASSEMBLED:
         actions.accept_team(people.commander, incident)
+    if target == State.INFO_PUBLISHED:
+        publish_first_statement(people, incident)
     if target == State.CLOSED:
         for task in incident.tasks.exclude(status__in=["done", "skipped", "cancelled"]):
             actions.skip_task(people.commander, task, "not needed")
@@ -112,7 +115,8 @@ def test_publish_is_blocked_by_the_open_holding_statement(people, plan):
     with pytest.raises(Blocked) as err:
         actions.publish_information(people.commander, incident)
     assert err.value.blockers == [
-        "the first public (holding) statement task “Holding statement” that gates publishing is still open"
+        "the first public (holding) statement task “Holding statement” that gates publishing is still open",
+        "no approved first public statement (holding or full statement) has been published",
     ]
     panel = {n.step.name: n.blockers for n in actions.next_steps(incident)}
     assert panel == {"publish": err.value.blockers}

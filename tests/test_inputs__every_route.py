@@ -49,7 +49,7 @@ from crisisflow.incidents.models import Event, Incident, Task, TeamMember
 from crisisflow.people.models import RosterEntry, User
 from crisisflow.people.prefs import FIELDS as PREFERENCE_FIELDS
 from crisisflow.reviews.models import ActionItem, Review, SignOff
-from crisisflow.statements import versions
+from crisisflow.statements import approvals, versions
 from crisisflow.statements.models import FactSheet, FactSheetVersion, Statement, StatementVersion
 from crisisflow.vocab import Role, Severity, State
 from tests.conftest import T0
@@ -250,6 +250,8 @@ def api(method="post", *, url=None, typical=None, **fields) -> Route:
 INCIDENT = {"reference": "reference"}
 STATEMENT = {"reference": "reference", "statement_id": "statement_id"}
 IN_REVIEW = {"reference": "review_reference"}
+API_STATEMENT = {"statement_id": "statement_id"}
+STATEMENT_VERSION = st.just(Ref("statement_version"))
 KIND = st.sampled_from(["holding_statement", "regulator_notice", "internal_notice", "tweet"])
 LANGUAGE = st.sampled_from(["en", "zh-hans", "fr"])
 TASK = {"reference": "reference", "task_id": "task_id"}
@@ -385,6 +387,41 @@ ROUTES: dict[str, Route] = {
         url={**IN_REVIEW, "item_id": "item_id"}, version=SMALL, status=st.sampled_from(["done", "dropped", "maybe"])
     ),
     "reviews:share": web(url=IN_REVIEW, days=SMALL),
+    "statements:request": web(url=STATEMENT, version=st.just(Ref("statement_version"))),
+    "statements:approve": web(
+        url=STATEMENT,
+        version=st.just(Ref("statement_version")),
+        role=st.sampled_from(["legal", "pr", "commander", "observer", "nonsense"]),
+        override_reason=WORDS,
+    ),
+    "statements:reject": web(
+        url=STATEMENT,
+        version=st.just(Ref("statement_version")),
+        role=st.sampled_from(["legal", "pr", "executive"]),
+        reason=WORDS,
+    ),
+    "statements:publish": web(
+        url=STATEMENT,
+        version=st.just(Ref("statement_version")),
+        channel=st.sampled_from(["website", "weibo", "sms", "nowhere"]),
+        location=st.sampled_from(["https://example.com/n/1", "weibo-4711", ""]),
+    ),
+    "api:statement-request": api(url=API_STATEMENT, expected_version=STATEMENT_VERSION),
+    "api:statement-approve": api(
+        url=API_STATEMENT,
+        expected_version=STATEMENT_VERSION,
+        role=st.sampled_from(["legal", "pr", "commander", "nonsense"]),
+        override_reason=WORDS,
+    ),
+    "api:statement-reject": api(
+        url=API_STATEMENT, expected_version=STATEMENT_VERSION, role=st.sampled_from(["legal", "pr"]), reason=WORDS
+    ),
+    "api:statement-publish": api(
+        url=API_STATEMENT,
+        expected_version=STATEMENT_VERSION,
+        channel=st.sampled_from(["website", "weibo", "sms", "nowhere"]),
+        location=st.sampled_from(["https://example.com/n/1", "weibo-4711", ""]),
+    ),
     "api:incident-list": api(
         typical={"title": "Outage"},
         crisis_type=CRISIS_TYPE,
@@ -629,6 +666,8 @@ def world(people, plan, settings, tmp_path):
             owner=people.pr_lead,
             due_at=T0 + timedelta(days=9),
         )
+        # In review: approving (as PR), rejecting and their refusals all have something to act on.
+        statement = approvals.request_approval(people.pr_lead, statement, expected_version=statement.version)
     with time_machine.travel(NOW, tick=False):
         sweep()
         notification = Notification.objects.filter(recipient__isnull=False).order_by("pk").first()

@@ -14,6 +14,7 @@ from crisisflow.incidents.models import Event, Incident
 from crisisflow.vocab import State
 from tests.conftest import T0
 from tests.flows import finish_gating, walk_to
+from tests.statements_helpers import approve_all, publish_approved, write
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +33,10 @@ def published(people, after: timedelta) -> Incident:
     incident = reported(people)
     with time_machine.travel(T0 + M, tick=False):
         incident = walk_to(people, incident, State.TEAM_ASSEMBLED)
-        finish_gating(people, incident, State.INFO_PUBLISHED)
+        statement = approve_all(people, write(people.pr_lead, incident))
     with time_machine.travel(T0 + after, tick=False):
+        publish_approved(people, statement)  # the first public statement: the clock stops
+        finish_gating(people, incident, State.INFO_PUBLISHED)
         return actions.publish_information(people.commander, incident.pk)
 
 

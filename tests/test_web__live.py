@@ -21,6 +21,7 @@ from crisisflow.vocab import State
 from crisisflow.web import live
 from tests.conftest import T0
 from tests.flows import finish_gating, walk_to
+from tests.statements_helpers import publish_first_statement
 
 pytestmark = pytest.mark.django_db
 
@@ -70,8 +71,11 @@ def region_url(incident: Incident, region: str) -> str:
 # What another person does, and what the region then shows.
 CHANGES = {
     "head": (lambda p, i: actions.change_severity(p.commander, i.pk, "critical", "press picked it up"), "Critical"),
-    # The holding statement done: publishing is ready.
-    "next-step": (lambda p, i: finish_gating(p, i, State.INFO_PUBLISHED), "✓ Ready"),
+    # The holding statement published and the gating tasks done: publishing is ready.
+    "next-step": (
+        lambda p, i: (publish_first_statement(p, i), finish_gating(p, i, State.INFO_PUBLISHED)),
+        "✓ Ready",
+    ),
     "tasks": (lambda p, i: actions.start_task(p.legal, i.tasks.get(key="legal-review").pk), "In progress"),
     "team": (lambda p, i: actions.add_team_member(p.commander, i.pk, p.cs, "customer_service"), "Cs"),
     "timeline": (lambda p, i: actions.add_note(p.commander, i.pk, "Hotline volume doubled"), "Hotline volume doubled"),

@@ -40,13 +40,16 @@ class Kind:
     DELIVERY_FAILED = "delivery_failed"  # a notification could not be delivered
     TRIAGE_WARNING = "triage_warning"  # a report still waits to be confirmed or dismissed
     TRIAGE_OVERDUE = "triage_overdue"  # and its triage deadline has passed
+    APPROVAL_REQUESTED = "approval_requested"  # a statement waits for someone's approval
+    APPROVAL_DUE = "approval_due"  # and its approval deadline has come
+    APPROVAL_OVERDUE = "approval_overdue"  # and passed: the role lead, then the commander
     DIGEST = "digest"  # several of the above to one target from one sweep, in one message
 
     # Rungs that only make sense before the moment they warn about: when one is already
     # past as the ladder is (re)built, it is skipped rather than fired late.
     WARNINGS = (REMINDER, CLOCK_WARNING, TRIAGE_WARNING)
     # What must always reach someone, whatever their channel preferences.
-    CRITICAL = (DUE, ESCALATION, CLOCK_EXPIRED, DELIVERY_FAILED, UNASSIGNED, TRIAGE_OVERDUE)
+    CRITICAL = (DUE, ESCALATION, CLOCK_EXPIRED, DELIVERY_FAILED, UNASSIGNED, TRIAGE_OVERDUE, APPROVAL_OVERDUE)
 
 
 @dataclass(frozen=True)

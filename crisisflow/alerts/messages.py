@@ -34,6 +34,9 @@ KIND_WORDS = {
     Kind.DELIVERY_FAILED: gettext_lazy("Delivery failed"),
     Kind.TRIAGE_WARNING: gettext_lazy("Waiting for triage"),
     Kind.TRIAGE_OVERDUE: gettext_lazy("Triage overdue"),
+    Kind.APPROVAL_REQUESTED: gettext_lazy("Approval requested"),
+    Kind.APPROVAL_DUE: gettext_lazy("Approval due"),
+    Kind.APPROVAL_OVERDUE: gettext_lazy("Approval overdue"),
     Kind.DIGEST: gettext_lazy("Digest"),
 }
 
@@ -194,6 +197,14 @@ def headline(payload: dict, zone: str, esc=str) -> str:
         return _("This report is not confirmed or dismissed yet; triage it by %(due)s.") % {"due": due}
     if kind == Kind.TRIAGE_OVERDUE:
         return _("Triage overdue: this report was to be confirmed or dismissed by %(due)s.") % {"due": due}
+    if kind in (Kind.APPROVAL_REQUESTED, Kind.APPROVAL_DUE, Kind.APPROVAL_OVERDUE):
+        statement = payload.get("statement") or {}
+        what = esc(_text(statement.get("kind_label") or statement.get("kind") or "—", CARD_TEXT_LIMIT))
+        if kind == Kind.APPROVAL_REQUESTED:
+            return _("Your approval is asked for the %(what)s, by %(due)s.") % {"what": what, "due": due}
+        if kind == Kind.APPROVAL_DUE:
+            return _("The %(what)s waits for your approval; it was due by %(due)s.") % {"what": what, "due": due}
+        return _("The %(what)s is still not approved; it was due by %(due)s.") % {"what": what, "due": due}
     if kind == Kind.DELIVERY_FAILED:
         failed = payload.get("failed") or {}
         return _("A “%(what)s” message could not be delivered by %(channel)s to %(target)s: %(error)s") % {

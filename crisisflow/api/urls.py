@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from crisisflow.api import views
 from crisisflow.statements import api as statements
+from crisisflow.statements import flow_api
 from crisisflow.watch import api as watch
 
 app_name = "api"
@@ -42,6 +43,8 @@ urlpatterns = [
     # The fact sheet, statements and their versions (crisisflow.statements.api).
     *statements.urlpatterns,
     path("watch/batches/", watch.batches, name="watch-batches"),
+    # Approvals and publishing (crisisflow.statements.flow_api).
+    *flow_api.urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.Docs.as_view(), name="docs"),
 ]

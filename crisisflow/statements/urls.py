@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from crisisflow.statements import views
+from crisisflow.statements import flow_views, views
 from crisisflow.statements.lint_views import lint_fragment
 
 app_name = "statements"
@@ -19,4 +19,9 @@ urlpatterns = [
     path(statement, views.edit_statement, name="edit"),
     path(statement + "versions/", views.version_list, name="versions"),
     path(statement + "diff/", views.version_diff, name="diff"),
+    # Approval and publishing (flow_views).
+    path(statement + "request-approval/", flow_views.request_approval, name="request"),
+    path(statement + "approve/", flow_views.approve, name="approve"),
+    path(statement + "reject/", flow_views.reject, name="reject"),
+    path(statement + "publish/", flow_views.publish, name="publish"),
 ]

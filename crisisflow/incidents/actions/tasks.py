@@ -270,3 +270,45 @@ def _naming_task(err: CrisisFlowError, task_id: int, expected_version: int) -> C
         named = kind(_("“%(task)s” (%(incident)s): %(problem)s") % {**names, "problem": err.message}, field="tasks")
     named.task_id = task_id  # type: ignore[attr-defined]
     return named
+
+
+@transaction.atomic
+def complete_by_delivery(actor, incident, deliverables: Sequence[str], delivered: dict[str, Any]) -> list[Task]:
+    """A deliverable went out through the app that makes it (a statement was published):
+    the open tasks of the incident that deliver it are done, each linked to what was
+    delivered (`delivered`, kept in the task's timeline event and shown on the task).
+
+    The delivered thing is the proof, so neither the checklist nor what the task
+    depends on holds it up; a task already finished (done or skipped) is left alone.
+    Runs inside the caller's transaction when there is one (the incident stays locked)."""
+    from crisisflow.incidents.models.task import UNFINISHED, TaskStatus
+    from crisisflow.incidents.unit import lock_incident
+
+    incident = lock_incident(actor, incident)
+    require_open(incident)
+    now = clock.now()
+    tasks = list(
+        Task.objects.select_for_update(of=("self",))
+        .filter(incident=incident, deliverable__in=list(deliverables), status__in=UNFINISHED)
+        .order_by("position", "id")
+    )
+    for task in tasks:
+        task.incident = incident
+        before = task.status
+        if task.status == TaskStatus.BLOCKED:
+            task.unblock(now)
+        if task.status == TaskStatus.OPEN:
+            task.start(now)
+        task.complete(now)
+        schedule.stop_task(task)
+        save_task(task)
+        anchor_happened(incident, TASK_ANCHOR_PREFIX + task.key, now)
+        record(
+            incident,
+            actor,
+            Kind.TASK,
+            {"task_title": task.title, "before": before, "after": task.status, "delivered": delivered},
+            task=task,
+            at=now,
+        )
+    return tasks
