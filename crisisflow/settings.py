@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "crisisflow.incidents",
     "crisisflow.alerts",
     "crisisflow.evidence",
+    "crisisflow.reviews",
+    "crisisflow.watch",
     "crisisflow.statements",
     "crisisflow.subscribers",
     "crisisflow.web",
@@ -236,6 +238,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_float("CRISISFLOW_SWEEP_SECONDS", 5.0, minimum=0.5),
         "options": {"expires": 60},
     },
+    # Early warning: rules whose series or posts changed are evaluated (watch/rules.py).
+    "evaluate-early-warning-rules": {
+        "task": "crisisflow.watch.tasks.evaluate_rules",
+        "schedule": env_float("CRISISFLOW_WATCH_SECONDS", 30.0, minimum=1.0),
+        "options": {"expires": 60},
+    },
     # Files of evidence uploads whose transaction was rolled back (see evidence/cleanup.py).
     "remove-orphan-evidence": {
         "task": "crisisflow.evidence.tasks.remove_orphans",
@@ -295,6 +303,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "GoldenClockStateEnum": "crisisflow.api.serializers.CLOCK_STATES",
         "IncidentStateEnum": "crisisflow.vocab.State",
+        "StatementLanguageEnum": "crisisflow.statements.kinds.LANGUAGES",
+        "PostLanguageEnum": ["zh", "en"],
     },
     "TITLE": "CrisisFlow API",
     "DESCRIPTION": (

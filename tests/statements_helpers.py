@@ -31,7 +31,7 @@ def write(
     incident: Incident,
     kind: str = "holding_statement",
     language: str = "en",
-    body: str = HOLDING_EN,
+    body: str | None = None,
     *,
     title: str = "",
 ) -> Statement:

@@ -20,8 +20,10 @@ and whose view does not declare its methods goes in READ_ONLY.
 from __future__ import annotations
 
 import inspect
+import itertools
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -46,6 +48,7 @@ from crisisflow.incidents import actions
 from crisisflow.incidents.models import Event, Incident, Task, TeamMember
 from crisisflow.people.models import RosterEntry, User
 from crisisflow.people.prefs import FIELDS as PREFERENCE_FIELDS
+from crisisflow.reviews.models import ActionItem, Review, SignOff
 from crisisflow.statements import approvals, versions
 from crisisflow.statements.models import FactSheet, FactSheetVersion, Statement, StatementVersion
 from crisisflow.vocab import Role, Severity, State
@@ -197,6 +200,15 @@ WEB_FLAG = st.sampled_from(["on", ""])
 JSON_FLAG = st.booleans()
 NUMBER = st.integers(min_value=-(2**70), max_value=2**70)
 SMALL = st.integers(min_value=-2, max_value=5)
+CSV_FILE = st.sampled_from(
+    [
+        ("points.csv", b"series,at,value\nacme-complaints,2026-03-02T08:00:00Z,5\n"),
+        ("bad.csv", b"series,at,value\nnope,yesterday,many\n"),
+        ("posts.csv", "url,platform,at,text\nhttps://weibo.com/1,weibo,2026-03-02T08:00:00Z,差评\n".encode()),
+        ("empty.csv", b""),
+        ("shot.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32),
+    ]
+)
 FILE = st.sampled_from(
     [
         ("shot.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32),
@@ -217,6 +229,7 @@ class Route:
     anonymous: bool = False
     multipart: bool = False
     typical: dict[str, Any] = field(default_factory=dict)  # the rest of an explicit example
+    signed: bool = False  # sent as a data source signs a batch (crisisflow/watch), not as a person
 
     def known_examples(self) -> list[tuple]:
         """Each known edge value of each field, posted by the commander with `typical`."""
@@ -242,6 +255,7 @@ SUBSCRIBER_KIND = st.sampled_from(["email", "sms", "webhook", "pigeon"])
 SUBSCRIBER_ADDRESS = st.sampled_from(["reader@example.com", "13800138000", "http://127.0.0.1:9/hook", "nobody"])
 SUBSCRIBER_TOKEN = st.sampled_from(["eyJzIjoxfQ:1xXbk8:forged", "nonsense"])
 STATEMENT = {"reference": "reference", "statement_id": "statement_id"}
+IN_REVIEW = {"reference": "review_reference"}
 API_STATEMENT = {"statement_id": "statement_id"}
 STATEMENT_VERSION = st.just(Ref("statement_version"))
 KIND = st.sampled_from(["holding_statement", "regulator_notice", "internal_notice", "tweet"])
@@ -355,6 +369,30 @@ ROUTES: dict[str, Route] = {
         body=WORDS,
         correction_note=WORDS,
     ),
+    "reviews:edit": web(
+        url=IN_REVIEW,
+        version=st.just(Ref("review_version")),
+        speed_rating=st.sampled_from(["", "1", "5", "6"]),
+        speed_evidence=WORDS,
+        went_well=WORDS,
+        root_cause=WORDS,
+        root_cause_origin=st.sampled_from(["", "internal", "external", "aliens"]),
+        why_1=LINE,
+    ),
+    "reviews:sign": web(url=IN_REVIEW, version=st.just(Ref("review_version")), role=ROLE),
+    "reviews:add-item": web(
+        url=IN_REVIEW,
+        title=LINE,
+        kind=st.sampled_from(["playbook", "training", "policy", "nonsense"]),
+        owner=st.sampled_from(["prlead", "nobody", "1"]),
+        due_at=LOCAL_MOMENT,
+        playbook_key=st.sampled_from(["", "small-outage", "missing"]),
+        task_key=st.sampled_from(["", "legal-review", "missing"]),
+    ),
+    "reviews:finish-item": web(
+        url={**IN_REVIEW, "item_id": "item_id"}, version=SMALL, status=st.sampled_from(["done", "dropped", "maybe"])
+    ),
+    "reviews:share": web(url=IN_REVIEW, days=SMALL),
     "statements:request": web(url=STATEMENT, version=st.just(Ref("statement_version"))),
     "statements:approve": web(
         url=STATEMENT,
@@ -484,6 +522,25 @@ ROUTES: dict[str, Route] = {
         body=WORDS,
         correction_note=WORDS,
     ),
+    # Early warning (crisisflow/watch). The batch API answers 401 to anything unsigned.
+    "watch-upload": web(multipart=True, file=CSV_FILE),
+    "watch-point-add": web(series=st.sampled_from(["acme-complaints", "nope"]), at=LOCAL_MOMENT, value=NUMBER),
+    "watch-rule-quiet": web(
+        rule=SMALL,
+        version=SMALL,
+        action=st.sampled_from(["snooze", "mute", "unmute", "explode"]),
+        hours=SMALL,
+        reason=WORDS,
+    ),
+    "api:watch-batches": Route(
+        "post",
+        True,
+        {
+            "points": st.just([{"series": "acme-complaints", "at": "2026-03-02T09:00:00Z", "value": 1}]),
+            "posts": st.just([{"url": "https://weibo.com/1", "platform": "weibo", "at": "2026-03-02T09:00:00Z"}]),
+        },
+        signed=True,
+    ),
 }
 
 # Pages whose views do not declare their methods but only read. Anything else without a
@@ -578,6 +635,8 @@ class World:
     notification: Notification
     token: Any
     statement: Statement
+    review_incident: Incident  # in review, with an action item: the review forms' success paths run
+    item: Any
     web: dict[str, Client]
     anonymous: Client
 
@@ -600,6 +659,11 @@ class World:
         if value.what == "sheet_version":
             sheet = FactSheet.objects.filter(incident=self.incident).first()
             return sheet.version if sheet else 0
+        if value.what == "review_version":
+            from crisisflow.reviews.models import Review
+
+            review = Review.objects.filter(incident=self.review_incident).first()
+            return review.version if review else 0
         if value.what == "bulk_tasks":
             task = Task.objects.get(pk=self.task.pk)
             return [{"id": task.pk, "version": task.version}]
@@ -614,6 +678,8 @@ class World:
             "notification_id": self.notification.pk,
             "token_id": self.token.pk,
             "statement_id": self.statement.pk,
+            "review_reference": self.review_incident.reference,
+            "item_id": self.item.pk,
         }[value]
 
 
@@ -626,6 +692,18 @@ def world(people, plan, settings, tmp_path):
         member = actions.add_team_member(people.commander, incident, people.pr_member, Role.PR)
         statement = versions.create_statement(
             people.pr_lead, incident, "holding_statement", "en", body="We apologise. Payments failed."
+        )
+        from crisisflow.reviews import use_cases as reviews
+
+        in_review = walk_to(people, report(people, title="Refunds late"), State.IN_REVIEW)
+        actions.add_team_member(people.commander, in_review, people.observer, Role.OBSERVER)
+        item = reviews.add_action_item(
+            people.commander,
+            in_review,
+            title="Drill",
+            kind="training",
+            owner=people.pr_lead,
+            due_at=T0 + timedelta(days=9),
         )
         # In review: approving (as PR), rejecting and their refusals all have something to act on.
         statement = approvals.request_approval(people.pr_lead, statement, expected_version=statement.version)
@@ -648,6 +726,8 @@ def world(people, plan, settings, tmp_path):
             notification=notification,
             token=create_token(people.commander, name="monitoring", scope="read")[0],
             statement=statement,
+            review_incident=in_review,
+            item=item,
             web=clients,
             anonymous=Client(),
         )
@@ -668,6 +748,9 @@ def snapshot() -> tuple:
         list(Statement.objects.order_by("pk").values()),
         StatementVersion.objects.count(),
         FactSheetVersion.objects.count(),
+        list(Review.objects.order_by("pk").values()),
+        SignOff.objects.count(),
+        ActionItem.objects.count(),
     )
 
 
@@ -695,6 +778,8 @@ def send(world: World, name: str, route: Route, persona: str, url_args: dict, da
         client = world.web[persona]
         client.force_login(getattr(world.people, persona))
     url = reverse(name, kwargs=url_args)
+    if route.signed:
+        return _signed_batch(client, url, data)
     if route.api and not route.multipart:
         body = json.dumps(data)  # ASCII with \\u escapes: lone surrogates travel as JSON allows
         return client.generic(
@@ -714,6 +799,30 @@ def send(world: World, name: str, route: Route, persona: str, url_args: dict, da
         {key: _form_value(value) for key, value in data.items()}, doseq=True, encoding="utf-8", errors="surrogatepass"
     )
     return client.post(url, body, content_type="application/x-www-form-urlencoded")
+
+
+_signatures = itertools.count()
+
+
+def _signed_batch(client, url: str, data: dict):
+    """A batch signed by a data source, with a series it may name (both made inside the
+    example's savepoint), each with a timestamp of its own so none reads as a replay."""
+    from crisisflow.watch.api import signature
+    from crisisflow.watch.models import Brand, Series, Source
+
+    brand = Brand.objects.get_or_create(key="acme", defaults={"name": "Acme"})[0]
+    Series.objects.get_or_create(key="acme-complaints", defaults={"kind": "complaints_per_hour", "brand": brand})
+    source = Source.objects.get_or_create(key="radar", defaults={"name": "Radar", "secret": "k"})[0]
+    body = json.dumps(data).encode()
+    stamp = str(int(time.time()) - next(_signatures) % 250)
+    return client.post(
+        url,
+        body,
+        content_type="application/json",
+        HTTP_X_CRISISFLOW_SOURCE=source.key,
+        HTTP_X_CRISISFLOW_TIMESTAMP=stamp,
+        HTTP_X_CRISISFLOW_SIGNATURE=signature(source.secret, stamp, body),
+    )
 
 
 def refused_field(response) -> list[str]:

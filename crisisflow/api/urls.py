@@ -5,6 +5,7 @@ from crisisflow.api import views
 from crisisflow.statements import api as statements
 from crisisflow.statements import flow_api
 from crisisflow.subscribers import api as subscribers_api
+from crisisflow.watch import api as watch
 
 app_name = "api"
 
@@ -42,6 +43,7 @@ urlpatterns = [
     path("playbooks/<slug:key>/", views.playbook, name="playbook-detail"),
     # The fact sheet, statements and their versions (crisisflow.statements.api).
     *statements.urlpatterns,
+    path("watch/batches/", watch.batches, name="watch-batches"),
     # Approvals and publishing (crisisflow.statements.flow_api).
     *flow_api.urlpatterns,
     # Public subscriptions to notices (no sign-in).

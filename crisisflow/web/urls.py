@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from crisisflow.evidence import views as evidence
+from crisisflow.watch.urls import web_patterns as watch
 from crisisflow.web import board, dashboard, playbooks, tokens, views
 from crisisflow.web.forms import SignInForm
 
@@ -65,4 +66,7 @@ urlpatterns = [
     path(task + "comment/", views.comment_on_task, name="task-comment"),
     # The Statements tab of an incident: fact sheet, message set, editor, versions.
     path("", include("crisisflow.statements.urls")),
+    *watch,
+    # The review of an incident, its exports and share links, and analytics.
+    path("", include("crisisflow.reviews.urls")),
 ]
