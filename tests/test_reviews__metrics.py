@@ -22,9 +22,10 @@ H = timedelta(hours=1)
 pytestmark = pytest.mark.django_db
 
 
-def built(people, *, publish_after: timedelta, outbreak_before: timedelta = timedelta(minutes=30)):
+def built(people, *, publish_after: timedelta | None, outbreak_before: timedelta = timedelta(minutes=30)):
     """Outbreak 30 min before the report at T0; confirmed +10 min, activated +20 min,
-    team assembled +40 min (from T0); the first statement `publish_after` the outbreak."""
+    team assembled +40 min (from T0); the first statement (a real one, approved and
+    published) `publish_after` the outbreak — None: left to the test."""
     with time_machine.travel(T0, tick=False) as traveller:
         incident = report(people, detected_at=T0 - outbreak_before)
         traveller.move_to(T0 + timedelta(minutes=10))
@@ -33,8 +34,9 @@ def built(people, *, publish_after: timedelta, outbreak_before: timedelta = time
         incident = walk_to(people, incident, State.PLAN_ACTIVATED)
         traveller.move_to(T0 + timedelta(minutes=40))
         incident = walk_to(people, incident, State.TEAM_ASSEMBLED)
-        traveller.move_to(T0 - outbreak_before + publish_after)
-        incident = walk_to(people, incident, State.INFO_PUBLISHED)
+        if publish_after is not None:
+            traveller.move_to(T0 - outbreak_before + publish_after)
+            incident = walk_to(people, incident, State.INFO_PUBLISHED)
     return incident
 
 
@@ -53,9 +55,9 @@ def test_a_statement_three_hours_after_the_outbreak_meets_the_golden_four_hours(
     assert first.value == 3 * H
     golden = figure(incident, "golden_hours", now)
     assert (golden.note, golden.value, golden.text) == ("met", timedelta(hours=1), "met, 1 h 00 min to spare")
-    # Each figure links to the event it came from: the publish step here.
-    step = incident.events.get(kind=Event.Kind.TRANSITION, data__to=State.INFO_PUBLISHED)
-    assert golden.events == [step.seq] == first.events
+    # Each figure links to the event it came from: the holding statement's publication.
+    published = incident.events.get(kind="statement_published", data__first_statement=True)
+    assert golden.events == [published.seq] == first.events
     confirmed = incident.events.get(kind=Event.Kind.TRANSITION, data__to=State.CONFIRMED)
     assert figure(incident, "time_to_confirm", now).events == [confirmed.seq]
 
@@ -80,7 +82,7 @@ def statement_events(incident, actor, rows):
 
 
 def test_a_lint_dirty_first_statement_then_a_clean_one_and_approval_latency(people, plan):
-    incident = built(people, publish_after=timedelta(hours=5))
+    incident = built(people, publish_after=None)
     c = people.commander
     outbreak = incident.detected_at
     base = {"kind": "holding_statement", "language": "zh-hans"}
@@ -113,7 +115,7 @@ def test_a_lint_dirty_first_statement_then_a_clean_one_and_approval_latency(peop
                     "version": 1,
                     "channel": "weibo",
                     "location": "",
-                    "first_statement": False,
+                    "first_statement": True,
                     "correction": False,
                 },
             ),
@@ -149,8 +151,10 @@ def test_a_lint_dirty_first_statement_then_a_clean_one_and_approval_latency(peop
     # Legal waited 30 min on the first and 1 h on the second: median 45 min.
     assert legal.value == timedelta(minutes=45)
     assert figures.metric("approval_latency_pr").value == timedelta(minutes=50)
+    first = [m for m in figures.milestones if m.key == "first_statement"]
+    assert [m.at for m in first] == [outbreak + 2 * H]
     later = [m for m in figures.milestones if m.key == "statement"]
-    assert [m.at for m in later] == [outbreak + 2 * H, outbreak + 8 * H]
+    assert [m.at for m in later] == [outbreak + 8 * H]
 
 
 def test_escalations_and_tasks_on_time_are_counted_from_the_timeline(people, plan):
