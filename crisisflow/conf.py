@@ -66,6 +66,9 @@ DEFAULTS: dict[str, Any] = {
     # Folders (or single files) of extra statement-linter word lists, read after the
     # built-in ones in crisisflow/statements/lint/data/ (README: "The statement linter").
     "LINT_EXTRA_DIRS": [],
+    # Where public notices are written as static files (HTML and feeds) for a reverse
+    # proxy or CDN to serve, also while the app is down (README: "Public notices").
+    "NOTICE_DIR": str(settings.BASE_DIR / "var" / "notices"),
     # API rate limits (crisisflow.api.throttles), sliding windows kept in the cache.
     # "<scope>" counts per person, "<scope>_address" per network address (a whole
     # office behind one address, hence the larger figure). Generous: a crisis team
