@@ -17,7 +17,7 @@ PUBLIC_TEXT = "We restored payments and refunded every failed fee."
 
 @pytest.fixture(autouse=True)
 def notice_dir(settings, tmp_path):
-    settings.CRISISFLOW = {**settings.CRISISFLOW, "NOTICE_DIR": str(tmp_path / "notices")}
+    settings.CRISISFLOW = {**settings.CRISISFLOW, "NOTICE_DIR": str(tmp_path / "notices"), "NOTICE_STAMP_SECONDS": 0}
     views.forget_renders()
     return tmp_path / "notices"
 
@@ -38,7 +38,7 @@ def test_the_matrix_of_what_the_public_sees(people, plan):
     published = write(people.commander, incident, "progress_update", body="PUBLISHED-UPDATE " + PUBLIC_TEXT)
     approve_all(people, published)
     publish_approved(people, published)
-    draft = write(people.commander, incident, "customer_email", body="DRAFT-ONLY text", title="Draft subject")
+    write(people.commander, incident, "customer_email", body="DRAFT-ONLY text", title="Draft subject")
     approved = write(people.commander, incident, "social_post", body="APPROVED-NOT-PUBLISHED text")
     approve_all(people, approved)
     internal = write(people.commander, incident, "internal_notice", body="INTERNAL-NOTICE text", title="Staff")

@@ -10,6 +10,7 @@ cache in front may keep the answers (Cache-Control public, Vary Accept-Language)
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import OrderedDict
 
 from django.contrib import messages
@@ -22,6 +23,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from crisisflow.conf import setting
 from crisisflow.incidents import permissions as incident_permissions
 from crisisflow.incidents.errors import CrisisFlowError, Forbidden, NotFound
 from crisisflow.notices import actions, content
@@ -67,6 +69,7 @@ def _kept_render(key: tuple, make) -> tuple[bytes, str]:
 
 def forget_renders() -> None:
     _kept.clear()
+    _stamps.clear()
 
 
 def _answer(request: HttpRequest, body: bytes, etag: str, kind: str, language: str | None = None) -> HttpResponse:
@@ -83,13 +86,28 @@ def _answer(request: HttpRequest, body: bytes, etag: str, kind: str, language: s
     return response
 
 
+# What a notice's address points at, kept per process for NOTICE_STAMP_SECONDS: a spike of
+# readers costs one query a second per process, and a change shows within that time.
+_stamps: dict[str, tuple[float, PublicNotice | None]] = {}
+
+
 def _notice(slug: str) -> PublicNotice:
-    notice = (
-        PublicNotice.objects.filter(slug=slug, enabled=True, drill=False)
-        .select_related("incident")
-        .only("pk", "slug", "enabled", "drill", "generation", "incident__version", "incident__state")
-        .first()
-    )
+    now = time.monotonic()
+    kept = _stamps.get(slug)
+    if kept is not None and kept[0] > now:
+        notice = kept[1]
+    else:
+        notice = (
+            PublicNotice.objects.filter(slug=slug, enabled=True, drill=False)
+            .select_related("incident")
+            .only("pk", "slug", "enabled", "drill", "generation", "incident__version", "incident__state")
+            .first()
+        )
+        ttl = float(setting("NOTICE_STAMP_SECONDS"))
+        if ttl > 0:
+            if len(_stamps) > 10_000:
+                _stamps.clear()
+            _stamps[slug] = (now + ttl, notice)
     if notice is None:
         raise Http404(_("No such notice."))
     return notice
