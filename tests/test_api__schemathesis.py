@@ -36,6 +36,7 @@ from schemathesis.checks import (
 from crisisflow.alerts.sweep import sweep
 from crisisflow.evidence import actions as evidence
 from crisisflow.incidents import actions
+from crisisflow.statements import drafting, versions
 from crisisflow.vocab import State
 from tests.conftest import T0, Personas, install_plan, make_user
 from tests.flows import report, walk_to
@@ -72,6 +73,8 @@ def seed(people: Personas, plan) -> dict[str, list]:
         statement = assembled.tasks.get(key="holding-statement")
         actions.add_task_comment(people.commander, statement, "Draft ready for legal")
         attachment = evidence.attach(people.commander, assembled, SimpleUploadedFile("post.png", png()), "post")
+        drafted = drafting.draft_message_set(people.commander, assembled, language="en")
+        versions.save_version(people.commander, drafted[0], title="", body="Second version.", expected_version=1)
     with time_machine.travel(T0 + timedelta(hours=3, minutes=31), tick=False):
         sweep()  # overdue tasks: notifications for the commander
     return {
@@ -82,6 +85,8 @@ def seed(people: Personas, plan) -> dict[str, list]:
         "notification_id": list(people.commander.notifications.order_by("pk").values_list("pk", flat=True)[:3]),
         "key": [plan.playbook.key],
         "user": [people.commander.pk, people.pr_member.pk, people.legal.pk, people.observer.pk],
+        "statement_id": [s.pk for s in drafted],
+        "number": [1, 2],
     }
 
 

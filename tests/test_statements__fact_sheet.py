@@ -10,7 +10,7 @@ from crisisflow.incidents.errors import Conflict, Forbidden, Invalid, NotFound
 from crisisflow.incidents.models import Event
 from crisisflow.incidents.timeline import describe
 from crisisflow.statements import facts
-from crisisflow.statements.models import FactSheetVersion
+from crisisflow.statements.models import FactSheetVersion, VersionIsImmutable
 from tests.conftest import T0
 from tests.statements import sheet, team_incident
 
@@ -119,3 +119,12 @@ def test_fact_refs_hold_the_sheet_and_the_incidents_scope_as_confirmed(people, i
     assert not refs["who"].confirmed
     assert refs["next[0]"].text == "Refund every failed payment. (2026-03-05)"
     assert refs["when.outbreak"].text == "2026-03-02T08:00:00+00:00"
+
+
+def test_a_saved_version_cannot_be_changed(people, incident):
+    version = facts.save_fact_sheet(people.pr_lead, incident, sheet(), expected_version=0)
+    version.content = {"sections": {}}
+    with pytest.raises(VersionIsImmutable):
+        version.save()
+    with pytest.raises(VersionIsImmutable):
+        FactSheetVersion.objects.filter(pk=version.pk).update(content={})

@@ -7,6 +7,7 @@ lengths, the command and the live-lint fragment."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -535,9 +536,11 @@ def write(tmp_path: Path, text: str) -> Path:
     return file
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
+def run(*args: str, reader: str = "en") -> subprocess.CompletedProcess:
+    """The command as a person runs it; `reader`: the site language its messages use."""
     return subprocess.run(
         [sys.executable, "manage.py", "lint_statement", *args],
+        env={**os.environ, "LANGUAGE_CODE": reader},
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parent.parent,
@@ -553,6 +556,10 @@ def test_the_command_prints_line_col_level_code_message_and_exits_1_on_errors(tm
     assert "1:1: error: missing_attitude: No apology" in lines[0]
     assert "2:4: warning: vague_promise: “尽快” promises nothing anyone can check" in result.stdout
     assert all(re.match(r"^\d+:\d+: (error|warning|info): [a-z_]+: .+", line) for line in lines)
+    # A Chinese site's command speaks Chinese; the codes stay the same.
+    chinese = run("--kind", HOLDING, str(file), reader="zh-hans")
+    assert chinese.returncode == 1
+    assert chinese.stdout.splitlines()[0].startswith("1:1: error: missing_attitude: 没有致歉")
 
 
 def test_the_command_exits_0_with_only_warnings_and_reads_english(tmp_path, capsys):

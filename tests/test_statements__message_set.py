@@ -77,8 +77,11 @@ def test_the_draft_says_facts_as_the_sheet_has_them(people, incident):
     zh = next(s for s in made if s.language == "zh-hans").current.body
     # Confirmed: as it is. Unconfirmed: worded as preliminary.
     assert "What happened: Payments failed for users in East China." in en
-    assert "about 1,200,000 users; in East China; Our preliminary findings, still being verified: Users who paid" in en
-    assert "据初步核实，Users who paid by card.（仍在进一步核实中）" in zh
+    assert (
+        "Who is affected: About 1,200,000 users in East China. "
+        "Our preliminary findings, still being verified: Users who paid by card.\n" in en
+    )
+    assert "约 1,200,000 名用户，涉及地区：East China。据初步核实，Users who paid by card.（仍在进一步核实中）" in zh
     assert "- By 5 March 2026: Refund every failed payment." in en
     assert "2026年3月5日前：Refund every failed payment." in zh
     assert "it began at 2 March 2026, 16:00 (Beijing time)" in en

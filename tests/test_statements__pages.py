@@ -129,7 +129,7 @@ def test_versions_and_the_diff_between_any_two(browse, people, incident):
 def test_pages_speak_chinese(browse, people, incident):
     statement = drafting.draft_message_set(people.pr_lead, incident, language="zh-hans")[0]
     client = browse(people.pr_lead, "zh-hans")
-    assert "起草" in client.get(url("list", incident)).content.decode()
+    assert "起草整套口径" in client.get(url("list", incident)).content.decode()
     assert "事实清单" in client.get(url("edit", incident, statement.pk)).content.decode()
 
 

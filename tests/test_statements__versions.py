@@ -63,7 +63,11 @@ def test_creating_a_statement_drafts_version_one(people, incident, holding):
     assert holding.current.content_hash == expected
     event = Event.objects.get(incident=incident, kind="statement_drafted")
     assert event.data["statement"] == holding.pk
-    assert describe(event) == "Holding statement (English) drafted — linter: nothing found"
+    # The real linter: an apology with no facts and no action is not yet a first response.
+    assert (
+        describe(event)
+        == "Holding statement (English) drafted — linter: 2 errors, 0 warnings (missing_action, missing_facts)"
+    )
 
 
 def test_saving_lints_against_the_fact_sheet_and_bumps_the_version(people, incident, holding, fake_lint):

@@ -54,8 +54,9 @@ SKIPPED = "skipped"
 State = Notification.State
 
 # Delivered rows are marked in one UPDATE per this many seconds of sending (and at the
-# end of the batch): quick sends share a write, a slow one gets its own at once.
-FLUSH_SECONDS = 0.02
+# end of the batch): quick sends share a write, a slow one gets its own at once. A worker
+# killed mid-batch sends again at most this much (same idempotency keys).
+FLUSH_SECONDS = 0.1
 
 
 def max_attempts() -> int:

@@ -2,6 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from crisisflow.api import views
+from crisisflow.statements import api as statements
 from crisisflow.statements import flow_api
 
 app_name = "api"
@@ -38,6 +39,8 @@ urlpatterns = [
     path("notifications/<int:notification_id>/read/", views.read_notification, name="notification-read"),
     path("playbooks/", views.playbooks, name="playbooks"),
     path("playbooks/<slug:key>/", views.playbook, name="playbook-detail"),
+    # The fact sheet, statements and their versions (crisisflow.statements.api).
+    *statements.urlpatterns,
     # Statement approvals and publishing (the statements app's own endpoints).
     path("", include(flow_api.urlpatterns)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -124,14 +124,25 @@ def _by(fact: dict, language: str) -> str:
     return ROLE_WORDS[language].get(fact.get("by") or "", "")
 
 
-def worded(fact: dict, text: str, language: str) -> str:
-    """A fact as a statement may say it: as it is when confirmed, as preliminary when not."""
+def worded(fact: dict, text: str, language: str, *, plan: bool = False) -> str:
+    """A fact as a statement may say it: as it is when confirmed; when not, as a
+    preliminary finding, or (`plan`: a commitment, the compensation) as not yet final."""
     text = text.strip()
     if fact.get("confirmed"):
         return text
+    if plan:
+        return f"初步方案：{text}（待最终确认）" if language == "zh-hans" else f"Planned, not yet final: {text}"
     if language == "zh-hans":
         return f"据初步核实，{text}（仍在进一步核实中）"
     return f"Our preliminary findings, still being verified: {text}"
+
+
+def sentence(text: str, language: str) -> str:
+    """`text` ending as a sentence does, without doubling its full stop."""
+    text = text.rstrip()
+    if text.endswith(("。", "！", "？", "）", ".", "!", "?", ")")):
+        return text
+    return text + ("。" if language == "zh-hans" else ".")
 
 
 def _lines(items: list[str], language: str) -> str:
@@ -160,15 +171,19 @@ def placeholder_values(incident: Incident, content: dict, language: str, today: 
     parts = []
     if incident.affected_users is not None:
         n = f"{incident.affected_users:,}"
-        parts.append(f"约 {n} 名用户" if language == "zh-hans" else f"about {n} users")
-    if incident.regions:
+        figures = f"约 {n} 名用户" if language == "zh-hans" else f"about {n} users"
+        if incident.regions:
+            places = "、".join(incident.regions) if language == "zh-hans" else ", ".join(incident.regions)
+            figures += f"，涉及地区：{places}" if language == "zh-hans" else f" in {places}"
+        parts.append(sentence(figures, language))
+    elif incident.regions:
         places = "、".join(incident.regions) if language == "zh-hans" else ", ".join(incident.regions)
-        parts.append(f"涉及地区：{places}" if language == "zh-hans" else f"in {places}")
+        parts.append(sentence(f"涉及地区：{places}" if language == "zh-hans" else f"In {places}", language))
     if who.get("text"):
-        parts.append(worded(who, who["text"], language))
-    sep = "；" if language == "zh-hans" else "; "
+        parts.append(sentence(worded(who, who["text"], language), language))
+    joined = ("" if language == "zh-hans" else " ").join(parts)
     values["affected"] = (
-        (sep.join(parts) + ("。" if language == "zh-hans" else ".")) if parts else gap("affected", language)
+        (joined[0].upper() + joined[1:] if language == "en" else joined) if parts else gap("affected", language)
     )
     values["regions"] = (
         ("、" if language == "zh-hans" else ", ").join(incident.regions)
@@ -193,15 +208,15 @@ def placeholder_values(incident: Incident, content: dict, language: str, today: 
 
     upcoming = sorted((f for f in s.get("next") or [] if f.get("text") and f.get("due")), key=lambda f: f["due"])
     if language == "zh-hans":
-        steps = [f"{day_text(f['due'], language)}前：{worded(f, f['text'], language)}" for f in upcoming]
+        steps = [f"{day_text(f['due'], language)}前：{worded(f, f['text'], language, plan=True)}" for f in upcoming]
     else:
-        steps = [f"By {day_text(f['due'], language)}: {worded(f, f['text'], language)}" for f in upcoming]
+        steps = [f"By {day_text(f['due'], language)}: {worded(f, f['text'], language, plan=True)}" for f in upcoming]
     values["next"] = _lines(steps, language) if steps else gap("next", language)
     values["next_update"] = day_text(upcoming[0]["due"], language) if upcoming else gap("next_update", language)
 
     compensation = s.get("compensation") or {}
     values["compensation"] = (
-        worded(compensation, compensation["text"], language)
+        worded(compensation, compensation["text"], language, plan=True)
         if compensation.get("text")
         else gap("compensation", language)
     )

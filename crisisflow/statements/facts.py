@@ -436,4 +436,9 @@ def fact_refs(incident: Incident, content: dict | None = None) -> list[FactRef]:
         else:
             text = fact["text"]
         refs.append(FactRef(section, text, bool(fact["confirmed"])))
+    # Where people get help is the company's own: as stated, so a hotline's digits are
+    # not taken for a figure that contradicts the sheet.
+    for key, value in ((content or {}).get("sections", {}).get("help") or {}).items():
+        if value:
+            refs.append(FactRef(f"help.{key}", value, True))
     return refs

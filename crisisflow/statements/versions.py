@@ -116,14 +116,14 @@ def _write_version(actor, statement: Statement, *, title: str, body: str, now, c
         created_at=now,
         fact_sheet_version=sheet_version,
         findings=[f.as_dict() for f in findings],
-        errors=levels[lint.Level.ERROR],
-        warnings=levels[lint.Level.WARNING],
+        errors=levels["error"],
+        warnings=levels["warning"],
         correction_note=correction_note,
     )
 
 
 def lint_summary(version: StatementVersion) -> dict:
-    infos = sum(1 for f in version.findings if f.get("level") == lint.Level.INFO)
+    infos = sum(1 for f in version.findings if f.get("level") == "info")
     return {
         "errors": version.errors,
         "warnings": version.warnings,

@@ -8,6 +8,9 @@ crisisflow.statements. A refusal is shown beside the field it names, under its s
 
 from __future__ import annotations
 
+import copy
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -23,6 +26,7 @@ from crisisflow.incidents.models import Incident
 from crisisflow.statements import diff, drafting, facts, kinds, permissions, preview, versions
 from crisisflow.statements.forms import FactSheetForm, MessageSetForm, NewStatementForm, StatementForm, field_for_path
 from crisisflow.statements.models import Statement, StatementState
+from crisisflow.vocab import Role
 from crisisflow.web import guards
 
 STATE_ORDER = {state: i for i, state in enumerate(StatementState.values)}
@@ -181,6 +185,19 @@ def fact_sheet(request: HttpRequest, reference: str) -> HttpResponse:
 # --- the editor, the versions, the diff ---------------------------------------------------------------
 
 
+def display_content(content: dict) -> dict:
+    """The sheet as the editor's side panel shows it: times as times (shown in the
+    reader's zone), roles by their names."""
+    shown = copy.deepcopy(content)
+    roles = dict(Role.choices)
+    for _path, fact in facts.iter_facts(shown):
+        if fact.get("by"):
+            fact["by"] = str(roles.get(fact["by"], fact["by"]))
+        if fact.get("at"):
+            fact["at"] = datetime.fromisoformat(fact["at"])
+    return shown
+
+
 def editor_context(request: HttpRequest, incident: Incident, statement: Statement, form: StatementForm) -> dict:
     kind = kinds.KINDS[statement.kind]
     standing = permissions.standing(request.user, incident)
@@ -198,7 +215,7 @@ def editor_context(request: HttpRequest, incident: Incident, statement: Statemen
         "previews": preview.previews(statement.kind),
         "preview_title": title,
         "preview_body": body,
-        "sheet_content": content,
+        "sheet_content": display_content(content),
         "sheet": facts.current_sheet(incident),
         "section_labels": facts.SECTION_LABELS,
         "findings": statement.current.findings if statement.current else [],

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from crisisflow.statements.models.statement import VersionIsImmutable
 
 
 class FactSheet(models.Model):
@@ -27,6 +31,11 @@ class FactSheet(models.Model):
         return f"{self.incident_id} fact sheet v{self.version}"
 
 
+class FactSheetVersionQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise VersionIsImmutable("a fact sheet version cannot be changed; save a new version")
+
+
 class FactSheetVersion(models.Model):
     """One saved state of a fact sheet. Never changed: a correction is a new version.
 
@@ -40,9 +49,16 @@ class FactSheetVersion(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("saved at"))
 
+    objects = FactSheetVersionQuerySet.as_manager()
+
     class Meta:
         ordering = ["sheet", "number"]
         constraints = [models.UniqueConstraint(fields=["sheet", "number"], name="fact_sheet_version_once")]
 
     def __str__(self) -> str:
         return f"fact sheet {self.sheet_id} v{self.number}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise VersionIsImmutable("a fact sheet version cannot be changed; save a new version")
+        super().save(*args, **kwargs)
