@@ -140,7 +140,8 @@ def fire(row: Row, now: datetime) -> tuple[str, list[int]] | None:
 
 def _notify(incident: Incident, people: list[User], rung: Rung, c: Commitment, now: datetime, source: str) -> list[int]:
     """Write the notifications (the outbox) and queue them once the transaction commits."""
-    message = outbox.payload_for(rung.kind, rung.name, incident, due_at=c.due_at, **payload(c))
+    message = outbox.payload_for(rung.kind, rung.name, incident, due_at=c.due_at)
+    message.update(payload(c))
     rows = outbox.rows_for(
         source=source,
         kind=rung.kind,
