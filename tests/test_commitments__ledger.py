@@ -24,7 +24,7 @@ from crisisflow.vocab import State
 from tests.conftest import T0
 from tests.flows import finish_gating, walk_to
 from tests.statements import team_incident
-from tests.statements_helpers import approve_all, on_team, publish_approved, write
+from tests.statements_helpers import on_team, publish_approved, write
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = timedelta(days=1)
@@ -149,7 +149,7 @@ def test_the_public_page_shows_late_and_kept_with_evidence(people, incident):
     with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
         statement = promise_statement(people, incident)
         ask(people, statement)
-        late = commit(people, incident, statement, text="Refund every fee", due_at=T0 + 2 * D)
+        commit(people, incident, statement, text="Refund every fee", due_at=T0 + 2 * D)
         kept = commit(people, incident, statement, text="Insurance for a year", due_at=T0 + 30 * D)
         approve_as(people, statement, "pr")
         approve_as(people, statement, "legal")
