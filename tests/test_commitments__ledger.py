@@ -31,12 +31,6 @@ D = timedelta(days=1)
 PROMISE = "我们将尽快为受影响用户提供免费的身份盗用保险。"
 
 
-@pytest.fixture(autouse=True)
-def notice_dir(settings, tmp_path):
-    settings.CRISISFLOW = {**settings.CRISISFLOW, "NOTICE_DIR": str(tmp_path / "n"), "NOTICE_STAMP_SECONDS": 0}
-    notice_views.forget_renders()
-
-
 @pytest.fixture
 def incident(people, plan):
     with time_machine.travel(T0, tick=False):
@@ -213,3 +207,42 @@ def test_who_may_do_what(people, incident):
         actions.verify(people.cs, c, expected_version=c.version)  # never the owner
     c = actions.verify(people.legal, c, expected_version=c.version)
     assert c.verified_by == people.legal
+
+
+def test_the_editor_offers_to_make_a_vague_promise_a_commitment(people, incident, browse):
+    statement = promise_statement(people, incident)
+    client = browse(people.commander)
+    page = client.get(f"/incidents/{incident.reference}/statements/{statement.pk}/").content.decode()
+    assert "Make this a commitment" in page
+    link = f"/incidents/{incident.reference}/commitments/?version={statement.current_id}"
+    assert link in page
+    form = client.get(link + "&start=3").content.decode()
+    assert PROMISE in form  # the sentence, ready to be made measurable
+    response = client.post(
+        f"/incidents/{incident.reference}/commitments/",
+        {
+            "text": "一年免费身份盗用保险，保额每人10万元",
+            "owner": people.legal.pk,
+            "due_at": "2026-03-20",
+            "statement_version": statement.current_id,
+            "sentence": PROMISE,
+            "coverage": "10万元/人",
+        },
+    )
+    assert response.status_code == 302
+    ask(people, statement)
+    approve_as(people, statement, "pr")  # the promise is a commitment now
+
+
+def test_the_executives_page_lists_what_we_owe_across_incidents(
+    people, incident, browse, django_assert_max_num_queries
+):
+    for n in range(5):
+        commit(people, incident, text=f"Promise {n}", due_at=T0 + n * D)
+    client = browse(people.executive)
+    with time_machine.travel(T0 + 2 * D + timedelta(hours=1), tick=False):
+        with django_assert_max_num_queries(12):
+            page = client.get("/commitments/").content.decode()
+        assert page.count("Promise ") == 5
+        assert "3 late commitments" in page
+        assert browse(people.outsider).get("/commitments/?status=late").content.decode().count("Promise ") == 3

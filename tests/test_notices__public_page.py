@@ -15,13 +15,6 @@ from tests.statements_helpers import approve_all, edit, publish_approved, write
 PUBLIC_TEXT = "We restored payments and refunded every failed fee."
 
 
-@pytest.fixture(autouse=True)
-def notice_dir(settings, tmp_path):
-    settings.CRISISFLOW = {**settings.CRISISFLOW, "NOTICE_DIR": str(tmp_path / "notices"), "NOTICE_STAMP_SECONDS": 0}
-    views.forget_renders()
-    return tmp_path / "notices"
-
-
 def turn_on(people, incident, **kw):
     kw.setdefault("title_zh", "支付故障公告")
     kw.setdefault("title_en", "Payments outage notice")
@@ -79,7 +72,7 @@ def test_an_unknown_or_guessed_address_is_404_and_the_default_address_is_unguess
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_correction_strikes_the_old_wording_and_says_what_changed(people, plan, notice_dir):
+def test_a_correction_strikes_the_old_wording_and_says_what_changed(people, plan, notice_files):
     incident = team_incident(people)
     notice = turn_on(people, incident, slug="payments-2026")
     statement = write(
@@ -107,11 +100,11 @@ def test_a_correction_strikes_the_old_wording_and_says_what_changed(people, plan
     assert update.title == "Payments outage notice"
 
     # Static files written at the publication, served as they are by a proxy.
-    html = (notice_dir / "payments-2026" / "index.en.html").read_text()
+    html = (notice_files / "payments-2026" / "index.en.html").read_text()
     assert "Payments in East and South China failed in the morning." in html and "<del" in html
-    feed = json.loads((notice_dir / "payments-2026" / "feed.json").read_text())
+    feed = json.loads((notice_files / "payments-2026" / "feed.json").read_text())
     assert any("South China" in item["content_text"] for item in feed["items"])
-    assert "<feed" in (notice_dir / "payments-2026" / "feed.atom").read_text()
+    assert "<feed" in (notice_files / "payments-2026" / "feed.atom").read_text()
     assert notice.slug == "payments-2026"
 
 

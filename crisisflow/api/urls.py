@@ -2,6 +2,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from crisisflow.api import views
+from crisisflow.commitments import api as commitments
+from crisisflow.notices import api as notices
 from crisisflow.statements import api as statements
 from crisisflow.statements import flow_api
 
@@ -43,6 +45,9 @@ urlpatterns = [
     *statements.urlpatterns,
     # Statement approvals and publishing (the statements app's own endpoints).
     path("", include(flow_api.urlpatterns)),
+    # Public notices and the commitments ledger.
+    *notices.urlpatterns,
+    *commitments.urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.Docs.as_view(), name="docs"),
 ]
