@@ -18,7 +18,6 @@ from crisisflow.incidents import actions as incident_actions
 from crisisflow.incidents.errors import Blocked, Forbidden
 from crisisflow.incidents.models import Event
 from crisisflow.notices import actions as notices
-from crisisflow.notices import views as notice_views
 from crisisflow.statements import approvals
 from crisisflow.vocab import State
 from tests.conftest import T0

@@ -8,7 +8,7 @@ import json
 import pytest
 from django.test import Client
 
-from crisisflow.notices import actions, publications, views
+from crisisflow.notices import actions, publications
 from tests.statements import team_incident
 from tests.statements_helpers import approve_all, edit, publish_approved, write
 
