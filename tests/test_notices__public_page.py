@@ -163,3 +163,11 @@ def test_the_settings_page_turns_it_on(people, plan, browse):
         .status_code
         == 403
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_chinese_page_speaks_chinese(people, plan):
+    incident = team_incident(people)
+    notice = turn_on(people, incident)
+    page = Client().get(f"/notice/{notice.slug}/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "我们的承诺" in page and "状态：" in page and "我们已确认问题，正在处理。" in page
