@@ -8,7 +8,7 @@ import json
 import pytest
 from django.test import Client
 
-from crisisflow.notices import actions, publications
+from crisisflow.notices import actions, publications, views
 from tests.statements import team_incident
 from tests.statements_helpers import approve_all, edit, publish_approved, write
 
@@ -171,3 +171,63 @@ def test_the_chinese_page_speaks_chinese(people, plan):
     notice = turn_on(people, incident)
     page = Client().get(f"/notice/{notice.slug}/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert "我们的承诺" in page and "状态：" in page and "我们已确认问题，正在处理。" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stage_change_reaches_the_page_and_its_files(people, plan, notice_files):
+    from crisisflow.incidents import actions as incident_actions
+    from tests.statements_helpers import publish_first_statement
+
+    incident = team_incident(people, affected_users=12_000)
+    notice = turn_on(people, incident, slug="stage-change")
+    publish_first_statement(people, incident)
+    incident.refresh_from_db()
+    from tests.flows import finish_gating
+
+    finish_gating(people, incident, "info_published")
+    incident_actions.publish_information(people.commander, incident)
+    page = public(notice.slug).content.decode()
+    assert "We have said what we know and are fixing the problem." in page
+    assert "We have said what we know" in (notice_files / "stage-change" / "index.en.html").read_text()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_page_costs_the_same_queries_however_many_statements(people, plan, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    incident = team_incident(people)
+    notice = turn_on(people, incident)
+
+    def count() -> int:
+        views.forget_renders()
+        with CaptureQueriesContext(connection) as ctx:
+            assert public(notice.slug).status_code == 200
+        return len(ctx.captured_queries)
+
+    statement = write(people.commander, incident, "progress_update", body="Payments in East China failed.")
+    approve_all(people, statement)
+    publish_approved(people, statement)
+    few = count()
+    for n in range(6):
+        s = write(people.commander, incident, "social_post", body=f"Update number {n}: payments work again.")
+        approve_all(people, s)
+        publish_approved(people, s)
+    assert count() == few
+    # A second request is served from the kept render: one query at most.
+    with django_assert_max_num_queries(1):
+        public(notice.slug)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_regenerate_notices_writes_every_notice(people, plan, notice_files):
+    from django.core.management import call_command
+
+    incident = team_incident(people)
+    turn_on(people, incident, slug="regenerated", listed=True)
+    import shutil
+
+    shutil.rmtree(notice_files)
+    call_command("regenerate_notices")
+    assert (notice_files / "regenerated" / "index.zh-hans.html").exists()
+    assert "regenerated" in (notice_files / "feed.json").read_text()

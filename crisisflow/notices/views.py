@@ -10,6 +10,7 @@ cache in front may keep the answers (Cache-Control public, Vary Accept-Language)
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections import OrderedDict
 
@@ -125,10 +126,21 @@ def notice_page(request: HttpRequest, slug: str) -> HttpResponse:
 
     def make() -> bytes:
         full = _full(notice)
-        return rendering.page(content.build(full, language))
+        body = rendering.page(content.build(full, language))
+        # What the page shows changed since the files were written (a stage change moves
+        # the status): bring the files a proxy serves during an outage up to date too.
+        _rewrite_files(full)
+        return body
 
     body, etag = _kept_render(key, make)
     return _answer(request, body, etag, "page", language)
+
+
+def _rewrite_files(notice: PublicNotice) -> None:
+    try:
+        rendering.write_notice(notice)
+    except OSError:
+        logging.getLogger(__name__).exception("could not write the files of notice %s", notice.slug)
 
 
 @require_safe
