@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "crisisflow.incidents",
     "crisisflow.alerts",
     "crisisflow.evidence",
+    "crisisflow.watch",
     "crisisflow.statements",
     "crisisflow.commitments",
     "crisisflow.notices",
@@ -235,6 +236,12 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-deadlines": {
         "task": "crisisflow.alerts.tasks.sweep",
         "schedule": env_float("CRISISFLOW_SWEEP_SECONDS", 5.0, minimum=0.5),
+        "options": {"expires": 60},
+    },
+    # Early warning: rules whose series or posts changed are evaluated (watch/rules.py).
+    "evaluate-early-warning-rules": {
+        "task": "crisisflow.watch.tasks.evaluate_rules",
+        "schedule": env_float("CRISISFLOW_WATCH_SECONDS", 30.0, minimum=1.0),
         "options": {"expires": 60},
     },
     # Files of evidence uploads whose transaction was rolled back (see evidence/cleanup.py).

@@ -20,8 +20,10 @@ and whose view does not declare its methods goes in READ_ONLY.
 from __future__ import annotations
 
 import inspect
+import itertools
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -198,6 +200,15 @@ WEB_FLAG = st.sampled_from(["on", ""])
 JSON_FLAG = st.booleans()
 NUMBER = st.integers(min_value=-(2**70), max_value=2**70)
 SMALL = st.integers(min_value=-2, max_value=5)
+CSV_FILE = st.sampled_from(
+    [
+        ("points.csv", b"series,at,value\nacme-complaints,2026-03-02T08:00:00Z,5\n"),
+        ("bad.csv", b"series,at,value\nnope,yesterday,many\n"),
+        ("posts.csv", "url,platform,at,text\nhttps://weibo.com/1,weibo,2026-03-02T08:00:00Z,差评\n".encode()),
+        ("empty.csv", b""),
+        ("shot.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32),
+    ]
+)
 FILE = st.sampled_from(
     [
         ("shot.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32),
@@ -218,6 +229,7 @@ class Route:
     anonymous: bool = False
     multipart: bool = False
     typical: dict[str, Any] = field(default_factory=dict)  # the rest of an explicit example
+    signed: bool = False  # sent as a data source signs a batch (crisisflow/watch), not as a person
 
     def known_examples(self) -> list[tuple]:
         """Each known edge value of each field, posted by the commander with `typical`."""
@@ -504,6 +516,25 @@ ROUTES: dict[str, Route] = {
     "api:commitment-withdraw": api(url=COMMITMENT, expected_version=COMMITMENT_VERSION, reason=WORDS),
     "api:commitment-broken": api(url=COMMITMENT, expected_version=COMMITMENT_VERSION, reason=WORDS),
     "api:commitment-carry-over": api(url=COMMITMENT, expected_version=COMMITMENT_VERSION, owner=PERSON),
+    # Early warning (crisisflow/watch). The batch API answers 401 to anything unsigned.
+    "watch-upload": web(multipart=True, file=CSV_FILE),
+    "watch-point-add": web(series=st.sampled_from(["acme-complaints", "nope"]), at=LOCAL_MOMENT, value=NUMBER),
+    "watch-rule-quiet": web(
+        rule=SMALL,
+        version=SMALL,
+        action=st.sampled_from(["snooze", "mute", "unmute", "explode"]),
+        hours=SMALL,
+        reason=WORDS,
+    ),
+    "api:watch-batches": Route(
+        "post",
+        True,
+        {
+            "points": st.just([{"series": "acme-complaints", "at": "2026-03-02T09:00:00Z", "value": 1}]),
+            "posts": st.just([{"url": "https://weibo.com/1", "platform": "weibo", "at": "2026-03-02T09:00:00Z"}]),
+        },
+        signed=True,
+    ),
 }
 
 # Pages whose views do not declare their methods but only read. Anything else without a
@@ -731,6 +762,8 @@ def send(world: World, name: str, route: Route, persona: str, url_args: dict, da
         client = world.web[persona]
         client.force_login(getattr(world.people, persona))
     url = reverse(name, kwargs=url_args)
+    if route.signed:
+        return _signed_batch(client, url, data)
     if route.api and not route.multipart:
         body = json.dumps(data)  # ASCII with \\u escapes: lone surrogates travel as JSON allows
         return client.generic(
@@ -750,6 +783,30 @@ def send(world: World, name: str, route: Route, persona: str, url_args: dict, da
         {key: _form_value(value) for key, value in data.items()}, doseq=True, encoding="utf-8", errors="surrogatepass"
     )
     return client.post(url, body, content_type="application/x-www-form-urlencoded")
+
+
+_signatures = itertools.count()
+
+
+def _signed_batch(client, url: str, data: dict):
+    """A batch signed by a data source, with a series it may name (both made inside the
+    example's savepoint), each with a timestamp of its own so none reads as a replay."""
+    from crisisflow.watch.api import signature
+    from crisisflow.watch.models import Brand, Series, Source
+
+    brand = Brand.objects.get_or_create(key="acme", defaults={"name": "Acme"})[0]
+    Series.objects.get_or_create(key="acme-complaints", defaults={"kind": "complaints_per_hour", "brand": brand})
+    source = Source.objects.get_or_create(key="radar", defaults={"name": "Radar", "secret": "k"})[0]
+    body = json.dumps(data).encode()
+    stamp = str(int(time.time()) - next(_signatures) % 250)
+    return client.post(
+        url,
+        body,
+        content_type="application/json",
+        HTTP_X_CRISISFLOW_SOURCE=source.key,
+        HTTP_X_CRISISFLOW_TIMESTAMP=stamp,
+        HTTP_X_CRISISFLOW_SIGNATURE=signature(source.secret, stamp, body),
+    )
 
 
 def refused_field(response) -> list[str]:

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.django_db
 
 # Every query the incident page makes, whatever the size of the incident. A new query
 # on the page must be a fixed one (prefetch, select_related), never one per task/event.
-CEILING = 30
+# (+2: the early-warning section reads the incident's firings and series.)
+CEILING = 32
 
 BIG_TASKS = 200
 BIG_EVENTS = 5000

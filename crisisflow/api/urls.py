@@ -6,6 +6,7 @@ from crisisflow.commitments import api as commitments
 from crisisflow.notices import api as notices
 from crisisflow.statements import api as statements
 from crisisflow.statements import flow_api
+from crisisflow.watch import api as watch
 
 app_name = "api"
 
@@ -48,6 +49,7 @@ urlpatterns = [
     # Public notices and the commitments ledger.
     *notices.urlpatterns,
     *commitments.urlpatterns,
+    path("watch/batches/", watch.batches, name="watch-batches"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.Docs.as_view(), name="docs"),
 ]

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from crisisflow.evidence import views as evidence
+from crisisflow.watch.urls import web_patterns as watch
 from crisisflow.web import board, dashboard, playbooks, tokens, views
 from crisisflow.web.forms import SignInForm
 
@@ -69,4 +70,5 @@ urlpatterns = [
     path("", include("crisisflow.notices.urls")),
     # The commitments ledger.
     path("", include("crisisflow.commitments.urls")),
+    *watch,
 ]
