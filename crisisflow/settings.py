@@ -303,6 +303,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "GoldenClockStateEnum": "crisisflow.api.serializers.CLOCK_STATES",
         "IncidentStateEnum": "crisisflow.vocab.State",
+        # Statements are written in zh-hans or en; early warning reads zh or en.
+        "StatementLanguageEnum": "crisisflow.statements.kinds.LANGUAGES",
     },
     "TITLE": "CrisisFlow API",
     "DESCRIPTION": (
