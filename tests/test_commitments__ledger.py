@@ -245,3 +245,22 @@ def test_the_executives_page_lists_what_we_owe_across_incidents(
         assert page.count("Promise ") == 5
         assert "3 late commitments" in page
         assert browse(people.outsider).get("/commitments/?status=late").content.decode().count("Promise ") == 3
+
+
+def test_the_commitments_pages_cost_the_same_queries_however_many_rows(people, incident, browse):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    other = team_incident(people, title="Second incident", affected_users=None)
+    client = browse(people.executive)
+
+    def count(url: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    commit(people, incident, text="First")
+    few = (count("/commitments/"), count(f"/incidents/{incident.reference}/commitments/"))
+    for n in range(15):
+        commit(people, incident if n % 2 else other, text=f"More {n}", owner=people.cs if n % 3 else people.legal)
+    assert (count("/commitments/"), count(f"/incidents/{incident.reference}/commitments/")) == few
