@@ -231,3 +231,68 @@ def test_regenerate_notices_writes_every_notice(people, plan, notice_files):
     call_command("regenerate_notices")
     assert (notice_files / "regenerated" / "index.zh-hans.html").exists()
     assert "regenerated" in (notice_files / "feed.json").read_text()
+
+
+def _approve(people, statement):
+    from crisisflow.statements import approvals
+    from tests.statements_helpers import on_team
+
+    statement.refresh_from_db()
+    approvals.request_approval(people.commander, statement, expected_version=statement.version)
+    for role in approvals.required_roles(statement):
+        statement.refresh_from_db()
+        approvals.approve(
+            on_team(people, statement.incident, role),
+            statement,
+            role=role,
+            expected_version=statement.version,
+            override_reason="matrix: lint findings accepted",
+        )
+
+
+@pytest.mark.parametrize("restricted", [False, True])
+@pytest.mark.django_db(transaction=True)
+def test_visibility_matrix_every_kind_in_every_state(people, plan, restricted):
+    """Every kind of statement, published (English) and in one unpublished state
+    (Chinese: draft, in review or approved, in turn), on an open or a restricted
+    incident: the page and both feeds show exactly the published public ones."""
+    from crisisflow.statements import kinds
+    from crisisflow.statements.models import Statement
+    from tests.statements_helpers import HOLDING_EN
+
+    incident = team_incident(people, affected_users=12_000, restricted=restricted)
+    expected_shown, expected_hidden = [], []
+    for i, (key, kind) in enumerate(sorted(kinds.KINDS.items())):
+        marker = f"MARK{i:02d}PUB"
+        body = HOLDING_EN + f" Reference {marker}."
+        title = "Title" if kind.has_title else ""
+        published = Statement.objects.get(
+            pk=write(people.commander, incident, key, language="en", body=body, title=title).pk
+        )
+        _approve(people, published)
+        publish_approved(people, published, channel=kind.channels[0])
+        (expected_shown if kind.public else expected_hidden).append(marker)
+        state = ("draft", "in_review", "approved")[i % 3]
+        hidden = f"MARK{i:02d}{state.upper()}"
+        other = write(people.commander, incident, key, language="zh-hans", body=f"内部草稿 {hidden}。", title=title)
+        if state != "draft":
+            other.refresh_from_db()
+            if state == "in_review":
+                from crisisflow.statements import approvals
+
+                approvals.request_approval(people.commander, other, expected_version=other.version)
+            else:
+                _approve(people, other)
+        expected_hidden.append(hidden)
+    notice = turn_on(people, incident)
+    shown = {
+        "page en": public(notice.slug, "en").content.decode(),
+        "page zh": public(notice.slug, "zh-hans").content.decode(),
+        "atom": Client().get(f"/notice/{notice.slug}/feed.atom").content.decode(),
+        "json": Client().get(f"/notice/{notice.slug}/feed.json").content.decode(),
+    }
+    for where, body in shown.items():
+        missing = [m for m in expected_shown if m not in body]
+        leaked = [m for m in expected_hidden if m in body]
+        assert not missing and not leaked, (where, missing, leaked)
+        assert "Payments down in East China" not in body  # the internal title
