@@ -206,3 +206,8 @@ class World:
         self.tasks += n
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+
+
+def copy_rows(table: str, template_id: int, n: int, overrides: dict[str, str]) -> int:
+    """The bulk copy above, for benchmarks that build their own worlds (bench/analytics.py)."""
+    return _copy_rows(table, template_id, n, overrides)

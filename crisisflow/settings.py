@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "crisisflow.incidents",
     "crisisflow.alerts",
     "crisisflow.evidence",
+    "crisisflow.reviews",
     "crisisflow.watch",
     "crisisflow.statements",
     "crisisflow.commitments",
@@ -303,8 +304,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "GoldenClockStateEnum": "crisisflow.api.serializers.CLOCK_STATES",
         "IncidentStateEnum": "crisisflow.vocab.State",
-        # Statements are written in zh-hans or en; early warning reads zh or en.
         "StatementLanguageEnum": "crisisflow.statements.kinds.LANGUAGES",
+        "PostLanguageEnum": ["zh", "en"],
     },
     "TITLE": "CrisisFlow API",
     "DESCRIPTION": (

@@ -9,7 +9,7 @@ from crisisflow.incidents import actions
 from crisisflow.incidents.errors import Blocked, Conflict
 from crisisflow.incidents.models import Task
 from crisisflow.vocab import State
-from tests.flows import ORDER, finish, report, walk_to
+from tests.flows import ORDER, finish, report, sign_off_review, walk_to
 from tests.statements_helpers import publish_first_statement
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +51,7 @@ def clear_gates(people, incident, target):
     if target == State.CLOSED:
         for task in incident.tasks.exclude(status__in=["done", "skipped", "cancelled"]):
             actions.skip_task(people.commander, task, "not needed")
+        sign_off_review(people, incident)
 
 
 @pytest.mark.parametrize("state,step", sorted(LEGAL))
@@ -137,6 +138,7 @@ def test_close_needs_every_task_finished(people, plan):
     assert err.value.blockers == [
         "the task “Follow up” that gates closing is still open",
         f"{open_count} tasks are still open; finish or skip them first",
+        "the review has not been written",
     ]
 
 

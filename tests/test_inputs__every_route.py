@@ -51,6 +51,7 @@ from crisisflow.incidents.models import Event, Incident, Task, TeamMember
 from crisisflow.notices.models import PublicNotice
 from crisisflow.people.models import RosterEntry, User
 from crisisflow.people.prefs import FIELDS as PREFERENCE_FIELDS
+from crisisflow.reviews.models import ActionItem, Review, SignOff
 from crisisflow.statements import approvals, versions
 from crisisflow.statements.models import FactSheet, FactSheetVersion, Statement, StatementVersion
 from crisisflow.vocab import Role, Severity, State
@@ -253,6 +254,7 @@ INCIDENT = {"reference": "reference"}
 STATEMENT = {"reference": "reference", "statement_id": "statement_id"}
 API_STATEMENT = {"statement_id": "statement_id"}
 STATEMENT_VERSION = st.just(Ref("statement_version"))
+IN_REVIEW = {"reference": "review_reference"}
 KIND = st.sampled_from(["holding_statement", "regulator_notice", "internal_notice", "tweet"])
 LANGUAGE = st.sampled_from(["en", "zh-hans", "fr"])
 COMMITMENT = {"commitment_id": "commitment_id"}
@@ -411,6 +413,30 @@ ROUTES: dict[str, Route] = {
         channel=st.sampled_from(["website", "weibo", "sms", "nowhere"]),
         location=st.sampled_from(["https://example.com/n/1", "weibo-4711", ""]),
     ),
+    "reviews:edit": web(
+        url=IN_REVIEW,
+        version=st.just(Ref("review_version")),
+        speed_rating=st.sampled_from(["", "1", "5", "6"]),
+        speed_evidence=WORDS,
+        went_well=WORDS,
+        root_cause=WORDS,
+        root_cause_origin=st.sampled_from(["", "internal", "external", "aliens"]),
+        why_1=LINE,
+    ),
+    "reviews:sign": web(url=IN_REVIEW, version=st.just(Ref("review_version")), role=ROLE),
+    "reviews:add-item": web(
+        url=IN_REVIEW,
+        title=LINE,
+        kind=st.sampled_from(["playbook", "training", "policy", "nonsense"]),
+        owner=st.sampled_from(["prlead", "nobody", "1"]),
+        due_at=LOCAL_MOMENT,
+        playbook_key=st.sampled_from(["", "small-outage", "missing"]),
+        task_key=st.sampled_from(["", "legal-review", "missing"]),
+    ),
+    "reviews:finish-item": web(
+        url={**IN_REVIEW, "item_id": "item_id"}, version=SMALL, status=st.sampled_from(["done", "dropped", "maybe"])
+    ),
+    "reviews:share": web(url=IN_REVIEW, days=SMALL),
     "api:incident-list": api(
         typical={"title": "Outage"},
         crisis_type=CRISIS_TYPE,
@@ -630,6 +656,8 @@ class World:
     token: Any
     statement: Statement
     commitment: Commitment
+    review_incident: Incident  # in review, with an action item: the review forms' success paths run
+    item: Any
     web: dict[str, Client]
     anonymous: Client
 
@@ -656,6 +684,11 @@ class World:
         if value.what == "sheet_version":
             sheet = FactSheet.objects.filter(incident=self.incident).first()
             return sheet.version if sheet else 0
+        if value.what == "review_version":
+            from crisisflow.reviews.models import Review
+
+            review = Review.objects.filter(incident=self.review_incident).first()
+            return review.version if review else 0
         if value.what == "bulk_tasks":
             task = Task.objects.get(pk=self.task.pk)
             return [{"id": task.pk, "version": task.version}]
@@ -671,6 +704,8 @@ class World:
             "token_id": self.token.pk,
             "statement_id": self.statement.pk,
             "commitment_id": self.commitment.pk,
+            "review_reference": self.review_incident.reference,
+            "item_id": self.item.pk,
         }[value]
 
 
@@ -693,6 +728,18 @@ def world(people, plan, settings, tmp_path):
             owner=people.legal,
             due_at=T0 + timedelta(days=7),
         )
+        from crisisflow.reviews import use_cases as reviews
+
+        in_review = walk_to(people, report(people, title="Refunds late"), State.IN_REVIEW)
+        actions.add_team_member(people.commander, in_review, people.observer, Role.OBSERVER)
+        item = reviews.add_action_item(
+            people.commander,
+            in_review,
+            title="Drill",
+            kind="training",
+            owner=people.pr_lead,
+            due_at=T0 + timedelta(days=9),
+        )
     with time_machine.travel(NOW, tick=False):
         sweep()
         notification = Notification.objects.filter(recipient__isnull=False).order_by("pk").first()
@@ -713,6 +760,8 @@ def world(people, plan, settings, tmp_path):
             token=create_token(people.commander, name="monitoring", scope="read")[0],
             statement=statement,
             commitment=commitment,
+            review_incident=in_review,
+            item=item,
             web=clients,
             anonymous=Client(),
         )
@@ -735,6 +784,9 @@ def snapshot() -> tuple:
         FactSheetVersion.objects.count(),
         list(Commitment.objects.order_by("pk").values()),
         list(PublicNotice.objects.order_by("pk").values()),
+        list(Review.objects.order_by("pk").values()),
+        SignOff.objects.count(),
+        ActionItem.objects.count(),
     )
 
 

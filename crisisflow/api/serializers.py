@@ -456,6 +456,8 @@ class IncidentDetail(IncidentSummary):
 class EventOutput(ModelOutput):
     actor = serializers.SerializerMethodField()
     text = serializers.SerializerMethodField()
+    # Apps register kinds of their own (statement_drafted, review_signed_off…): any name.
+    kind = serializers.CharField(help_text="the kind of event: one of the engine's or one an app registered")
 
     class Meta:
         model = Event

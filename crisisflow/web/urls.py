@@ -71,4 +71,6 @@ urlpatterns = [
     # The commitments ledger.
     path("", include("crisisflow.commitments.urls")),
     *watch,
+    # The review of an incident, its exports and share links, and analytics.
+    path("", include("crisisflow.reviews.urls")),
 ]
