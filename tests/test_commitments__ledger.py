@@ -21,7 +21,7 @@ from crisisflow.notices import actions as notices
 from crisisflow.statements import approvals
 from crisisflow.vocab import State
 from tests.conftest import T0
-from tests.flows import finish_gating, walk_to
+from tests.flows import finish_gating, sign_off_review, walk_to
 from tests.statements import team_incident
 from tests.statements_helpers import on_team, publish_approved, write
 
@@ -174,6 +174,7 @@ def test_closing_waits_for_every_commitment(people, incident):
         to_carry = commit(people, incident, text="Carried one")
         incident = walk_to(people, incident, State.IN_REVIEW)
         finish_gating(people, incident, State.CLOSED)
+        sign_off_review(people, incident)
         for task in incident.tasks.filter(status__in=["open", "in_progress", "blocked"]):
             incident_actions.skip_task(people.commander, task, "not needed")
         incident.refresh_from_db()

@@ -3,12 +3,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CommitmentStatus(models.TextChoices):
     OPEN = "open", _("Open")
     KEPT = "kept", _("Kept")
-    LATE = "late", _("Late")
+    LATE = "late", pgettext_lazy("commitment", "Late")
     BROKEN = "broken", _("Broken")
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
