@@ -79,6 +79,9 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Public notices are answered before sessions, users and CSRF (they need none of them).
+MIDDLEWARE.insert(1, "crisisflow.notices.middleware.PublicNoticeMiddleware")
+
 if not DEBUG:
     # Static files from the app server itself in production (after collectstatic);
     # in development runserver serves them.

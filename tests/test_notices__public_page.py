@@ -296,3 +296,17 @@ def test_visibility_matrix_every_kind_in_every_state(people, plan, restricted):
         leaked = [m for m in expected_hidden if m in body]
         assert not missing and not leaked, (where, missing, leaked)
         assert "Payments down in East China" not in body  # the internal title
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_notice_is_answered_without_session_or_csrf_and_refuses_changes(people, plan):
+    incident = team_incident(people)
+    notice = turn_on(people, incident)
+    client = Client(enforce_csrf_checks=True)
+    assert client.post(f"/notice/{notice.slug}/").status_code == 403  # no CSRF token
+    head = client.head(f"/notice/{notice.slug}/")
+    assert head.status_code == 200 and head.content == b""
+    answer = client.get(f"/notice/{notice.slug}/")
+    assert answer["X-Frame-Options"] == "DENY" and "ETag" in answer and not answer.cookies
+    assert client.get(f"/notice/{notice.slug}/", HTTP_IF_NONE_MATCH=answer["ETag"]).status_code == 304
+    assert client.get("/notice/no-such-notice/").status_code == 404
