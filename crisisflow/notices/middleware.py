@@ -42,6 +42,9 @@ class PublicNoticeMiddleware:
                 return self.get_response(request)  # the site's own 404 page
             response["X-Frame-Options"] = "DENY"
             if request.method == "HEAD":
+                length = response.get("Content-Length")
                 response.content = b""
+                if length:
+                    response["Content-Length"] = length
             return response
         return self.get_response(request)

@@ -78,6 +78,7 @@ def _answer(request: HttpRequest, body: bytes, etag: str, kind: str, language: s
         response = HttpResponseNotModified()
     else:
         response = HttpResponse(body, content_type=TYPES[kind])
+        response["Content-Length"] = str(len(body))
     response["ETag"] = etag
     response["Cache-Control"] = "public, max-age=30, stale-if-error=86400"
     response["X-Content-Type-Options"] = "nosniff"
