@@ -97,3 +97,30 @@ def walk_to(people: Personas, incident: Incident, target: str) -> Incident:
             raise AssertionError(f"cannot walk from {state} to {target}")
     incident.refresh_from_db()
     return incident
+
+
+def publish_holding_statement(incident: Incident) -> None:
+    """The first public statement the way the team makes it, through the use cases: the
+    commander writes the holding statement, each required role's person on the team
+    approves it, and it is published on the website (the internal notice first where
+    the playbook asks). For walks whose subject is elsewhere."""
+    from crisisflow.statements import approvals, publishing, versions
+    from tests.statements_helpers import INTERNAL_EN, holding_text
+
+    incident = Incident.objects.get(pk=incident.pk)
+    commander = incident.commander
+
+    def through(kind: str, body: str) -> None:
+        statement = versions.create_statement(commander, incident, kind, "en", title="Payments", body=body)
+        statement = approvals.request_approval(commander, statement, expected_version=statement.version)
+        for role in approvals.required_roles(statement):
+            person = commander if role == "commander" else incident.team.get(role=role, is_lead=True).user
+            statement.refresh_from_db()
+            approvals.approve(person, statement, role=role, expected_version=statement.version)
+        statement.refresh_from_db()
+        channel = "intranet" if kind == "internal_notice" else "website"
+        publishing.publish(commander, statement, channel=channel, location="", expected_version=statement.version)
+
+    if publishing.internal_notice_first(incident):
+        through("internal_notice", INTERNAL_EN)
+    through("holding_statement", holding_text(incident))

@@ -9,9 +9,21 @@ from crisisflow.statements import approvals, publishing, versions
 from crisisflow.statements.models import Publication, Statement, StatementVersion
 
 HOLDING_EN = (
-    "We apologise to everyone affected. On 2 March payments failed for about 12,000 users. "
+    "We apologise to everyone affected. On 2 March payments failed for about 1,200,000 users. "
     "We restored the service at 11:00 and will refund every failed fee by 9 March."
 )
+
+INTERNAL_EN = (
+    "To all staff: on 2 March payments failed for some users. We apologise to them. Do not comment publicly; "
+    "send every press question to the PR lead. The holding statement follows today."
+)
+
+
+def holding_text(incident: Incident) -> str:
+    """The holding statement with the incident's own count of affected users (the linter
+    checks figures against the facts)."""
+    count = Incident.objects.filter(pk=incident.pk).values_list("affected_users", flat=True).first()
+    return HOLDING_EN.replace("1,200,000", f"{count:,}") if count else HOLDING_EN
 
 
 def write(
@@ -19,12 +31,14 @@ def write(
     incident: Incident,
     kind: str = "holding_statement",
     language: str = "en",
-    body: str = HOLDING_EN,
+    body: str | None = None,
     *,
     title: str = "",
 ) -> Statement:
     """A statement with its first version (a draft), written by `actor` (the commander
     writes any kind)."""
+    if body is None:
+        body = holding_text(incident)
     if kinds_title(kind) and not title:
         title = "Payments outage"
     return versions.create_statement(actor, incident, kind, language, title=title, body=body)
@@ -114,7 +128,13 @@ def publish_approved(
 
 
 def publish_first_statement(people, incident: Incident, kind: str = "holding_statement") -> Publication:
-    """The whole way: write, approve as every role, publish on the website."""
+    """The whole way: write, approve as every role, publish on the website (the internal
+    notice first, where the playbook asks for it)."""
+    incident = Incident.objects.get(pk=incident.pk)
+    if publishing.internal_notice_first(incident) and publishing.internal_notice_published_at(incident) is None:
+        notice = write(people.commander, incident, "internal_notice", body=INTERNAL_EN)
+        approve_all(people, notice)
+        publish_approved(people, notice)
     statement = write(people.commander, incident, kind)
     approve_all(people, statement)
     return publish_approved(people, statement)

@@ -85,6 +85,23 @@ class IncidentMachine(RuleBasedStateMachine):
             return
 
     @rule()
+    def sign_off_the_review(self):
+        """Write the review and sign it off in the four roles (closing waits for it)."""
+        from crisisflow.reviews import use_cases
+        from tests.flows import SIGNERS
+
+        if self.incident.state != State.IN_REVIEW:
+            return
+        review = use_cases.review_of(self.people.commander, self.incident)
+        if review.version == 0:
+            body = {"went_well": "the team assembled fast"}
+            self.attempt(use_cases.save_review, self.people.commander, self.incident, body, expected_version=0)
+            review.refresh_from_db()
+        for role, persona in SIGNERS.items():
+            signer = getattr(self.people, persona)
+            self.attempt(use_cases.sign_off, signer, self.incident, role, expected_version=review.version)
+
+    @rule()
     def publish_the_first_statement(self):
         """PR writes the holding statement, asks for approval, every role approves it, and
         the commander publishes it: the only way the golden clock stops."""
@@ -128,23 +145,6 @@ class IncidentMachine(RuleBasedStateMachine):
                 approvals.approve, self.people.commander, statement, role="legal", expected_version=statement.version
             )
             assert refused, "the commander approved as Legal"
-
-    @rule()
-    def sign_off_the_review(self):
-        """Write the review and sign it off in the four roles (closing waits for it)."""
-        from crisisflow.reviews import use_cases
-        from tests.flows import SIGNERS
-
-        if self.incident.state != State.IN_REVIEW:
-            return
-        review = use_cases.review_of(self.people.commander, self.incident)
-        if review.version == 0:
-            body = {"went_well": "the team assembled fast"}
-            self.attempt(use_cases.save_review, self.people.commander, self.incident, body, expected_version=0)
-            review.refresh_from_db()
-        for role, persona in SIGNERS.items():
-            signer = getattr(self.people, persona)
-            self.attempt(use_cases.sign_off, signer, self.incident, role, expected_version=review.version)
 
     @rule(severity=st.sampled_from(Severity.values))
     def change_severity(self, severity):

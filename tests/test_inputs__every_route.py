@@ -252,9 +252,9 @@ def api(method="post", *, url=None, typical=None, **fields) -> Route:
 
 INCIDENT = {"reference": "reference"}
 STATEMENT = {"reference": "reference", "statement_id": "statement_id"}
+IN_REVIEW = {"reference": "review_reference"}
 API_STATEMENT = {"statement_id": "statement_id"}
 STATEMENT_VERSION = st.just(Ref("statement_version"))
-IN_REVIEW = {"reference": "review_reference"}
 KIND = st.sampled_from(["holding_statement", "regulator_notice", "internal_notice", "tweet"])
 LANGUAGE = st.sampled_from(["en", "zh-hans", "fr"])
 COMMITMENT = {"commitment_id": "commitment_id"}
@@ -378,6 +378,30 @@ ROUTES: dict[str, Route] = {
         body=WORDS,
         correction_note=WORDS,
     ),
+    "reviews:edit": web(
+        url=IN_REVIEW,
+        version=st.just(Ref("review_version")),
+        speed_rating=st.sampled_from(["", "1", "5", "6"]),
+        speed_evidence=WORDS,
+        went_well=WORDS,
+        root_cause=WORDS,
+        root_cause_origin=st.sampled_from(["", "internal", "external", "aliens"]),
+        why_1=LINE,
+    ),
+    "reviews:sign": web(url=IN_REVIEW, version=st.just(Ref("review_version")), role=ROLE),
+    "reviews:add-item": web(
+        url=IN_REVIEW,
+        title=LINE,
+        kind=st.sampled_from(["playbook", "training", "policy", "nonsense"]),
+        owner=st.sampled_from(["prlead", "nobody", "1"]),
+        due_at=LOCAL_MOMENT,
+        playbook_key=st.sampled_from(["", "small-outage", "missing"]),
+        task_key=st.sampled_from(["", "legal-review", "missing"]),
+    ),
+    "reviews:finish-item": web(
+        url={**IN_REVIEW, "item_id": "item_id"}, version=SMALL, status=st.sampled_from(["done", "dropped", "maybe"])
+    ),
+    "reviews:share": web(url=IN_REVIEW, days=SMALL),
     "statements:request": web(url=STATEMENT, version=st.just(Ref("statement_version"))),
     "statements:approve": web(
         url=STATEMENT,
@@ -413,30 +437,6 @@ ROUTES: dict[str, Route] = {
         channel=st.sampled_from(["website", "weibo", "sms", "nowhere"]),
         location=st.sampled_from(["https://example.com/n/1", "weibo-4711", ""]),
     ),
-    "reviews:edit": web(
-        url=IN_REVIEW,
-        version=st.just(Ref("review_version")),
-        speed_rating=st.sampled_from(["", "1", "5", "6"]),
-        speed_evidence=WORDS,
-        went_well=WORDS,
-        root_cause=WORDS,
-        root_cause_origin=st.sampled_from(["", "internal", "external", "aliens"]),
-        why_1=LINE,
-    ),
-    "reviews:sign": web(url=IN_REVIEW, version=st.just(Ref("review_version")), role=ROLE),
-    "reviews:add-item": web(
-        url=IN_REVIEW,
-        title=LINE,
-        kind=st.sampled_from(["playbook", "training", "policy", "nonsense"]),
-        owner=st.sampled_from(["prlead", "nobody", "1"]),
-        due_at=LOCAL_MOMENT,
-        playbook_key=st.sampled_from(["", "small-outage", "missing"]),
-        task_key=st.sampled_from(["", "legal-review", "missing"]),
-    ),
-    "reviews:finish-item": web(
-        url={**IN_REVIEW, "item_id": "item_id"}, version=SMALL, status=st.sampled_from(["done", "dropped", "maybe"])
-    ),
-    "reviews:share": web(url=IN_REVIEW, days=SMALL),
     "api:incident-list": api(
         typical={"title": "Outage"},
         crisis_type=CRISIS_TYPE,
@@ -498,6 +498,25 @@ ROUTES: dict[str, Route] = {
         body=WORDS,
         correction_note=WORDS,
     ),
+    # Early warning (crisisflow/watch). The batch API answers 401 to anything unsigned.
+    "watch-upload": web(multipart=True, file=CSV_FILE),
+    "watch-point-add": web(series=st.sampled_from(["acme-complaints", "nope"]), at=LOCAL_MOMENT, value=NUMBER),
+    "watch-rule-quiet": web(
+        rule=SMALL,
+        version=SMALL,
+        action=st.sampled_from(["snooze", "mute", "unmute", "explode"]),
+        hours=SMALL,
+        reason=WORDS,
+    ),
+    "api:watch-batches": Route(
+        "post",
+        True,
+        {
+            "points": st.just([{"series": "acme-complaints", "at": "2026-03-02T09:00:00Z", "value": 1}]),
+            "posts": st.just([{"url": "https://weibo.com/1", "platform": "weibo", "at": "2026-03-02T09:00:00Z"}]),
+        },
+        signed=True,
+    ),
     # Public notices (the commander's settings) and the commitments ledger.
     "notices:settings": web(url=INCIDENT, version=NOTICE_VERSION, listed=WEB_FLAG, **NOTICE_FIELDS),
     "notices:off": web(url=INCIDENT, version=NOTICE_VERSION),
@@ -542,25 +561,6 @@ ROUTES: dict[str, Route] = {
     "api:commitment-withdraw": api(url=COMMITMENT, expected_version=COMMITMENT_VERSION, reason=WORDS),
     "api:commitment-broken": api(url=COMMITMENT, expected_version=COMMITMENT_VERSION, reason=WORDS),
     "api:commitment-carry-over": api(url=COMMITMENT, expected_version=COMMITMENT_VERSION, owner=PERSON),
-    # Early warning (crisisflow/watch). The batch API answers 401 to anything unsigned.
-    "watch-upload": web(multipart=True, file=CSV_FILE),
-    "watch-point-add": web(series=st.sampled_from(["acme-complaints", "nope"]), at=LOCAL_MOMENT, value=NUMBER),
-    "watch-rule-quiet": web(
-        rule=SMALL,
-        version=SMALL,
-        action=st.sampled_from(["snooze", "mute", "unmute", "explode"]),
-        hours=SMALL,
-        reason=WORDS,
-    ),
-    "api:watch-batches": Route(
-        "post",
-        True,
-        {
-            "points": st.just([{"series": "acme-complaints", "at": "2026-03-02T09:00:00Z", "value": 1}]),
-            "posts": st.just([{"url": "https://weibo.com/1", "platform": "weibo", "at": "2026-03-02T09:00:00Z"}]),
-        },
-        signed=True,
-    ),
 }
 
 # Pages whose views do not declare their methods but only read. Anything else without a
@@ -719,15 +719,6 @@ def world(people, plan, settings, tmp_path):
         statement = versions.create_statement(
             people.pr_lead, incident, "holding_statement", "en", body="We apologise. Payments failed."
         )
-        # In review: approving (as PR), rejecting and their refusals all have something to act on.
-        statement = approvals.request_approval(people.pr_lead, statement, expected_version=statement.version)
-        commitment = commitments.create_commitment(
-            people.commander,
-            incident,
-            text="Refund every failed fee",
-            owner=people.legal,
-            due_at=T0 + timedelta(days=7),
-        )
         from crisisflow.reviews import use_cases as reviews
 
         in_review = walk_to(people, report(people, title="Refunds late"), State.IN_REVIEW)
@@ -739,6 +730,15 @@ def world(people, plan, settings, tmp_path):
             kind="training",
             owner=people.pr_lead,
             due_at=T0 + timedelta(days=9),
+        )
+        # In review: approving (as PR), rejecting and their refusals all have something to act on.
+        statement = approvals.request_approval(people.pr_lead, statement, expected_version=statement.version)
+        commitment = commitments.create_commitment(
+            people.commander,
+            incident,
+            text="Refund every failed fee",
+            owner=people.legal,
+            due_at=T0 + timedelta(days=7),
         )
     with time_machine.travel(NOW, tick=False):
         sweep()

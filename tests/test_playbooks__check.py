@@ -584,7 +584,7 @@ def test_unknown_fields(workdir):
     )
     assert errors_in(workdir, text) == [
         "plan.yaml:6: owner: unknown field 'owner' (allowed here: key, name, description, serves, "
-        "defines_crisis_types, first_statement_within, first_statement_within_critical, roles, tasks)",
+        "defines_crisis_types, first_statement_within, first_statement_within_critical, roles, tasks, statements)",
         "plan.yaml:13: tasks[0].due.ofset: unknown field 'ofset' (allowed here: anchor, offset)",
         f"plan.yaml:14: tasks[0].assignee: unknown field 'assignee' (allowed here: {task_fields})",
         "plan.yaml:15: tasks[0].conditions.severity: unknown field 'severity' (allowed here: severity_at_least, facts)",

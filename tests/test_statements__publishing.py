@@ -23,6 +23,7 @@ from tests.statements_helpers import HOLDING_EN, approve_all, edit, on_team, pub
 pytestmark = pytest.mark.django_db
 
 H = timedelta(hours=1)
+CORRECTED = HOLDING_EN.replace("1,200,000", "1,240,000")
 M = timedelta(minutes=1)
 
 
@@ -74,16 +75,16 @@ def test_a_correction_is_a_new_version_saying_what_changed(people, incident):
     statement = approve_all(people, write(people.pr_lead, incident))
     published = publish_approved(people, statement)
     with pytest.raises(Invalid) as err:  # the published version is frozen: only a correction
-        edit(people.pr_lead, statement, "We apologise: 12,400 users were affected.")
+        edit(people.pr_lead, statement, CORRECTED)
     assert err.value.field == "correction_note"
-    edit(people.pr_lead, statement, "We apologise: 12,400 users.", correction_note="Affected users: 12,400")
+    edit(people.pr_lead, statement, CORRECTED, correction_note="Affected users: 1,240,000")
     with pytest.raises(Blocked):  # the correction is approved like any version
         publish_approved(people, statement)
     approve_all(people, statement)
     correction = publish_approved(people, statement)
     assert correction.is_correction and correction.content_hash != published.content_hash
     event = Event.objects.filter(kind=publishing.CORRECTED).get()
-    assert "Affected users: 12,400" in describe(event)
+    assert "Affected users: 1,240,000" in describe(event)
     assert Publication.objects.filter(is_correction=False).count() == 1
     published.refresh_from_db()
     assert published.statement_version.body == HOLDING_EN  # what went out first is kept as it was
@@ -126,6 +127,7 @@ def test_the_publication_completes_the_task_that_delivers_it(people, incident):
     assert task.status == "done"
     event = Event.objects.filter(task=task, kind=Event.Kind.TASK).last()
     assert event.data["delivered"]["publication"] == publication.pk
+    assert describe(event) == "“Holding statement”: Open → Done — delivered: published on website"
 
 
 def test_the_publish_step_waits_for_a_published_statement(people, incident):

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from crisisflow.api import views
@@ -44,12 +44,12 @@ urlpatterns = [
     path("playbooks/<slug:key>/", views.playbook, name="playbook-detail"),
     # The fact sheet, statements and their versions (crisisflow.statements.api).
     *statements.urlpatterns,
-    # Statement approvals and publishing (the statements app's own endpoints).
-    path("", include(flow_api.urlpatterns)),
+    path("watch/batches/", watch.batches, name="watch-batches"),
+    # Approvals and publishing (crisisflow.statements.flow_api).
+    *flow_api.urlpatterns,
     # Public notices and the commitments ledger.
     *notices.urlpatterns,
     *commitments.urlpatterns,
-    path("watch/batches/", watch.batches, name="watch-batches"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.Docs.as_view(), name="docs"),
 ]

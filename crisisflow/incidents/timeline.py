@@ -379,6 +379,9 @@ def _task(event: Event) -> str:
     }
     if d.get("reason"):
         text += " — " + d["reason"]
+    if d.get("delivered"):
+        # Done by its deliverable going out (actions.complete_by_delivery), e.g. a statement.
+        text += " — " + _("delivered: published on %(channel)s") % {"channel": d["delivered"].get("channel", "")}
     return text
 
 

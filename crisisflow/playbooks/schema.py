@@ -73,6 +73,7 @@ TOP_FIELDS = (
     "first_statement_within_critical",
     "roles",
     "tasks",
+    "statements",
 )
 TOP_REQUIRED = ("key", "name", "description", "serves", "roles", "tasks")
 SERVES_FIELDS = ("crisis_types", "severities")
@@ -100,6 +101,10 @@ ALERT_FIELDS = ("remind_at_half", "remind_before", "escalate_after")
 ESCALATION_AUDIENCES = tuple(a for a in AUDIENCES if a != "assignee")
 
 ROLES = tuple(r.value for r in Role)
+# The optional `statements:` section: who approves each kind of statement, how long an
+# approval may take, and whether the internal notice must go out first.
+STATEMENT_FIELDS = ("approvals", "approval_deadlines", "internal_notice_first")
+APPROVER_ROLES = tuple(r for r in ROLES if r != Role.OBSERVER.value)
 STAGES = tuple(s.value for s in Stage)
 SEVERITIES = tuple(s.value for s in Severity)
 ANCHORS = tuple(a.value for a in Anchor)
@@ -670,6 +675,7 @@ class _FileChecker:
             )
 
         roles = self._roles(root.get("roles"))
+        statements = self._statements(root.get("statements"), roles)
         tasks = self._tasks(root.get("tasks"))
         if tasks is not None:
             self._task_rules(tasks, None if roles is None else set(roles))
@@ -689,6 +695,8 @@ class _FileChecker:
                 "roles": roles or {},
                 "tasks": [task.definition for task in tasks or []],
             }
+            if statements is not None:
+                result.definition["statements"] = statements
         return result
 
     def _parse(self, text: str) -> _Node | None:
@@ -811,6 +819,66 @@ class _FileChecker:
             # A role with a bad count is still one the plan needs: tasks may use it.
             roles[role] = count if count is not None else 0
         return roles
+
+    # --- statements ------------------------------------------------------------------------
+    def _statements(self, node: _Node | None, staffed: dict[str, int] | None) -> dict[str, Any] | None:
+        """The `statements:` section, normalised: approvals {kind: [roles]},
+        approval_deadlines {kind: seconds}, internal_notice_first (bool)."""
+        from crisisflow.statements.kinds import KINDS
+
+        mapping = self._map(node, "statements", "a mapping (approvals, approval_deadlines, internal_notice_first)")
+        if mapping is None:
+            return None
+        self._fields(mapping, "statements", STATEMENT_FIELDS, ())
+        found: dict[str, Any] = {"approvals": {}, "approval_deadlines": {}, "internal_notice_first": False}
+        kinds = list(KINDS)
+
+        def kind_ok(section: _Map, kind: str, where: str) -> bool:
+            if kind in KINDS:
+                return True
+            close = difflib.get_close_matches(kind, kinds, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"expected {_or(kinds)}"
+            self.error(section.key_lines[kind], where, f"unknown kind of statement '{_shown(kind)}' ({hint})")
+            return False
+
+        approvals = self._map(mapping.get("approvals"), "statements.approvals", "a mapping of kind -> list of roles")
+        for kind, value in (approvals.entries if approvals else {}).items():
+            where = f"statements.approvals.{kind}"
+            if not kind_ok(approvals, kind, where):
+                continue
+            items = self._list(value, where, "a list of roles that must approve", True)
+            roles: list[str] = []
+            for i, item in enumerate(items or []):
+                role = self._choice(item, f"{where}[{i}]", "approving role", APPROVER_ROLES)
+                if role is not None and staffed is not None and role not in staffed and role != "commander":
+                    self.error(
+                        item.line,
+                        f"{where}[{i}]",
+                        f"role '{role}' approves statements but the plan does not staff it (add it under roles)",
+                    )
+                    continue
+                if role is not None and role not in roles:
+                    roles.append(role)
+            if roles:
+                found["approvals"][kind] = roles
+        deadlines = self._map(
+            mapping.get("approval_deadlines"), "statements.approval_deadlines", "a mapping of kind -> duration"
+        )
+        for kind, value in (deadlines.entries if deadlines else {}).items():
+            where = f"statements.approval_deadlines.{kind}"
+            if kind_ok(deadlines, kind, where):
+                seconds = self._duration(value, where)
+                if seconds is not None:
+                    found["approval_deadlines"][kind] = seconds
+        first = mapping.get("internal_notice_first")
+        if first is not None and not _broken(first):
+            if isinstance(first, _Scalar) and isinstance(first.value, bool):
+                found["internal_notice_first"] = first.value
+            else:
+                self.error(
+                    first.line, "statements.internal_notice_first", f"expected true or false, found {_found(first)}"
+                )
+        return found
 
     # --- tasks ------------------------------------------------------------------------------
     def _tasks(self, node: _Node | None) -> list[_TaskInfo] | None:

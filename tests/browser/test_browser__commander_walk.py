@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from crisisflow.incidents.models import Incident
 from tests.conftest import install_plan, make_user
+from tests.flows import publish_holding_statement
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -69,6 +71,11 @@ def test_commander_walks_an_outage_to_remediation(live_server, page, artifacts):
         submit(page, statement.get_by_role("checkbox", name=item))
     assert statement.locator(".tick.done").count() == 3
     submit(page, statement.get_by_role("button", name="Mark done"))
+    # Ticking the task is not a statement: publishing waits for a real one.
+    publish = page.locator("#next-step .step").filter(has=step_button(page, "publish"))
+    expect(publish).to_have_class(re.compile(r"\bis-blocked\b"))
+    publish_holding_statement(incident)  # written, approved by PR and legal, published
+    page.reload()
 
     submit(page, step_button(page, "publish"))
     submit(page, step_button(page, "remediate"))

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from crisisflow.incidents.models import Incident
 from tests.conftest import install_plan, make_user
+from tests.flows import publish_holding_statement
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -129,7 +130,10 @@ def test_three_people_take_an_outage_to_remediation_and_see_each_other_live(live
     expect(statement.locator(".task-status")).to_have_text("Done")
     mark(pr_room)
 
-    # The commander's page shows the publish step ready.
+    # The statement itself goes out through approvals (PR and legal) and publishing; the
+    # commander's page then shows the publish step ready.
+    expect(publish).to_have_class(re.compile(r"\bis-blocked\b"))
+    publish_holding_statement(incident)
     expect(publish).to_have_class(re.compile(r"\bis-ready\b"), timeout=LIVE)
     expect(cmd.locator(f"#task-{statement_id(incident)} .task-status")).to_have_text("Done", timeout=LIVE)
     assert not_reloaded(cmd)
