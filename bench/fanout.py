@@ -130,7 +130,7 @@ def main() -> None:
     from tests.conftest import T0, Personas, install_plan, make_user
     from tests.flows import report, walk_to
     from tests.statements_helpers import approve_all, publish_approved, write
-    from tests.subscribers_helpers import forget_low_priority_messages
+    from tests.subscribers_helpers import forget_low_priority_messages, open_notice
     from tests.workers import Processes, forget_queued_messages, worker_environment
 
     sink = FastSmtpSink()
@@ -153,6 +153,7 @@ def main() -> None:
             outsider=make_user("outsider"),
         )
         incident = walk_to(people, report(people, detected_at=T0), State.TEAM_ASSEMBLED)
+        open_notice(people.commander, incident)
         statement = approve_all(people, write(people.commander, incident, "holding_statement"))
 
     started = time.time()

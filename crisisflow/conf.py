@@ -79,6 +79,12 @@ DEFAULTS: dict[str, Any] = {
     "SUBSCRIBER_FANOUT_LEASE_SECONDS": 60.0,
     # The SMS gateway (crisisflow.subscribers.sms): {} means no SMS subscriptions.
     "SMS_GATEWAY": {},
+    # Where public notices are written as static files (HTML and feeds) for a reverse
+    # proxy or CDN to serve, also while the app is down (README: "Public notices").
+    "NOTICE_DIR": str(settings.BASE_DIR / "var" / "notices"),
+    # How long a web process trusts what it knows of a notice's address before asking
+    # the database again (seconds; 0: every request asks).
+    "NOTICE_STAMP_SECONDS": 1.0,
     # API rate limits (crisisflow.api.throttles), sliding windows kept in the cache.
     # "<scope>" counts per person, "<scope>_address" per network address (a whole
     # office behind one address, hence the larger figure). Generous: a crisis team

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "crisisflow.watch",
     "crisisflow.statements",
     "crisisflow.subscribers",
+    "crisisflow.commitments",
+    "crisisflow.notices",
     "crisisflow.web",
     "crisisflow.api",
 ]
@@ -77,6 +79,9 @@ MIDDLEWARE = [
     # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Public notices are answered before sessions, users and CSRF (they need none of them).
+MIDDLEWARE.insert(1, "crisisflow.notices.middleware.PublicNoticeMiddleware")
 
 if not DEBUG:
     # Static files from the app server itself in production (after collectstatic);
@@ -339,6 +344,7 @@ CRISISFLOW = {
     ],
     "WEBHOOK_TIMEOUT_SECONDS": env_float("CRISISFLOW_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1),
     "WEBHOOK_ALLOW_PRIVATE": env_bool("CRISISFLOW_WEBHOOK_ALLOW_PRIVATE", False),
+    "NOTICE_DIR": env_str("CRISISFLOW_NOTICE_DIR", str(VAR_DIR / "notices")),
     "DIGESTS": env_bool("CRISISFLOW_DIGESTS", True),
     "EVIDENCE_MAX_BYTES": env_int("CRISISFLOW_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1),
     "LINT_EXTRA_DIRS": env_list("CRISISFLOW_LINT_EXTRA_DIRS", []),

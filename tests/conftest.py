@@ -223,3 +223,18 @@ def fresh_shared_renders():
 
     live.shared.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def notice_files(settings, tmp_path):
+    """Public notice files of each test in a folder of its own, never in var/notices;
+    every request reads the notice afresh, and no render is kept from another test."""
+    from crisisflow.notices import views
+
+    settings.CRISISFLOW = {
+        **settings.CRISISFLOW,
+        "NOTICE_DIR": str(tmp_path / "notices"),
+        "NOTICE_STAMP_SECONDS": 0,
+    }
+    views.forget_renders()
+    return tmp_path / "notices"

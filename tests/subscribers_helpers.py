@@ -5,6 +5,7 @@ from __future__ import annotations
 import time_machine
 from django.utils import timezone
 
+from crisisflow.notices.actions import save_notice
 from crisisflow.subscribers.models import ALL, Subscriber
 from crisisflow.vocab import State
 from tests.conftest import T0
@@ -12,9 +13,15 @@ from tests.flows import report, walk_to
 from tests.statements_helpers import approve_all, publish_approved, write
 
 
+def open_notice(commander, incident) -> None:
+    save_notice(commander, incident, title_en="Payments outage", title_zh="支付故障", enabled=True)
+
+
 def incident_with_statement(people):
     with time_machine.travel(T0, tick=False):
         incident = walk_to(people, report(people, detected_at=T0), State.TEAM_ASSEMBLED)
+        # Followers hear of an incident only through its public notice.
+        open_notice(people.commander, incident)
         statement = write(people.commander, incident, "holding_statement")
         approve_all(people, statement)
     return incident, statement

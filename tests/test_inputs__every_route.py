@@ -43,9 +43,12 @@ from hypothesis import strategies as st
 from crisisflow.alerts.models import Notification
 from crisisflow.alerts.sweep import sweep
 from crisisflow.api.tokens import create_token
+from crisisflow.commitments import actions as commitments
+from crisisflow.commitments.models import Commitment
 from crisisflow.evidence.models import Attachment
 from crisisflow.incidents import actions
 from crisisflow.incidents.models import Event, Incident, Task, TeamMember
+from crisisflow.notices.models import PublicNotice
 from crisisflow.people.models import RosterEntry, User
 from crisisflow.people.prefs import FIELDS as PREFERENCE_FIELDS
 from crisisflow.reviews.models import ActionItem, Review, SignOff
@@ -260,6 +263,18 @@ API_STATEMENT = {"statement_id": "statement_id"}
 STATEMENT_VERSION = st.just(Ref("statement_version"))
 KIND = st.sampled_from(["holding_statement", "regulator_notice", "internal_notice", "tweet"])
 LANGUAGE = st.sampled_from(["en", "zh-hans", "fr"])
+COMMITMENT = {"commitment_id": "commitment_id"}
+COMMITMENT_VERSION = st.just(Ref("commitment_version"))
+NOTICE_VERSION = st.just(Ref("notice_version"))
+NOTICE_FIELDS = dict(
+    title_zh=st.sampled_from(["支付故障公告", ""]),
+    title_en=LINE,
+    summary_zh=LINE,
+    summary_en=LINE,
+    image_url=st.sampled_from(["https://example.com/card.png", "http://example.com/a.png", ""]),
+    slug=st.sampled_from(["payments-notice", "Bad Slug", "feed.atom", ""]),
+)
+COMMITMENT_TERMS = dict(scope=LINE, amount=LINE, coverage=LINE, period=LINE)
 TASK = {"reference": "reference", "task_id": "task_id"}
 API_TASK = {"task_id": "task_id"}
 SCOPE = dict(
@@ -541,6 +556,50 @@ ROUTES: dict[str, Route] = {
         },
         signed=True,
     ),
+    # Public notices (the commander's settings) and the commitments ledger.
+    "notices:settings": web(url=INCIDENT, version=NOTICE_VERSION, listed=WEB_FLAG, **NOTICE_FIELDS),
+    "notices:off": web(url=INCIDENT, version=NOTICE_VERSION),
+    "notices:drill": web(url=INCIDENT, version=NOTICE_VERSION, drill=st.sampled_from(["1", "0", "x"])),
+    "api:incident-notice": api(url=INCIDENT, expected_version=NOTICE_VERSION, listed=JSON_FLAG, **NOTICE_FIELDS),
+    "api:incident-notice-off": api(url=INCIDENT, expected_version=NOTICE_VERSION),
+    "api:incident-notice-drill": api(url=INCIDENT, expected_version=NOTICE_VERSION, drill=JSON_FLAG),
+    "commitments:incident": web(
+        url=INCIDENT,
+        typical={"text": "Refund every failed fee"},
+        text=WORDS,
+        owner=PERSON,
+        due_at=st.sampled_from(["2026-03-10", "2026-03-10T12:00:00+08:00", "soon"]),
+        sentence=WORDS,
+        statement_version=st.sampled_from(["", "1", "x"]),
+        **COMMITMENT_TERMS,
+    ),
+    "commitments:kept": web(
+        url=COMMITMENT,
+        version=COMMITMENT_VERSION,
+        summary=WORDS,
+        links=st.sampled_from(["https://example.com/evidence", "ftp://example.com/x", ""]),
+        figures=st.sampled_from(["policies: 12,000", ""]),
+    ),
+    "commitments:verify": web(url=COMMITMENT, version=COMMITMENT_VERSION),
+    "commitments:withdraw": web(url=COMMITMENT, version=COMMITMENT_VERSION, reason=WORDS),
+    "commitments:carry-over": web(url=COMMITMENT, version=COMMITMENT_VERSION, owner=PERSON),
+    "api:incident-commitments": api(
+        url=INCIDENT, text=WORDS, owner=PERSON, due_at=ISO_MOMENT, sentence=WORDS, **COMMITMENT_TERMS
+    ),
+    "api:commitment-change": api(
+        url=COMMITMENT, expected_version=COMMITMENT_VERSION, text=WORDS, owner=PERSON, due_at=ISO_MOMENT
+    ),
+    "api:commitment-kept": api(
+        url=COMMITMENT,
+        expected_version=COMMITMENT_VERSION,
+        summary=WORDS,
+        links=st.lists(st.sampled_from(["https://example.com/e", "javascript:alert(1)"]), max_size=2),
+        figures=st.lists(st.fixed_dictionaries({"label": LINE, "value": LINE}), max_size=2),
+    ),
+    "api:commitment-verify": api(url=COMMITMENT, expected_version=COMMITMENT_VERSION),
+    "api:commitment-withdraw": api(url=COMMITMENT, expected_version=COMMITMENT_VERSION, reason=WORDS),
+    "api:commitment-broken": api(url=COMMITMENT, expected_version=COMMITMENT_VERSION, reason=WORDS),
+    "api:commitment-carry-over": api(url=COMMITMENT, expected_version=COMMITMENT_VERSION, owner=PERSON),
 }
 
 # Pages whose views do not declare their methods but only read. Anything else without a
@@ -635,6 +694,7 @@ class World:
     notification: Notification
     token: Any
     statement: Statement
+    commitment: Commitment
     review_incident: Incident  # in review, with an action item: the review forms' success paths run
     item: Any
     web: dict[str, Client]
@@ -656,6 +716,10 @@ class World:
             return self.incident.reference
         if value.what == "statement_version":
             return Statement.objects.get(pk=self.statement.pk).version
+        if value.what == "commitment_version":
+            return Commitment.objects.get(pk=self.commitment.pk).version
+        if value.what == "notice_version":
+            return PublicNotice.objects.filter(incident=self.incident).values_list("version", flat=True).first() or 0
         if value.what == "sheet_version":
             sheet = FactSheet.objects.filter(incident=self.incident).first()
             return sheet.version if sheet else 0
@@ -678,6 +742,7 @@ class World:
             "notification_id": self.notification.pk,
             "token_id": self.token.pk,
             "statement_id": self.statement.pk,
+            "commitment_id": self.commitment.pk,
             "review_reference": self.review_incident.reference,
             "item_id": self.item.pk,
         }[value]
@@ -707,6 +772,13 @@ def world(people, plan, settings, tmp_path):
         )
         # In review: approving (as PR), rejecting and their refusals all have something to act on.
         statement = approvals.request_approval(people.pr_lead, statement, expected_version=statement.version)
+        commitment = commitments.create_commitment(
+            people.commander,
+            incident,
+            text="Refund every failed fee",
+            owner=people.legal,
+            due_at=T0 + timedelta(days=7),
+        )
     with time_machine.travel(NOW, tick=False):
         sweep()
         notification = Notification.objects.filter(recipient__isnull=False).order_by("pk").first()
@@ -726,6 +798,7 @@ def world(people, plan, settings, tmp_path):
             notification=notification,
             token=create_token(people.commander, name="monitoring", scope="read")[0],
             statement=statement,
+            commitment=commitment,
             review_incident=in_review,
             item=item,
             web=clients,
@@ -748,6 +821,8 @@ def snapshot() -> tuple:
         list(Statement.objects.order_by("pk").values()),
         StatementVersion.objects.count(),
         FactSheetVersion.objects.count(),
+        list(Commitment.objects.order_by("pk").values()),
+        list(PublicNotice.objects.order_by("pk").values()),
         list(Review.objects.order_by("pk").values()),
         SignOff.objects.count(),
         ActionItem.objects.count(),

@@ -2,6 +2,8 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from crisisflow.api import views
+from crisisflow.commitments import api as commitments
+from crisisflow.notices import api as notices
 from crisisflow.statements import api as statements
 from crisisflow.statements import flow_api
 from crisisflow.subscribers import api as subscribers_api
@@ -48,6 +50,9 @@ urlpatterns = [
     *flow_api.urlpatterns,
     # Public subscriptions to notices (no sign-in).
     *subscribers_api.urlpatterns,
+    # Public notices and the commitments ledger.
+    *notices.urlpatterns,
+    *commitments.urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.Docs.as_view(), name="docs"),
 ]

@@ -16,6 +16,7 @@ source of the sweep, see deadlines.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -72,6 +73,38 @@ def approval_window(statement: Statement) -> timedelta:
     declared = statement_rules(statement.incident).get("approval_deadlines", {}).get(statement.kind)
     seconds = declared if declared else kinds.kind(statement.kind).approval_minutes * 60
     return timedelta(seconds=int(seconds))
+
+
+# --- checks other apps add -----------------------------------------------------------------------
+
+# (statement, version, role, override_reason) -> blockers, in words. Registered by another
+# app's ready() (the commitments ledger: a promise must be a commitment first); an
+# approval is refused while any check names a blocker.
+ApprovalCheck = Callable[[Statement, StatementVersion, str, str], Iterable[str]]
+_approval_checks: list[ApprovalCheck] = []
+
+
+def approval_check(fn: ApprovalCheck) -> ApprovalCheck:
+    """Register a check run before any approval (once per function)."""
+    if fn not in _approval_checks:
+        _approval_checks.append(fn)
+    return fn
+
+
+def unregister_approval_check(fn: ApprovalCheck) -> None:
+    if fn in _approval_checks:
+        _approval_checks.remove(fn)
+
+
+def approval_blockers(
+    statement: Statement, version: StatementVersion, role: str, override_reason: str = ""
+) -> list[str]:
+    """What the registered checks say stands in the way of approving `version` as `role`.
+    Runs inside the approval's transaction, with the incident locked."""
+    found: list[str] = []
+    for check in _approval_checks:
+        found.extend(str(b) for b in check(statement, version, role, override_reason))
+    return found
 
 
 # --- who may do what ----------------------------------------------------------------------------
@@ -302,6 +335,9 @@ def approve(
     live = live_decisions(statement).get(role)
     if live is not None and live.decision == Approval.Decision.APPROVED:
         raise Conflict(_("%(role)s has already approved this version.") % {"role": _role_label(role)})
+    checked = approval_blockers(statement, version, role, override_reason or "")
+    if checked:
+        raise Blocked(_("Approve"), checked)
     overriding = version.errors > 0
     reason = ""
     if overriding:

@@ -38,7 +38,7 @@ from crisisflow.incidents.timeline import describes, record
 from crisisflow.statements import kinds, publishing
 from crisisflow.statements.kinds import Audience
 from crisisflow.statements.models import Publication
-from crisisflow.subscribers import sending
+from crisisflow.subscribers import notices, sending
 from crisisflow.subscribers.models import ALL, FanOut, Subscriber
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,11 @@ def connect() -> None:
 
 
 def tells_subscribers(publication: Publication) -> bool:
+    """A public statement of an incident whose public notice is open (not a drill)."""
     kind = kinds.KINDS.get(publication.statement.kind)
-    return kind is not None and kind.audience == Audience.PUBLIC
+    if kind is None or kind.audience != Audience.PUBLIC:
+        return False
+    return notices.open_to_subscribers(publication.statement.incident)
 
 
 def start(publication: Publication) -> FanOut | None:

@@ -1,19 +1,26 @@
-"""What this app needs to know about public notices, in one place.
-
-The public notice page is its own app; until it is in place, an incident's notice is
-taken to live at /notices/<reference>/ and to be open to subscribers when the incident
-is not restricted. Only these two functions say so: the notice app replaces their
-bodies with its own answers (its chosen or unguessable address, its opt-in switch).
-"""
+"""What this app needs to know about public notices, in one place (the notices app owns
+them: a notice's address is its chosen or random slug, and only a notice the commander
+turned on — never a drill's — can be followed or tells its followers anything)."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.urls import reverse
+
+from crisisflow.notices.models import PublicNotice
+
+
+def _open_notices():
+    return PublicNotice.objects.filter(enabled=True, drill=False)
 
 
 def notice_path(reference: str) -> str:
-    """The public notice page of the incident with this reference."""
-    return f"/notices/{reference}/"
+    """The public notice page of the incident with this reference (the index of notices
+    if it has none open)."""
+    notice = _open_notices().filter(incident__reference=reference).only("slug").first()
+    if notice is None:
+        return reverse("notices:index")
+    return reverse("notices:page", args=[notice.slug])
 
 
 def notice_url(reference: str) -> str:
@@ -21,10 +28,11 @@ def notice_url(reference: str) -> str:
 
 
 def index_url() -> str:
-    return settings.SITE_URL.rstrip("/") + "/notices/"
+    return settings.SITE_URL.rstrip("/") + reverse("notices:index")
 
 
 def open_to_subscribers(incident) -> bool:
-    """May the public follow this incident's notice? Nothing of a restricted incident is
-    offered unless its notice says so."""
-    return not incident.restricted
+    """May the public follow this incident's notice, and does a publication tell them?
+    Only while its notice is on and it is no drill: nothing of an incident goes to the
+    public unless its commander opened a notice for it."""
+    return _open_notices().filter(incident=incident).exists()

@@ -66,6 +66,10 @@ urlpatterns = [
     path(task + "comment/", views.comment_on_task, name="task-comment"),
     # The Statements tab of an incident: fact sheet, message set, editor, versions.
     path("", include("crisisflow.statements.urls")),
+    # Public notices (no sign-in) and the commander's notice settings.
+    path("", include("crisisflow.notices.urls")),
+    # The commitments ledger.
+    path("", include("crisisflow.commitments.urls")),
     *watch,
     # The review of an incident, its exports and share links, and analytics.
     path("", include("crisisflow.reviews.urls")),
