@@ -161,7 +161,9 @@ def test_sms_subscription_is_confirmed_by_code_then_told_of_publications(
     assert set(deliver_many(ids).values()) == {"delivered"}
     update = aliyun.sent[-1]
     assert update["TemplateCode"] == "SMS_UPDATE" and update["OutId"].startswith("crisisflow-notification-")
-    assert json.loads(update["TemplateParam"])["url"].endswith(f"/notices/{incident.reference}/")
+    # The link is the incident's public notice page, at its own (unguessable) address.
+    slug = incident.public_notice.slug
+    assert json.loads(update["TemplateParam"])["url"].endswith(f"/notice/{slug}/")
 
 
 def test_no_gateway_no_sms_subscriptions(people):
