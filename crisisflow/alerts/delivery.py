@@ -54,9 +54,10 @@ SKIPPED = "skipped"
 State = Notification.State
 
 # Delivered rows are marked in one UPDATE per this many seconds of sending (and at the
-# end of the batch): quick sends share a write, a slow one gets its own at once. A worker
-# killed mid-batch sends again at most this much (same idempotency keys).
-FLUSH_SECONDS = 0.1
+# end of the batch): quick sends share a write, a slow one gets its own at once. Kept
+# shorter than a slow send, so a worker killed mid-batch sends at most one message again
+# (tests/test_alerts__worker.py).
+FLUSH_SECONDS = 0.02
 
 
 def max_attempts() -> int:
