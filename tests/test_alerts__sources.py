@@ -40,14 +40,15 @@ def test_a_registered_source_is_swept_and_its_failures_back_off():
         backed_off.append(row[0])
         due_rows[row[0]] = now + backoff_delay(backed_off.count(row[0]) - 1)
 
-    register(DeadlineSource(name="commitment", due=due, fire=fire, back_off=back_off))
+    # A name of its own: the commitments app registers a real "commitment" source.
+    register(DeadlineSource(name="test_promise", due=due, fire=fire, back_off=back_off))
     try:
         assert [s.name for s in registered()][:3] == ["golden_clock", "triage", "task"]
         with time_machine.travel(T0, tick=False):
             report_ = sweep()
         assert fired == [1]
         assert "commitment 1" in report_.fired
-        assert report_.errors == ["commitment 2: commitment 2 is broken"]
+        assert report_.errors == ["test_promise 2: commitment 2 is broken"]
         assert due_rows[2] == T0 + timedelta(seconds=60)
         with time_machine.travel(T0 + timedelta(seconds=30), tick=False):
             sweep()
@@ -57,7 +58,7 @@ def test_a_registered_source_is_swept_and_its_failures_back_off():
         assert backed_off == [2, 2]
         assert due_rows[2] == T0 + timedelta(seconds=61 + 120)  # doubled
     finally:
-        unregister("commitment")
+        unregister("test_promise")
 
 
 def test_the_backoff_doubles_up_to_its_cap(settings):
