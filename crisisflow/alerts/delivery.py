@@ -72,6 +72,14 @@ def update_returning_supported() -> bool:
     return connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 35, 0)
 
 
+def _among(column: str, ids: list[int]) -> tuple[str, list]:
+    """`column` is one of `ids`: one array parameter on PostgreSQL (the statement's text
+    stays the same whatever the number, so the driver parses it once), a list elsewhere."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(ids)]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
 def claim_many(ids: list[int], now: datetime) -> dict[int, int]:
     """Take the due, pending rows among `ids` for one attempt each; {id: attempt} of
     those we got (not due, not pending, or claimed by another worker: left out)."""
@@ -85,15 +93,15 @@ def claim_many(ids: list[int], now: datetime) -> dict[int, int]:
     quote = connection.ops.quote_name
     table = quote(Notification._meta.db_table)
     at = connection.ops.adapt_datetimefield_value
-    marks = ", ".join(["%s"] * len(ids))
+    among, listed = _among(quote("id"), ids)
     sql = (
         f"UPDATE {table} SET {quote('state')} = %s, {quote('attempts')} = {quote('attempts')} + 1, "
         f"{quote('lease_until')} = %s "
-        f"WHERE {quote('id')} IN ({marks}) AND {quote('state')} = %s AND {quote('next_attempt_at')} <= %s "
+        f"WHERE {among} AND {quote('state')} = %s AND {quote('next_attempt_at')} <= %s "
         f"RETURNING {quote('id')}, {quote('attempts')}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [State.SENDING, at(lease_until), *ids, State.PENDING, at(now)])
+        cursor.execute(sql, [State.SENDING, at(lease_until), *listed, State.PENDING, at(now)])
         return {pk: attempts for pk, attempts in cursor.fetchall()}
 
 
@@ -219,15 +227,15 @@ def mark_delivered(pks: list[int], attempt: int, at: datetime) -> int:
     statement built by hand (this runs for nearly every message sent, and the ORM would
     cost more than the write); how many rows it changed."""
     quote = connection.ops.quote_name
-    marks = ", ".join(["%s"] * len(pks))
+    among, listed = _among(quote("id"), pks)
     sql = (
         f"UPDATE {quote(Notification._meta.db_table)} SET {quote('state')} = %s, {quote('delivered_at')} = %s, "
         f"{quote('last_error')} = '', {quote('lease_until')} = NULL "
-        f"WHERE {quote('id')} IN ({marks}) AND {quote('state')} = %s AND {quote('attempts')} = %s"
+        f"WHERE {among} AND {quote('state')} = %s AND {quote('attempts')} = %s"
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            sql, [State.DELIVERED, connection.ops.adapt_datetimefield_value(at), *pks, State.SENDING, attempt]
+            sql, [State.DELIVERED, connection.ops.adapt_datetimefield_value(at), *listed, State.SENDING, attempt]
         )
         return cursor.rowcount
 
