@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 
+from crisisflow import bulk
 from crisisflow.alerts.ladder import Kind
 from crisisflow.alerts.memo import remembered
 from crisisflow.alerts.messages import URGENCY
@@ -146,6 +147,26 @@ def rows_for(
                 )
             )
     return rows
+
+
+def save_and_queue(rows: list[Notification]) -> list[int]:
+    """Write rows built by rows_for with one insert and queue the ones to send once the
+    transaction commits (without a broker they wait, and the sweep's redrive queues
+    them). The ids written. For an app's deadline source that fires one rung at a time."""
+    bulk.insert(rows)
+    to_send = [row.pk for row in rows if row.state == Notification.State.PENDING]
+    if to_send:
+        transaction.on_commit(lambda: _enqueue(to_send))
+    return [row.pk for row in rows]
+
+
+def _enqueue(ids: list[int]) -> None:
+    from crisisflow.alerts.tasks import enqueue
+
+    try:
+        enqueue(ids)
+    except Exception:  # noqa: BLE001 - the sweep's redrive is the safety net
+        log.warning("could not queue %d notifications; the sweep will", len(ids))
 
 
 def handed_back(rows: list[Notification]) -> list[int]:

@@ -17,7 +17,6 @@ from django.utils.translation import gettext_lazy
 
 from crisisflow.alerts import outbox
 from crisisflow.alerts.ladder import Kind, Rung, alert_time, first_step
-from crisisflow.alerts.models import Notification
 from crisisflow.alerts.recipients import may_hear, stand_ins
 from crisisflow.alerts.sources import DeadlineSource, Row, backoff_delay, register
 from crisisflow.commitments.models import Commitment, CommitmentStatus
@@ -153,20 +152,7 @@ def _notify(incident: Incident, people: list[User], rung: Rung, c: Commitment, n
         due_at=c.due_at,
         team_channels=False,
     )
-    Notification.objects.bulk_create(rows)
-    to_send = [row.pk for row in rows if row.state == Notification.State.PENDING]
-    if to_send:
-        transaction.on_commit(lambda: _enqueue(to_send))
-    return [row.pk for row in rows]
-
-
-def _enqueue(ids: list[int]) -> None:
-    from crisisflow.alerts.tasks import enqueue
-
-    try:
-        enqueue(ids)
-    except Exception:  # noqa: BLE001 - without a broker the sweep's redrive queues them
-        pass
+    return outbox.save_and_queue(rows)
 
 
 def back_off(row: Row, now: datetime) -> None:

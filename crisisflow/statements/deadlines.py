@@ -20,7 +20,6 @@ from django.utils.translation import gettext_lazy
 
 from crisisflow.alerts import outbox
 from crisisflow.alerts.ladder import Rung, alert_time, first_step
-from crisisflow.alerts.models import Notification
 from crisisflow.alerts.recipients import may_hear, stand_ins
 from crisisflow.alerts.sources import DeadlineSource, Row, backoff_delay, register
 from crisisflow.conf import setting
@@ -114,21 +113,7 @@ def notify(
         due_at=due_at or now,
         team_channels=False,
     )
-    Notification.objects.bulk_create(rows)
-    to_send = [row.pk for row in rows if row.state == Notification.State.PENDING]
-    if to_send:
-        transaction.on_commit(lambda: _enqueue(to_send))
-    return [row.pk for row in rows]
-
-
-def _enqueue(ids: list[int]) -> None:
-    # Without a broker the rows wait (enqueued_at set) and the sweep's redrive queues them.
-    from crisisflow.alerts.tasks import enqueue
-
-    try:
-        enqueue(ids)
-    except Exception:  # noqa: BLE001 - the redrive is the safety net
-        pass
+    return outbox.save_and_queue(rows)
 
 
 # --- who a rung speaks to ---------------------------------------------------------------------
