@@ -101,6 +101,11 @@ DEFAULTS: dict[str, Any] = {
         "timeline_address": "18000/hour",
         "list": "3600/hour",
         "list_address": "18000/hour",
+        # A review's Markdown or PDF (about a second of WeasyPrint each) and the analytics.
+        "export": "120/hour",
+        "export_address": "600/hour",
+        "analytics": "600/hour",
+        "analytics_address": "3000/hour",
     },
 }
 

@@ -114,6 +114,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "crisisflow.web.context_processors.unread_notifications",
                 "crisisflow.web.context_processors.worker_down",
+                "crisisflow.reviews.context_processors.analytics_link",
             ],
         },
     },
@@ -310,6 +311,9 @@ SPECTACULAR_SETTINGS = {
         "IncidentStateEnum": "crisisflow.vocab.State",
         "StatementLanguageEnum": "crisisflow.statements.kinds.LANGUAGES",
         "PostLanguageEnum": ["zh", "en"],
+        "ActionItemKindEnum": "crisisflow.reviews.models.ActionItemKind",
+        "SigningRoleEnum": "crisisflow.reviews.models.SIGNING_ROLES",
+        "RoleEnum": "crisisflow.vocab.Role",
     },
     "TITLE": "CrisisFlow API",
     "DESCRIPTION": (

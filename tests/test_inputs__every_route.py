@@ -266,6 +266,7 @@ LANGUAGE = st.sampled_from(["en", "zh-hans", "fr"])
 COMMITMENT = {"commitment_id": "commitment_id"}
 COMMITMENT_VERSION = st.just(Ref("commitment_version"))
 NOTICE_VERSION = st.just(Ref("notice_version"))
+BRAND_VERSION = st.just(Ref("brand_version"))
 NOTICE_FIELDS = dict(
     title_zh=st.sampled_from(["支付故障公告", ""]),
     title_en=LINE,
@@ -408,6 +409,42 @@ ROUTES: dict[str, Route] = {
         url={**IN_REVIEW, "item_id": "item_id"}, version=SMALL, status=st.sampled_from(["done", "dropped", "maybe"])
     ),
     "reviews:share": web(url=IN_REVIEW, days=SMALL),
+    "reviews:change-item": web(
+        url={**IN_REVIEW, "item_id": "item_id"},
+        version=SMALL,
+        title=LINE,
+        owner=st.sampled_from(["prlead", "nobody"]),
+        due_at=LOCAL_MOMENT,
+    ),
+    "incident-brand": web(url=INCIDENT, version=BRAND_VERSION, brand=st.sampled_from(["", "acme", "nope"])),
+    "api:incident-brand": api(
+        url=INCIDENT, expected_version=BRAND_VERSION, brand=st.sampled_from([None, "acme", "nope"])
+    ),
+    "api:review-edit": api(
+        url=IN_REVIEW,
+        expected_version=st.just(Ref("review_version")),
+        ratings=st.sampled_from([{"speed": {"rating": 4, "comment": "fast"}}, {"speed": {"rating": 9}}, {"x": {}}]),
+        went_well=WORDS,
+        root_cause_origin=st.sampled_from(["", "internal", "aliens"]),
+        five_whys=st.lists(LINE, max_size=6),
+    ),
+    "api:review-sign": api(url=IN_REVIEW, expected_version=st.just(Ref("review_version")), role=ROLE),
+    "api:review-items": api(
+        url=IN_REVIEW,
+        title=LINE,
+        kind=st.sampled_from(["playbook", "training", "nonsense"]),
+        owner=PERSON,
+        due_at=ISO_MOMENT,
+        playbook_key=st.sampled_from(["", "small-outage", "missing"]),
+        task_key=st.sampled_from(["", "legal-review", "missing"]),
+    ),
+    "api:review-share": api(url=IN_REVIEW, days=SMALL),
+    "api:review-item-change": api(
+        url={"item_id": "item_id"}, expected_version=SMALL, title=LINE, owner=PERSON, due_at=ISO_MOMENT
+    ),
+    "api:review-item-finish": api(
+        url={"item_id": "item_id"}, expected_version=SMALL, status=st.sampled_from(["done", "dropped", "maybe"])
+    ),
     "statements:request": web(url=STATEMENT, version=st.just(Ref("statement_version"))),
     "statements:approve": web(
         url=STATEMENT,
@@ -723,6 +760,10 @@ class World:
         if value.what == "sheet_version":
             sheet = FactSheet.objects.filter(incident=self.incident).first()
             return sheet.version if sheet else 0
+        if value.what == "brand_version":
+            from crisisflow.watch.models import IncidentBrand
+
+            return IncidentBrand.objects.filter(incident=self.incident).values_list("version", flat=True).first() or 0
         if value.what == "review_version":
             from crisisflow.reviews.models import Review
 

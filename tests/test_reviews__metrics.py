@@ -182,19 +182,19 @@ def test_escalations_and_tasks_on_time_are_counted_from_the_timeline(people, pla
 
 def test_figures_other_apps_own_show_no_data_until_a_provider_gives_them(people, plan):
     incident = built(people, publish_after=timedelta(hours=3))
-    kept = metrics.compute(incident, T0 + 5 * H).metric("commitments_kept")
-    assert (kept.has_data, kept.text) == (False, "no data")
+    recovery = metrics.compute(incident, T0 + 5 * H).metric("rating_recovery")
+    assert (recovery.has_data, recovery.text) == (False, "no data")
 
-    @metrics.provider("commitments_kept")
-    def commitments_kept(inc):
-        return metrics.Metric("commitments_kept", "Commitments kept", 3, "3 of 4", [1])
+    @metrics.provider("rating_recovery")
+    def rating_recovery(inc):
+        return metrics.Metric("rating_recovery", "Time for the rating to recover", 3, "3 days", [1])
 
     try:
-        kept = metrics.compute(incident, T0 + 5 * H).metric("commitments_kept")
-        assert (kept.value, kept.text, kept.events) == (3, "3 of 4", [1])
-        assert metrics.compute(incident, T0 + 5 * H).metric("rating_recovery").text == "no data"
+        recovery = metrics.compute(incident, T0 + 5 * H).metric("rating_recovery")
+        assert (recovery.value, recovery.text, recovery.events) == (3, "3 days", [1])
+        assert metrics.compute(incident, T0 + 5 * H).metric("negative_share_recovery").text == "no data"
     finally:
-        metrics.unregister("commitments_kept")
+        metrics.unregister("rating_recovery")
 
 
 def test_a_running_clock_reads_as_missed_so_far_without_a_statement(people, plan):

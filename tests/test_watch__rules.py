@@ -84,7 +84,7 @@ def test_a_threshold_opens_a_reported_incident_with_its_evidence_and_tells_the_d
     assert [value for _at, value in window["points"]] == [12, 61]
     assert [p["author"] for p in firing.evidence["posts"]] == [f"user{i}" for i in range(14, 4, -1)]
     kinds = list(incident.events.order_by("seq").values_list("kind", flat=True))
-    assert kinds == ["reported", "watch_evidence"]
+    assert kinds == ["reported", "watch_evidence", "incident_brand_set"]  # the incident is about Acme Pay
     # The duty commander hears of it at once, through the usual outbox.
     told = Notification.objects.get(recipient=people.commander, channel="in_app")
     assert told.incident == incident and told.source == f"watch:{firing.pk}"

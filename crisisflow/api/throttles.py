@@ -6,7 +6,7 @@ Two kinds:
   address: past the limit the address gets 429 before any password is even checked;
 - the expensive endpoints, per person and per address: reporting an incident, moving
   it through its steps (activation creates every task of a plan), reading a timeline
-  and the incident list.
+  and the incident list, exporting a review (PDF) and reading the analytics.
 
 The rates live in settings.CRISISFLOW["API_RATES"] (defaults in crisisflow/conf.py);
 each is a sliding window, like DRF's own throttles, whose machinery this reuses. The
@@ -33,12 +33,18 @@ EXPENSIVE = {
     ("api:incident-list", "GET"): "list",
     ("api:incident-step", "POST"): "steps",
     ("api:incident-timeline", "GET"): "timeline",
+    ("api:review-markdown", "GET"): "export",
+    ("api:review-pdf", "GET"): "export",
+    ("api:analytics", "GET"): "analytics",
+    ("api:analytics-csv", "GET"): "analytics",
 }
 WHAT = {
     "report": gettext_lazy("report incidents"),
     "list": gettext_lazy("list incidents"),
     "steps": gettext_lazy("move incidents through their steps"),
     "timeline": gettext_lazy("read timelines"),
+    "export": gettext_lazy("export reviews"),
+    "analytics": gettext_lazy("read the analytics"),
 }
 
 

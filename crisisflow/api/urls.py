@@ -4,10 +4,12 @@ from drf_spectacular.views import SpectacularAPIView
 from crisisflow.api import views
 from crisisflow.commitments import api as commitments
 from crisisflow.notices import api as notices
+from crisisflow.reviews import api as reviews
 from crisisflow.statements import api as statements
 from crisisflow.statements import flow_api
 from crisisflow.subscribers import api as subscribers_api
 from crisisflow.watch import api as watch
+from crisisflow.watch import brand_api as watch_brands
 
 app_name = "api"
 
@@ -53,6 +55,9 @@ urlpatterns = [
     # Public notices and the commitments ledger.
     *notices.urlpatterns,
     *commitments.urlpatterns,
+    # Post-mortem reviews and the analytics, and the brand an incident is about.
+    *reviews.urlpatterns,
+    *watch_brands.urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.Docs.as_view(), name="docs"),
 ]

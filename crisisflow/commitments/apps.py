@@ -9,8 +9,9 @@ class CommitmentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Timeline wording, the close gate, the approval check and the deadline source.
-        from crisisflow.commitments import actions, deadlines, gates  # noqa: F401
+        # Timeline wording, the close gate, the approval check, the deadline source and
+        # the figures on the review (registered with crisisflow.reviews.metrics).
+        from crisisflow.commitments import actions, deadlines, gates, review_figures  # noqa: F401
 
         deadlines.register_source()
         gates.register_approval_check()

@@ -2,7 +2,8 @@
 
 Every figure comes from the incidents' own columns and timelines; only the incidents
 the reader may see count (a restricted incident outside their reach never does).
-Incidents dismissed as false alarms are counted apart, never in the rates.
+Incidents dismissed as false alarms are counted apart, never in the rates. Drills
+(crisisflow.notices.drills) never count at all: not in a figure, a list or the CSV.
 """
 
 from __future__ import annotations
@@ -12,17 +13,20 @@ import io
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.db.models import Count, F, FloatField, Func, Q
 
 from crisisflow import clock
+from crisisflow.commitments.tally import Tally, tally_by_incident
 from crisisflow.incidents import permissions
 from crisisflow.incidents.models import Event, Incident, Task
 from crisisflow.incidents.models.task import UNFINISHED
+from crisisflow.notices.drills import without_drills
 from crisisflow.reviews import charts
 from crisisflow.reviews.metrics import APPROVED, REQUESTED, duration_text
 from crisisflow.vocab import Role, State
+from crisisflow.watch.incident_brands import brand_names, incident_ids_of_brand
 
 
 class Epoch(Func):
@@ -45,6 +49,19 @@ class Filters:
     until: datetime | None = None
     crisis_type: str = ""
     severity: str = ""
+    brand: str = ""  # a brand's or product's key (crisisflow.watch)
+
+    @classmethod
+    def from_form(cls, cleaned: dict) -> Filters:
+        """From the cleaned data of the page's filter form or the API's query."""
+        since, until = cleaned.get("since"), cleaned.get("until")
+        return cls(
+            since=datetime.combine(since, time.min, tzinfo=UTC) if since else None,
+            until=datetime.combine(until, time.max, tzinfo=UTC) if until else None,
+            crisis_type=cleaned.get("crisis_type") or "",
+            severity=cleaned.get("severity") or "",
+            brand=cleaned.get("brand") or "",
+        )
 
 
 @dataclass
@@ -59,8 +76,19 @@ class Analytics:
     overdue_by_role: list[dict] = field(default_factory=list)
     approvals_by_role: list[dict] = field(default_factory=list)
     root_causes: list[tuple[str, int]] = field(default_factory=list)
+    commitments: Tally = field(default_factory=Tally)
     months: list[dict] = field(default_factory=list)
-    rows: list[tuple] = field(default_factory=list)
+    rows: list[list] = field(default_factory=list)
+
+    @property
+    def commitments_kept_rate(self) -> float | None:
+        """Commitments kept (on time or late) out of those whose due time came or that
+        were settled; withdrawn ones and those not yet due are left out."""
+        return self.commitments.kept_rate
+
+    @property
+    def commitments_kept(self) -> int:
+        return self.commitments.kept + self.commitments.late
 
     @property
     def golden_rate(self) -> float | None:
@@ -118,7 +146,9 @@ def scope(user, filters: Filters):
         qs = qs.filter(crisis_type=filters.crisis_type)
     if filters.severity:
         qs = qs.filter(severity=filters.severity)
-    return qs
+    if filters.brand:
+        qs = qs.filter(pk__in=incident_ids_of_brand(filters.brand))
+    return without_drills(qs)
 
 
 def compute(user, filters: Filters, *, now: datetime | None = None, rows: bool = False) -> Analytics:
@@ -138,8 +168,8 @@ def compute(user, filters: Filters, *, now: datetime | None = None, rows: bool =
     )
     now_s = now.timestamp()
     month_of_day: dict[int, str] = {}
-    for ref, state, detected, first, due, closed, ctype, severity in found.values_list(
-        "reference", "state", "detected_s", "first_s", "due_s", "closed_s", "crisis_type", "severity"
+    for pk, ref, state, detected, first, due, closed, ctype, severity in found.values_list(
+        "pk", "reference", "state", "detected_s", "first_s", "due_s", "closed_s", "crisis_type", "severity"
     ):
         if state == State.DISMISSED:
             result.dismissed += 1
@@ -169,7 +199,7 @@ def compute(user, filters: Filters, *, now: datetime | None = None, rows: bool =
         if to_close is not None:
             result.to_close.append(to_close)
         if keep_rows:
-            result.rows.append((ref, ctype, severity, state, detected, to_first, met, to_close))
+            result.rows.append([pk, ref, ctype, severity, state, detected, to_first, met, to_close])
     result.months = [
         {
             "month": key,
@@ -202,6 +232,15 @@ def compute(user, filters: Filters, *, now: datetime | None = None, rows: bool =
         if cause:
             causes[cause] += 1
     result.root_causes = sorted(((c, n) for c, n in causes.items() if n > 1), key=lambda x: -x[1])
+    tallies = tally_by_incident(counted.values("pk"), now)
+    for one in tallies.values():
+        result.commitments.add(one)
+    if keep_rows:
+        brands = brand_names(counted.values("pk"))
+        for row in result.rows:
+            pk = row.pop(0)
+            one = tallies.get(pk) or Tally()
+            row += [brands.get(pk, ""), one.kept + one.late, one.decided]
     return result
 
 
@@ -245,9 +284,12 @@ def csv_text(result: Analytics) -> str:
             "first_statement_hours",
             "golden_met",
             "close_hours",
+            "brand",
+            "commitments_kept",
+            "commitments_due",
         ]
     )
-    for ref, ctype, severity, state, detected, first, met, close in result.rows:
+    for ref, ctype, severity, state, detected, first, met, close, brand, kept, due in result.rows:
         writer.writerow(
             [
                 ref,
@@ -258,6 +300,9 @@ def csv_text(result: Analytics) -> str:
                 f"{first / 3600:.2f}" if first is not None else "",
                 "" if met is None else ("yes" if met else "no"),
                 f"{close / 3600:.2f}" if close is not None else "",
+                brand,
+                kept,
+                due,
             ]
         )
     return out.getvalue()

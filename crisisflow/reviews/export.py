@@ -12,6 +12,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from crisisflow import clock
+from crisisflow.notices import drills
 from crisisflow.playbooks.models import crisis_type_label
 from crisisflow.reviews import charts, metrics
 from crisisflow.reviews import content as review_content
@@ -41,6 +42,15 @@ def document(review: Review, now: datetime | None = None) -> list[Block]:
     b: list[Block] = [
         Block("h1", _("Review of %(ref)s %(title)s") % {"ref": incident.reference, "title": incident.title})
     ]
+    if drills.is_drill(incident):
+        b.append(
+            Block(
+                "p",
+                _("This incident is a drill (an exercise).")
+                + " "
+                + _("Its review is kept, but it never counts in the analytics."),
+            )
+        )
     b.append(
         Block(
             "list",

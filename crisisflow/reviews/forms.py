@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from crisisflow.reviews import content as review_content
 from crisisflow.reviews.models import SIGNING_ROLES, ActionItemKind
 from crisisflow.vocab import CrisisType, Role, Severity
+from crisisflow.watch import incident_brands
 
 
 class ReviewForm(forms.Form):
@@ -91,6 +92,13 @@ class ActionItemForm(forms.Form):
     task_key = forms.CharField(label=_("Playbook task (optional)"), required=False, max_length=80)
 
 
+class ChangeItemForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    title = forms.CharField(label=_("Action"), max_length=200)
+    owner = forms.CharField(label=_("Owner (user name)"), max_length=150)
+    due_at = forms.DateTimeField(label=_("Due"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+
+
 class FinishItemForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
     status = forms.ChoiceField(choices=[("done", _("Done")), ("dropped", _("Dropped"))])
@@ -107,3 +115,8 @@ class AnalyticsFilterForm(forms.Form):
         label=_("Crisis type"), required=False, choices=[("", _("Any")), *CrisisType.choices]
     )
     severity = forms.ChoiceField(label=_("Severity"), required=False, choices=[("", _("Any")), *Severity.choices])
+    brand = forms.ChoiceField(label=_("Brand or product"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["brand"].choices = [("", _("Any")), *((b.key, b.name) for b in incident_brands.brands())]

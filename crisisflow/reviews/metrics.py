@@ -104,6 +104,8 @@ EXPECTED: dict[str, Any] = {
     "commitments_kept": gettext_lazy("Commitments kept"),
     "commitments_late": gettext_lazy("Commitments kept late"),
     "commitments_broken": gettext_lazy("Commitments broken"),
+    "commitments_withdrawn": gettext_lazy("Commitments withdrawn"),
+    "commitments_open": gettext_lazy("Commitments still open"),
     "negative_share_recovery": gettext_lazy("Time for the negative share to fall back under its pre-crisis level"),
     "rating_recovery": gettext_lazy("Time for the rating to recover"),
 }
@@ -478,18 +480,26 @@ def _tasks(incident: Incident, events: list[Event], now: datetime):
 
 
 def _provided(incident: Incident) -> list[Metric]:
+    """The figures other apps give, in EXPECTED's order. A provider may give several at
+    once (a list): the names among them count as given."""
     out: list[Metric] = []
+    given: set[str] = set()
     names = list(EXPECTED) + [n for n in _providers if n not in EXPECTED]
     for name in names:
+        if name in given:
+            continue
         fn = _providers.get(name)
         found = fn(incident) if fn is not None else None
         if found is None:
             label = EXPECTED.get(name, name)
             out.append(Metric(name, label, None, _("no data"), group="outside"))
-        elif isinstance(found, list):
-            out.extend(found)
-        else:
-            out.append(found)
+            given.add(name)
+            continue
+        for metric in found if isinstance(found, list) else [found]:
+            if metric.key not in given:
+                out.append(metric)
+                given.add(metric.key)
+        given.add(name)
     for m in out:
         m.group = "outside"
     return out

@@ -15,9 +15,11 @@
 
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef
+
 from crisisflow.incidents import permissions
 from crisisflow.incidents.models import Incident, TeamMember
-from crisisflow.people.models import RosterEntry
+from crisisflow.people.models import RosterEntry, User
 from crisisflow.vocab import Role, State
 
 
@@ -56,10 +58,13 @@ def may_share(user, incident: Incident) -> bool:
 
 
 def may_read_analytics(user) -> bool:
+    """One query (the navigation asks it on every page)."""
     if not user.is_authenticated:
         return False
     if user.is_superuser:
         return True
-    if RosterEntry.objects.filter(user=user, role__in=(Role.COMMANDER, Role.EXECUTIVE)).exists():
-        return True
-    return TeamMember.objects.filter(user=user, is_lead=True).exists()
+    return User.objects.filter(
+        Exists(RosterEntry.objects.filter(user=OuterRef("pk"), role__in=(Role.COMMANDER, Role.EXECUTIVE)))
+        | Exists(TeamMember.objects.filter(user=OuterRef("pk"), is_lead=True)),
+        pk=user.pk,
+    ).exists()

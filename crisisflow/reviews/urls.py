@@ -13,6 +13,7 @@ urlpatterns = [
     path(base + "edit/", views.edit_review, name="edit"),
     path(base + "sign/", views.sign_review, name="sign"),
     path(base + "items/", views.add_item, name="add-item"),
+    path(base + "items/<int:item_id>/change/", views.change_item, name="change-item"),
     path(base + "items/<int:item_id>/finish/", views.finish_item, name="finish-item"),
     path(base + "share/", views.share, name="share"),
     path(base + "export.<str:fmt>", views.export_review, name="export"),

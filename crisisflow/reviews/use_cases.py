@@ -44,6 +44,7 @@ SAVED = "review_saved"
 SIGNED = "review_signed_off"
 ITEM_ADDED = "action_item_added"
 ITEM_FINISHED = "action_item_finished"
+ITEM_CHANGED = "action_item_changed"
 SHARED = "review_shared"
 REVIEW_STATES = (State.IN_REVIEW, State.CLOSED)
 SHARE_DAYS_MAX = 30
@@ -238,14 +239,55 @@ def add_action_item(
     return item
 
 
-@transaction.atomic
-def finish_action_item(actor, item: ActionItem | int, status: str, *, expected_version: int | None) -> ActionItem:
+def _locked_item(actor, item: ActionItem | int, expected_version: int | None) -> tuple[Incident, ActionItem]:
     pk = item.pk if isinstance(item, ActionItem) else item
     incident_id = ActionItem.objects.filter(pk=pk).values_list("incident_id", flat=True).first()
     if incident_id is None:
         raise NotFound()
     incident = lock_incident(actor, incident_id)
-    item = ActionItem.objects.select_for_update(of=("self",)).get(pk=pk)
+    item = ActionItem.objects.select_for_update(of=("self",)).select_related("owner").get(pk=pk)
+    if expected_version is not None and item.version != expected_version:
+        raise Conflict(_("Someone else changed this action item; reload the page and try again."))
+    return incident, item
+
+
+@transaction.atomic
+def change_action_item(
+    actor, item: ActionItem | int, *, expected_version: int | None, title=None, owner=None, due_at=None
+) -> ActionItem:
+    """Change an open action item's title, owner or due date (None: unchanged); a new
+    due date restarts its reminders. The commander, or whoever may edit the review."""
+    incident, item = _locked_item(actor, item, expected_version)
+    from crisisflow.incidents import permissions as incident_permissions
+
+    if not (incident_permissions.commands(actor, incident) or may.may_edit(actor, incident)):
+        raise Forbidden(_("Only the commander and the team may change action items while the incident is in review."))
+    if item.status != ActionItemStatus.OPEN:
+        raise Conflict(_("This action item is already finished."))
+    before = {"title": item.title, "owner": person_name(item.owner), "due_at": item.due_at.isoformat()}
+    if title is not None:
+        title = clean_line(title, "title")
+        if not title:
+            raise Invalid(_("Say what is to be done."), field="title")
+        item.title = title
+    if owner is not None:
+        item.owner = _owner(owner)
+    now = clock.now()
+    if due_at is not None:
+        item.due_at = check_moment(due_at, "due_at")
+        deadlines.plan(item, now)
+    after = {"title": item.title, "owner": person_name(item.owner), "due_at": item.due_at.isoformat()}
+    if after == before:
+        return item
+    item.version += 1
+    item.save()
+    record(incident, actor, ITEM_CHANGED, {"item": item.pk, "before": before, "after": after}, at=now)
+    return item
+
+
+@transaction.atomic
+def finish_action_item(actor, item: ActionItem | int, status: str, *, expected_version: int | None) -> ActionItem:
+    incident, item = _locked_item(actor, item, None)
     if status not in (ActionItemStatus.DONE, ActionItemStatus.DROPPED):
         raise Invalid(_("Mark it done or dropped."), field="status")
     from crisisflow.incidents import permissions as incident_permissions
@@ -367,6 +409,19 @@ def _item_finished(event: Event) -> str:
         "title": event.data.get("title", ""),
         "status": ActionItemStatus(status).label if status in ActionItemStatus.values else status,
     }
+
+
+@describes(ITEM_CHANGED, label=gettext_lazy("Action item changed"))
+def _item_changed(event: Event) -> str:
+    before, after = event.data.get("before") or {}, event.data.get("after") or {}
+    text = _("Action item “%(title)s”: owner %(owner)s, due %(due)s (UTC)") % {
+        "title": after.get("title", ""),
+        "owner": after.get("owner") or _("nobody"),
+        "due": (after.get("due_at") or "")[:16].replace("T", " "),
+    }
+    if before.get("title") and before.get("title") != after.get("title"):
+        text += " — " + _("was “%(title)s”") % {"title": before["title"]}
+    return text
 
 
 @describes(SHARED, label=gettext_lazy("Review shared"))

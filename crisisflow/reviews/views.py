@@ -4,8 +4,6 @@ guard, call the use case (crisisflow.reviews.use_cases)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -19,12 +17,14 @@ from django.views.decorators.http import require_POST, require_safe
 from crisisflow.incidents.errors import CrisisFlowError, Forbidden, NotFound
 from crisisflow.incidents.models import Event, Incident
 from crisisflow.incidents.timeline import describe, kind_label
+from crisisflow.notices import drills
 from crisisflow.reviews import analytics, export, metrics, use_cases
 from crisisflow.reviews import content as review_content
 from crisisflow.reviews import permissions as may
 from crisisflow.reviews.forms import (
     ActionItemForm,
     AnalyticsFilterForm,
+    ChangeItemForm,
     FinishItemForm,
     ReviewForm,
     ShareForm,
@@ -75,6 +75,7 @@ def page_context(request: HttpRequest, incident: Incident, review: Review | None
             figures.milestones, incident.statement_due_at, label_due=_("golden deadline")
         ),
         "shared": shared,
+        "drill": drills.is_drill(incident),
         "series": export.charts.series_charts(metrics.all_series(incident), figures.milestones),
         "dimensions": review_content.DIMENSIONS,
         "narrative": review_content.NARRATIVE,
@@ -210,6 +211,34 @@ def add_item(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @login_required
+def change_item(request: HttpRequest, reference: str, item_id: int) -> HttpResponse:
+    incident = guards.incident_for(request, reference)
+    item = ActionItem.objects.filter(pk=item_id, incident=incident).first()
+    if item is None:
+        raise Http404(_("No such action item."))
+    form = ChangeItemForm(request.POST)
+    if not form.is_valid():
+        from crisisflow.incidents.errors import Invalid
+
+        name = next(iter(form.errors))
+        return _rerender(request, incident, Invalid(form.errors[name][0], field=name))
+    d = form.cleaned_data
+    try:
+        use_cases.change_action_item(
+            request.user,
+            item,
+            expected_version=d["version"],
+            title=d["title"],
+            owner=d["owner"],
+            due_at=d["due_at"],
+        )
+    except CrisisFlowError as err:
+        return _rerender(request, incident, err)
+    return redirect(reverse("reviews:show", args=[incident.reference]) + "#action-items")
+
+
+@require_POST
+@login_required
 def finish_item(request: HttpRequest, reference: str, item_id: int) -> HttpResponse:
     incident = guards.incident_for(request, reference)
     item = ActionItem.objects.filter(pk=item_id, incident=incident).first()
@@ -293,13 +322,7 @@ def _analytics(request: HttpRequest, *, rows: bool = False):
     form = AnalyticsFilterForm(request.GET or None)
     filters = analytics.Filters()
     if form.is_bound and form.is_valid():
-        d = form.cleaned_data
-        filters = analytics.Filters(
-            since=datetime.combine(d["since"], time.min, tzinfo=UTC) if d["since"] else None,
-            until=datetime.combine(d["until"], time.max, tzinfo=UTC) if d["until"] else None,
-            crisis_type=d["crisis_type"] or "",
-            severity=d["severity"] or "",
-        )
+        filters = analytics.Filters.from_form(form.cleaned_data)
     return form, analytics.compute(request.user, filters, rows=rows)
 
 

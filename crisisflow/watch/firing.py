@@ -30,6 +30,7 @@ from crisisflow.incidents.models import Incident
 from crisisflow.incidents.timeline import describes, record
 from crisisflow.incidents.unit import lock_incident
 from crisisflow.vocab import OPEN_STATES
+from crisisflow.watch import incident_brands
 from crisisflow.watch.accounts import service_account
 from crisisflow.watch.models import Brand, Firing, Point, Post, Rule, Series
 from crisisflow.watch.rules import explain
@@ -102,6 +103,7 @@ def fire(rule_id: int, verdict: dict, now: datetime) -> Firing | None:
             },
             at=now,
         )
+        incident_brands.brand_from_rule(reporter, incident, rule.brand, now)
         if firing.opened:
             tell_duty_commanders(incident, firing, now)
         return firing

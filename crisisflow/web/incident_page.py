@@ -392,6 +392,8 @@ class Room:
                     initial={"version": incident.version, "severity": incident.severity}, auto_id="severity_%s"
                 ),
                 "scope_form": self.bound.get("scope") or ScopeForm.for_incident(incident),
+                # The brand card's form as the commander sent it (crisisflow.watch.brand_views).
+                "brand_form": self.bound.get("brand"),
                 "outbreak_form": self.bound.get("outbreak")
                 or OutbreakForm(
                     initial={"version": incident.version, "detected_at": timezone.localtime(incident.detected_at)},

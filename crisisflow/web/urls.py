@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from crisisflow.evidence import views as evidence
+from crisisflow.watch import brand_views
 from crisisflow.watch.urls import web_patterns as watch
 from crisisflow.web import board, dashboard, playbooks, tokens, views
 from crisisflow.web.forms import SignInForm
@@ -46,6 +47,7 @@ urlpatterns = [
     path(incident + "advance/", views.advance_incident, name="incident-advance"),
     path(incident + "severity/", views.change_severity, name="incident-severity"),
     path(incident + "scope/", views.update_scope, name="incident-scope"),
+    path(incident + "brand/", brand_views.set_brand, name="incident-brand"),
     path(incident + "outbreak/", views.correct_outbreak_time, name="incident-outbreak"),
     path(incident + "notes/", views.add_note, name="incident-note"),
     path(incident + "timeline/", views.timeline, name="incident-timeline"),
