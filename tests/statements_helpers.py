@@ -10,7 +10,7 @@ from crisisflow.statements.models import Publication, Statement, StatementVersio
 
 HOLDING_EN = (
     "We apologise to everyone affected. On 2 March payments failed for about 1,200,000 users. "
-    "We restored the service at 11:00 and will refund every failed fee by 9 March."
+    "We restored the service at 11:00 and refunded every failed fee."
 )
 
 INTERNAL_EN = (

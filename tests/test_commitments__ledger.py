@@ -265,3 +265,31 @@ def test_the_commitments_pages_cost_the_same_queries_however_many_rows(people, i
     for n in range(15):
         commit(people, incident if n % 2 else other, text=f"More {n}", owner=people.cs if n % 3 else people.legal)
     assert (count("/commitments/"), count(f"/incidents/{incident.reference}/commitments/")) == few
+
+
+def test_reminders_and_escalations_name_the_promise_whom_it_is_for_and_when(people, incident):
+    from crisisflow.alerts import messages
+
+    with time_machine.travel(T0, tick=False):
+        commit(people, incident)  # due T0 + 10 days, for 信息泄露波及的用户, owned by legal
+    for day in (3, 10, 11, 11):
+        with time_machine.travel(T0 + day * D, tick=False):
+            sweep()
+    reminder = Notification.objects.get(rung=f"before_{7 * 86400}s", channel="in_app")
+    escalation = Notification.objects.get(rung="late_executive", recipient=people.executive, channel="in_app")
+
+    en = messages.render(reminder, "en", "Asia/Shanghai")
+    assert en.headline == (
+        "Reminder: we promised 信息泄露波及的用户 “一年免费身份盗用保险，保额每人10万元” by "
+        "2026-03-12 17:00 Asia/Shanghai. Keep it and record the evidence."
+    )
+    assert en.subject.endswith("Reminder: commitment “一年免费身份盗用保险，保额每人10万元”")
+    assert ("Promised to", "信息泄露波及的用户") in en.facts and ("Owner", "Legal") in en.facts
+    assert "Task" not in dict(en.facts)
+    zh = messages.render(escalation, "zh-hans", "Asia/Shanghai")
+    assert zh.headline == (
+        "对信息泄露波及的用户的承诺“一年免费身份盗用保险，保额每人10万元”已逾期："
+        "应于 2026-03-12 17:00 Asia/Shanghai 前兑现，Legal 尚未标记为已兑现。"
+    )
+    assert "承诺“一年免费身份盗用保险" in zh.subject
+    assert ("承诺对象", "信息泄露波及的用户") in zh.facts

@@ -171,8 +171,40 @@ def _label(choices, value: str) -> str:
     return str(label) if label is not None else (value or "—")
 
 
+def _promise(commitment: dict, limit: int, esc) -> dict[str, str]:
+    """A commitment's words for its reminders: what was promised, to whom, by whom."""
+    return {
+        "text": esc(one_line(commitment.get("text"), limit)),
+        "scope": esc(one_line(commitment.get("scope"), limit)) or str(_("the public")),
+        "owner": esc(one_line(commitment.get("owner"), CARD_TEXT_LIMIT)) or "—",
+    }
+
+
+def commitment_headline(payload: dict, zone: str, esc=str) -> str:
+    """A public commitment's reminder (to its owner), due moment (owner and commander)
+    or escalation (executive and commander): what was promised, to whom, and when."""
+    kind = payload.get("kind", "")
+    words = {**_promise(payload["commitment"], CARD_TEXT_LIMIT, esc), "due": when(payload.get("due_at"), zone)}
+    if kind == Kind.REMINDER:
+        return _("Reminder: we promised %(scope)s “%(text)s” by %(due)s. Keep it and record the evidence.") % words
+    if kind == Kind.DUE:
+        return (
+            _(
+                "The promise to %(scope)s “%(text)s” is due now (%(due)s) and not marked kept: "
+                "the public notice shows it as late."
+            )
+            % words
+        )
+    return (
+        _("The promise to %(scope)s “%(text)s” is late: it was due by %(due)s and %(owner)s has not marked it kept.")
+        % words
+    )
+
+
 def headline(payload: dict, zone: str, esc=str) -> str:
     kind = payload.get("kind", "")
+    if payload.get("commitment") and kind in (Kind.REMINDER, Kind.DUE, Kind.ESCALATION):
+        return commitment_headline(payload, zone, esc)
     due = when(payload.get("due_at"), zone)
     if kind == Kind.REMINDER:
         return _("Reminder: this task is due at %(due)s.") % {"due": due}
@@ -227,6 +259,12 @@ def facts(payload: dict, zone: str, limit: int = BODY_TEXT_LIMIT, esc=str) -> tu
     if task:
         lines.append((_("Task"), esc(_text(task.get("title"), limit))))
         lines.append((_("Role"), _label(Role, task.get("role", ""))))
+    commitment = payload.get("commitment")
+    if commitment:
+        words = _promise(commitment, limit, esc)
+        lines.append((_("Commitment"), words["text"]))
+        lines.append((_("Promised to"), words["scope"]))
+        lines.append((_("Owner"), words["owner"]))
     kind = payload.get("kind", "")
     if payload.get("due_at"):
         clock = kind in (Kind.CLOCK_WARNING, Kind.CLOCK_EXPIRED)
@@ -251,8 +289,11 @@ def subject(payload: dict) -> str:
     """One line, whatever the titles hold: an e-mail header and a chat card's title."""
     incident = payload.get("incident") or {}
     task = payload.get("task")
+    commitment = payload.get("commitment")
     if task:
         about = f"“{_text(task.get('title'), SUBJECT_TEXT_LIMIT)}”"
+    elif commitment:
+        about = _("commitment “%(text)s”") % {"text": one_line(commitment.get("text"), SUBJECT_TEXT_LIMIT)}
     else:
         about = _text(incident.get("title"), SUBJECT_TEXT_LIMIT)
     return f"[{one_line(incident.get('reference'), 40)}] {_what(payload)}: {about}"
@@ -344,7 +385,13 @@ def _item(part: dict, notification, readable: set[int], zone: str, limit: int, e
         return Item(line=str(HIDDEN), url="", hidden=True)
     incident = part.get("incident") or {}
     task = part.get("task")
-    about = f"“{esc(_text(task.get('title'), limit))}”" if task else str(_("first public statement"))
+    commitment = part.get("commitment")
+    if task:
+        about = f"“{esc(_text(task.get('title'), limit))}”"
+    elif commitment:
+        about = _("commitment “%(text)s”") % {"text": esc(one_line(commitment.get("text"), limit))}
+    else:
+        about = str(_("first public statement"))
     # The incident by reference and (the start of) its title: a digest may span several.
     named = f"{esc(one_line(incident.get('reference'), 40))} {esc(_text(incident.get('title'), DIGEST_TITLE_LIMIT))}"
     pieces = [named.strip(), _what(part), about]

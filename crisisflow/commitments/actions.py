@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from crisisflow import clock
 from crisisflow.commitments import deadlines
 from crisisflow.commitments.models import Commitment, CommitmentStatus
+from crisisflow.commitments.promises import due_on, promised_day
 from crisisflow.incidents import permissions as incident_permissions
 from crisisflow.incidents.errors import Conflict, Forbidden, Invalid, NotFound
 from crisisflow.incidents.inputs import check_moment, clean_line, clean_reason, clean_text
@@ -215,13 +216,15 @@ def create_commitment(
     *,
     text: str,
     owner,
-    due_at,
+    due_at=None,
     statement_version=None,
     sentence: str = "",
     expected_version: int | None = None,
     **terms,
 ) -> Commitment:
-    """Record a promise as a commitment (from a statement's sentence, or on its own)."""
+    """Record a promise as a commitment (from a statement's sentence, or on its own).
+    Without a due date, it is due at the end of the day the sentence promises ("by 5
+    December"), if it names one."""
     incident = lock_incident(actor, incident, expected_version)
     require_open(incident)
     if not may_manage(actor, incident):
@@ -232,9 +235,12 @@ def create_commitment(
     if len(words) > MAX_TEXT:
         raise Invalid(_("At most %(n)d characters.") % {"n": MAX_TEXT}, field="text")
     person = _owner(owner)
-    due = check_moment(due_at, "due_at")
     source = _source(incident, statement_version)
     said = clean_text(sentence or "", "sentence").strip()[:MAX_TEXT]
+    if due_at in (None, ""):
+        day = promised_day(said or words)
+        due_at = due_on(day) if day is not None else due_at
+    due = check_moment(due_at, "due_at")
     now = clock.now()
     commitment = Commitment(
         incident=incident,

@@ -34,7 +34,13 @@ class CommitmentTerms(serializers.Serializer):
 class CommitmentInput(CommitmentTerms):
     text = Text(multiline=True, max_length=2000, help_text="What is promised, measurably.")
     owner = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="The owner's user id.")
-    due_at = MomentInput(help_text="When it is due (with its time zone).")
+    due_at = MomentInput(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="When it is due (with its time zone). Left out: the end of the day the sentence promises "
+        "(China Standard Time), if it names one.",
+    )
     statement_version = serializers.IntegerField(
         min_value=1,
         max_value=2**62,

@@ -22,6 +22,7 @@ from crisisflow.alerts.sources import DeadlineSource, Row, backoff_delay, regist
 from crisisflow.commitments.models import Commitment, CommitmentStatus
 from crisisflow.incidents.models import Event, Incident, TeamMember
 from crisisflow.incidents.timeline import describes, record
+from crisisflow.incidents.unit import person_name
 from crisisflow.people.models import User
 from crisisflow.vocab import OPEN_STATES, Role
 
@@ -75,12 +76,16 @@ def _audience(who: str, c: Commitment, incident: Incident) -> list[User]:
 
 
 def payload(c: Commitment) -> dict:
-    # Shaped like a task so every channel names it in the subject and body.
-    return {"task": {"id": None, "key": f"commitment-{c.pk}", "title": _commitment_title(c), "role": ""}}
-
-
-def _commitment_title(c: Commitment) -> str:
-    return "⚑ " + " ".join(c.text.split())[:150]
+    """What a reminder or escalation says about the commitment (worded per reader by
+    crisisflow.alerts.messages: the promise, whom it is for, its owner, its due date)."""
+    return {
+        "commitment": {
+            "id": c.pk,
+            "text": " ".join(c.text.split())[:300],
+            "scope": " ".join(c.scope.split())[:300],
+            "owner": person_name(c.owner),
+        }
+    }
 
 
 def due(now: datetime, limit: int) -> list[Row]:

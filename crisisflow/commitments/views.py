@@ -85,6 +85,8 @@ def incident_ledger(request: HttpRequest, reference: str) -> HttpResponse:
             prefill = {
                 "statement_version": version.pk,
                 "sentence": chosen.sentence if chosen else "",
+                # A dated promise is due on the day it names unless someone says otherwise.
+                "due": chosen.promised_on.isoformat() if chosen and chosen.promised_on else "",
                 "promises": found,
             }
     return render(

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from crisisflow.incidents.errors import CrisisFlowError, Forbidden, NotFound
 from crisisflow.incidents.models import Incident
-from crisisflow.statements import diff, drafting, facts, kinds, permissions, preview, versions
+from crisisflow.statements import diff, drafting, facts, kinds, lint, permissions, preview, versions
 from crisisflow.statements.forms import FactSheetForm, MessageSetForm, NewStatementForm, StatementForm, field_for_path
 from crisisflow.statements.models import Statement, StatementState
 from crisisflow.vocab import Role
@@ -219,8 +219,21 @@ def editor_context(request: HttpRequest, incident: Incident, statement: Statemen
         "sheet": facts.current_sheet(incident),
         "section_labels": facts.SECTION_LABELS,
         "findings": statement.current.findings if statement.current else [],
+        "dated_promises": dated_promises(statement),
         "language_label": versions.language_text(statement.language),
     }
+
+
+def dated_promises(statement: Statement) -> list[dict]:
+    """The saved version's promises with a date or an amount, for "make this a
+    commitment" (a public statement is approved only once each is one)."""
+    if statement.current is None or not kinds.KINDS[statement.kind].public:
+        return []
+    body = statement.current.body
+    return [
+        {"start": start, "phrase": body[start:end]}
+        for start, end in lint.dated_promises(body, language=statement.language)
+    ]
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -38,7 +38,7 @@ from crisisflow.incidents.timeline import describes, record
 from crisisflow.statements import kinds, publishing
 from crisisflow.statements.kinds import Audience
 from crisisflow.statements.models import Publication
-from crisisflow.subscribers import notices, sending
+from crisisflow.subscribers import notices, pairing, sending
 from crisisflow.subscribers.models import ALL, FanOut, Subscriber
 
 log = logging.getLogger(__name__)
@@ -62,18 +62,34 @@ def tells_subscribers(publication: Publication) -> bool:
 
 
 def start(publication: Publication) -> FanOut | None:
-    """Called in the publication's transaction: note the fan-out, queue it after commit."""
+    """Called in the publication's transaction: note the fan-out, queue it after commit.
+
+    The same statement in the other language, published within the pairing window,
+    joins its fan-out instead of starting one (crisisflow.subscribers.pairing); a new
+    fan-out waits for the other language while that one is being written or approved."""
     if not tells_subscribers(publication):
         return None
-    if FanOut.objects.filter(publication__statement_version=publication.statement_version_id).exists():
+    version = publication.statement_version_id
+    if FanOut.objects.filter(Q(publication__statement_version=version) | Q(paired__statement_version=version)).exists():
         return None  # this version was already announced (published on another channel)
+    now = clock.now()
+    partner = pairing.partner(publication, now)
+    if partner is not None and FanOut.objects.filter(pk=partner.pk, paired__isnull=True).update(
+        paired=publication, hold_until=None
+    ):
+        # Queued at once: it waited for this one (a fan-out already under way ignores it).
+        transaction.on_commit(lambda: queue(partner.pk))
+        return partner
+    hold = pairing.hold_until(publication, now)
     fanout = FanOut.objects.create(
         publication=publication,
         incident_id=publication.statement.incident_id,
-        created_at=clock.now(),
-        queued_at=clock.now(),
+        created_at=now,
+        queued_at=now,
+        hold_until=hold,
     )
-    transaction.on_commit(lambda: queue(fanout.pk))
+    if hold is None:
+        transaction.on_commit(lambda: queue(fanout.pk))
     return fanout
 
 
@@ -91,10 +107,14 @@ def scopes(incident_id: int) -> list[str]:
 
 
 def take(fanout_id: int, now: datetime) -> datetime | None:
-    """Take the fan-out's lease (compare-and-set); its end, our token, or None."""
+    """Take the fan-out's lease (compare-and-set); its end, our token, or None. Not
+    while it waits for the other language (the sweep queues it when the wait is over)."""
     until = now + timedelta(seconds=setting("SUBSCRIBER_FANOUT_LEASE_SECONDS"))
     taken = FanOut.objects.filter(
-        Q(lease_until__isnull=True) | Q(lease_until__lte=now), pk=fanout_id, finished_at__isnull=True
+        Q(lease_until__isnull=True) | Q(lease_until__lte=now),
+        Q(hold_until__isnull=True) | Q(hold_until__lte=now),
+        pk=fanout_id,
+        finished_at__isnull=True,
     ).update(lease_until=until)
     return until if taken else None
 
@@ -115,6 +135,8 @@ def run(fanout_id: int, *, chunk: int | None = None, stop_after: int | None = No
     payload = {
         "kind": sending.KIND,
         "publication": publication.pk,
+        # Each language's version of it: a subscriber gets theirs (sending.chosen).
+        "versions": pairing.versions(fanout),
         "incident": {"reference": incident.reference},
         "incident_id": incident.pk,
     }
@@ -244,11 +266,13 @@ def _notified(event: Event) -> str:
 
 def due(now: datetime, limit: int) -> list[tuple]:
     """Unfinished fan-outs nobody holds (the worker died, or the task never came) that
-    were last queued at least a lease ago."""
+    were last queued at least a lease ago, and are not waiting for the other language."""
     free = Q(lease_until__isnull=True) | Q(lease_until__lte=now)
+    waited = Q(hold_until__isnull=True) | Q(hold_until__lte=now)
     return list(
         FanOut.objects.filter(
             free,
+            waited,
             finished_at__isnull=True,
             queued_at__lte=now - timedelta(seconds=setting("SUBSCRIBER_FANOUT_LEASE_SECONDS")),
         )

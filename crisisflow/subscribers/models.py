@@ -101,6 +101,13 @@ class FanOut(models.Model):
     second row for the same publication and subscriber whatever happens."""
 
     publication = models.OneToOneField("statements.Publication", on_delete=models.CASCADE, related_name="fanout")
+    # The same statement published in the other language (zh-Hans / English) within the
+    # pairing window: one message per subscriber, in their language (crisisflow.subscribers.pairing).
+    paired = models.OneToOneField(
+        "statements.Publication", on_delete=models.CASCADE, null=True, blank=True, related_name="paired_fanout"
+    )
+    # Waiting until then for the other language's version to be published.
+    hold_until = models.DateTimeField(null=True, blank=True)
     incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField()
     after = models.BigIntegerField(default=0)

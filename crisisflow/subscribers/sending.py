@@ -25,7 +25,7 @@ from crisisflow.alerts import channels
 from crisisflow.alerts.models import Notification
 from crisisflow.statements import kinds
 from crisisflow.statements.models import Publication
-from crisisflow.subscribers import notices, sms, subscriptions
+from crisisflow.subscribers import notices, pairing, sms, subscriptions
 from crisisflow.subscribers.models import Subscriber
 
 KIND = "public_update"
@@ -76,9 +76,10 @@ class Words:
 
 
 @lru_cache(maxsize=256)
-def words(publication_id: int, language: str) -> Words:
+def words(publication_id: int, language: str, elsewhere: bool = False) -> Words:
     """The message about a publication in one language, without the per-subscriber
-    links (put in with str.replace at send time)."""
+    links (put in with str.replace at send time). `elsewhere`: the statement is not
+    published in the reader's language, and the message says so."""
     item = published(publication_id)
     with translation.override(language):
         kind_label = str(kinds.kind(item.kind).label) if item.kind in kinds.KINDS else item.kind
@@ -86,6 +87,11 @@ def words(publication_id: int, language: str) -> Words:
             intro = _("A correction was published on the notice you follow.")
         else:
             intro = _("A new statement was published on the notice you follow.")
+        if elsewhere:
+            intro += " " + _(
+                "It is not published in your language yet, so here it is as published; "
+                "the notice shows your language's version once there is one."
+            )
         subject = item.title or _("Update: %(kind)s") % {"kind": kind_label}
         context = {
             "item": item,
@@ -132,20 +138,31 @@ def without_address(reason: str, subscriber: Subscriber) -> str:
     return reason
 
 
+def version_for(notification: Notification, subscriber: Subscriber) -> tuple[int, bool]:
+    """The publication this subscriber is told of — the version in their language when
+    the fan-out has one — and whether it is in another language."""
+    payload = notification.payload or {}
+    publication_id = int(payload.get("publication"))
+    versions = payload.get("versions")
+    if not versions:
+        return publication_id, False  # a row written before versions were paired
+    return pairing.chosen(versions, subscriber.language, publication_id)
+
+
 def _send(notification: Notification, subscriber: Subscriber, now: datetime, batch: channels.Batch) -> None:
-    publication_id = notification.payload.get("publication")
     if subscriber.kind == Subscriber.Kind.EMAIL:
-        channels.send_prepared_email(build_email(notification, subscriber, publication_id), batch)
+        channels.send_prepared_email(build_email(notification, subscriber), batch)
     elif subscriber.kind == Subscriber.Kind.WEBHOOK:
-        send_webhook(notification, subscriber, publication_id, now)
+        send_webhook(notification, subscriber, now)
     elif subscriber.kind == Subscriber.Kind.SMS:
-        send_sms(notification, subscriber, publication_id)
+        send_sms(notification, subscriber)
     else:
         raise channels.Permanent(f"unknown subscriber kind {subscriber.kind!r}")
 
 
-def build_email(notification: Notification, subscriber: Subscriber, publication_id: int) -> EmailMultiAlternatives:
-    said = words(publication_id, subscriber.language)
+def build_email(notification: Notification, subscriber: Subscriber) -> EmailMultiAlternatives:
+    publication_id, elsewhere = version_for(notification, subscriber)
+    said = words(publication_id, subscriber.language, elsewhere)
     leave = subscriptions.unsubscribe_url(subscriber.pk)
     email = EmailMultiAlternatives(
         subject=said.subject,
@@ -164,9 +181,10 @@ def build_email(notification: Notification, subscriber: Subscriber, publication_
     return email
 
 
-def webhook_body(notification: Notification, subscriber: Subscriber, publication_id: int, now: datetime) -> bytes:
+def webhook_body(notification: Notification, subscriber: Subscriber, now: datetime) -> bytes:
+    publication_id, elsewhere = version_for(notification, subscriber)
     item = published(publication_id)
-    said = words(publication_id, subscriber.language)
+    said = words(publication_id, subscriber.language, elsewhere)
     data = {
         "type": "notice.updated",
         "idempotency_key": notification.idempotency_key,
@@ -188,20 +206,21 @@ def webhook_body(notification: Notification, subscriber: Subscriber, publication
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
 
 
-def send_webhook(notification: Notification, subscriber: Subscriber, publication_id: int, now: datetime) -> None:
-    body = webhook_body(notification, subscriber, publication_id, now)
+def send_webhook(notification: Notification, subscriber: Subscriber, now: datetime) -> None:
+    body = webhook_body(notification, subscriber, now)
     timestamp = int(now.timestamp())
     key = notification.idempotency_key
     digest = channels.sign(subscriber.secret, key, timestamp, body)
     channels.post(subscriber.address, body, subscriptions.signed_headers(key, timestamp, digest))
 
 
-def send_sms(notification: Notification, subscriber: Subscriber, publication_id: int) -> None:
+def send_sms(notification: Notification, subscriber: Subscriber) -> None:
     gateway = sms.gateway()
     if gateway is None:
         raise channels.Permanent("no SMS gateway is set up")
+    publication_id, elsewhere = version_for(notification, subscriber)
     item = published(publication_id)
-    said = words(publication_id, subscriber.language)
+    said = words(publication_id, subscriber.language, elsewhere)
     title = said.subject if len(said.subject) <= SMS_TEXT_LIMIT else said.subject[: SMS_TEXT_LIMIT - 1] + "…"
     gateway.send(
         subscriber.address,

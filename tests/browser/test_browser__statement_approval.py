@@ -11,6 +11,8 @@ import pytest
 from playwright.sync_api import expect
 
 from crisisflow import clock
+from crisisflow.commitments import actions as commitments
+from crisisflow.commitments.promises import promises
 from crisisflow.incidents.models import Incident
 from crisisflow.statements import facts
 from crisisflow.statements.models import Approval, Publication, Statement
@@ -92,6 +94,16 @@ def test_the_holding_statement_from_fact_sheet_to_golden_clock(live_server, sign
     fixed = Statement.objects.get(pk=holding.pk).current
     assert fixed.errors == 0, fixed.findings
     expect(pr.locator("#live-lint")).not_to_contain_text("missing_attitude")
+    # The refund by 9 March is a public promise: it goes into the ledger before approval.
+    expect(pr.locator("#live-lint .promises")).to_be_visible()
+    commitments.create_commitment(
+        people.pr_lead,
+        incident,
+        text="Refund every failed fee",
+        owner=people.legal,
+        statement_version=fixed.pk,
+        sentence=promises(fixed)[0].sentence,
+    )
     submit(pr, pr.locator("#request-approval"))
     expect(pr.locator("#approval .approval-role[data-role=legal] .badge")).to_be_visible()
 

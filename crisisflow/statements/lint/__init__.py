@@ -111,6 +111,23 @@ def lint(
     return findings
 
 
+def dated_promises(text: str, *, language: str) -> list[tuple[int, int]]:
+    """Where `text` pledges a remedy with a date or an amount ("we will refund every
+    affected order by 5 December", "我们将在12月5日前完成退款"): the span of each pledge
+    (`pledge` list) in a sentence that also says when or how much (`concrete`), in order.
+
+    Not a finding — nothing is wrong with the wording — but still a public promise: the
+    commitments ledger holds it to an owner and a due date (crisisflow.commitments)."""
+    rules = ruleset(language)
+    t = _Text(text)
+    found: list[tuple[int, int]] = []
+    for hit in rules.matchers["pledge"].finditer(t.low):
+        start, end = t.sentence(hit.start)
+        if rules.matchers["concrete"].search(t.low, start, end):
+            found.append((hit.start, hit.end))
+    return found
+
+
 def _kind(key: str | None):
     if not key:
         return None

@@ -35,7 +35,7 @@ FINDING_LISTS = (
     "liability_admission",
 )
 # Lists whose entries are signals the rules look for (the three elements and friends).
-SIGNAL_LISTS = ("attitude", "facts_what", "facts_when", "facts_scope", "action", "concrete", "hedges")
+SIGNAL_LISTS = ("attitude", "facts_what", "facts_when", "facts_scope", "action", "concrete", "hedges", "pledge")
 CODES = (
     "missing_attitude",
     "missing_facts",
