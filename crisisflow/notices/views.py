@@ -1,191 +1,68 @@
 """The public notice pages (no sign-in) and the commander's notice settings.
 
-Public pages are rendered once per change of what they show and kept in this process
-(keyed by the notice's generation and the incident's version, so a stage change shows
-too); a request costs one small query. The same bytes are written as static files for a
-reverse proxy or CDN (render.py). Nothing here sets a cookie or reads the session, so a
-cache in front may keep the answers (Cache-Control public, Vary Accept-Language).
+The public addresses are answered by crisisflow.notices.serving (from memory before
+Django, or by the middleware); these views are what the URLconf names, and answer the
+same way when a request reaches them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import time
-from collections import OrderedDict
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from crisisflow.conf import setting
 from crisisflow.incidents import permissions as incident_permissions
 from crisisflow.incidents.errors import CrisisFlowError, Forbidden, NotFound
-from crisisflow.notices import actions, content
+from crisisflow.notices import actions, serving
 from crisisflow.notices import render as rendering
 from crisisflow.notices.forms import NoticeForm
-from crisisflow.notices.models import PublicNotice
 from crisisflow.web import guards
-
-MAX_KEPT = 512
-_kept: OrderedDict[tuple, tuple[bytes, str]] = OrderedDict()
-TYPES = {
-    "page": "text/html; charset=utf-8",
-    "atom": "application/atom+xml; charset=utf-8",
-    "json": "application/feed+json; charset=utf-8",
-}
-
-
-def language_of(request: HttpRequest) -> str:
-    """?lang= (the switch) first, else the browser's Accept-Language; zh-Hans by default."""
-    chosen = request.GET.get("lang", "")
-    if chosen in content.LANGUAGES:
-        return chosen
-    header = request.META.get("HTTP_ACCEPT_LANGUAGE", "")
-    for part in header.split(","):
-        tag = part.split(";")[0].strip().lower()
-        if tag.startswith("zh"):
-            return "zh-hans"
-        if tag.startswith("en"):
-            return "en"
-    return "zh-hans"
-
-
-def _kept_render(key: tuple, make) -> tuple[bytes, str]:
-    found = _kept.get(key)
-    if found is None:
-        body = make()
-        found = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
-        _kept[key] = found
-        while len(_kept) > MAX_KEPT:
-            _kept.popitem(last=False)
-    return found
 
 
 def forget_renders() -> None:
-    _kept.clear()
-    _stamps.clear()
+    serving.forget()
 
 
-def _answer(request: HttpRequest, body: bytes, etag: str, kind: str, language: str | None = None) -> HttpResponse:
-    if request.META.get("HTTP_IF_NONE_MATCH") == etag:
-        response = HttpResponseNotModified()
-    else:
-        response = HttpResponse(body, content_type=TYPES[kind])
-        response["Content-Length"] = str(len(body))
-    response["ETag"] = etag
-    response["Cache-Control"] = "public, max-age=30, stale-if-error=86400"
-    response["X-Content-Type-Options"] = "nosniff"
-    if language:
-        response["Content-Language"] = language
-        patch_vary_headers(response, ("Accept-Language",))
-    return response
-
-
-# What a notice's address points at, kept per process for NOTICE_STAMP_SECONDS: a spike of
-# readers costs one query a second per process, and a change shows within that time.
-_stamps: dict[str, tuple[float, PublicNotice | None]] = {}
-
-
-def _notice(slug: str) -> PublicNotice:
-    now = time.monotonic()
-    kept = _stamps.get(slug)
-    if kept is not None and kept[0] > now:
-        notice = kept[1]
-    else:
-        notice = (
-            PublicNotice.objects.filter(slug=slug, enabled=True, drill=False)
-            .select_related("incident")
-            .only("pk", "slug", "enabled", "drill", "generation", "incident__version", "incident__state")
-            .first()
-        )
-        ttl = float(setting("NOTICE_STAMP_SECONDS"))
-        if ttl > 0:
-            if len(_stamps) > 10_000:
-                _stamps.clear()
-            _stamps[slug] = (now + ttl, notice)
-    if notice is None:
+def _public(request: HttpRequest) -> HttpResponse:
+    found = serving.answer(serving.Request.of(request))
+    if found is None:
         raise Http404(_("No such notice."))
-    return notice
-
-
-def _full(notice: PublicNotice) -> PublicNotice:
-    return PublicNotice.objects.select_related("incident").get(pk=notice.pk)
+    return serving.http_response(found)
 
 
 @require_safe
 def notice_page(request: HttpRequest, slug: str) -> HttpResponse:
-    notice = _notice(slug)
-    language = language_of(request)
-    key = ("page", notice.pk, notice.generation, notice.incident.version, language)
-
-    def make() -> bytes:
-        full = _full(notice)
-        body = rendering.page(content.build(full, language))
-        # What the page shows changed since the files were written (a stage change moves
-        # the status): bring the files a proxy serves during an outage up to date too.
-        _rewrite_files(full)
-        return body
-
-    body, etag = _kept_render(key, make)
-    return _answer(request, body, etag, "page", language)
-
-
-def _rewrite_files(notice: PublicNotice) -> None:
-    try:
-        rendering.write_notice(notice)
-    except OSError:
-        logging.getLogger(__name__).exception("could not write the files of notice %s", notice.slug)
+    return _public(request)
 
 
 @require_safe
 def notice_atom(request: HttpRequest, slug: str) -> HttpResponse:
-    notice = _notice(slug)
-    key = ("atom", notice.pk, notice.generation, notice.incident.version)
-    body, etag = _kept_render(key, lambda: rendering.atom(_full(notice)))
-    return _answer(request, body, etag, "atom")
+    return _public(request)
 
 
 @require_safe
 def notice_json(request: HttpRequest, slug: str) -> HttpResponse:
-    notice = _notice(slug)
-    key = ("json", notice.pk, notice.generation, notice.incident.version)
-    body, etag = _kept_render(key, lambda: rendering.json_feed(_full(notice)))
-    return _answer(request, body, etag, "json")
-
-
-def _index_key() -> tuple:
-    stamp = list(
-        PublicNotice.objects.filter(enabled=True, listed=True, drill=False).values_list(
-            "pk", "generation", "incident__version"
-        )
-    )
-    return tuple(sorted(stamp))
+    return _public(request)
 
 
 @require_safe
 def index(request: HttpRequest) -> HttpResponse:
-    language = language_of(request)
-    body, etag = _kept_render(("index", _index_key(), language), lambda: rendering.index_page(language))
-    return _answer(request, body, etag, "page", language)
+    return _public(request)
 
 
 @require_safe
 def index_atom(request: HttpRequest) -> HttpResponse:
-    body, etag = _kept_render(("index-atom", _index_key()), rendering.index_atom)
-    return _answer(request, body, etag, "atom")
+    return _public(request)
 
 
 @require_safe
 def index_json(request: HttpRequest) -> HttpResponse:
-    body, etag = _kept_render(("index-json", _index_key()), rendering.index_json)
-    return _answer(request, body, etag, "json")
+    return _public(request)
 
 
 # --- the commander's settings ---------------------------------------------------------------------
