@@ -101,6 +101,9 @@ DEFAULTS: dict[str, Any] = {
         "timeline_address": "18000/hour",
         "list": "3600/hour",
         "list_address": "18000/hour",
+        # Signed batches of early-warning data (crisisflow.watch), per data source: a
+        # provider pushing every few seconds fits; a runaway loop does not.
+        "watch_batches": "120/min",
     },
 }
 
