@@ -9,9 +9,11 @@ series changed is evaluated after each batch (watch.rules.evaluate). Measured at
 history size given (default: 10 thousand, 1 million and 8.76 million points, a year of
 hourly history).
 
-Prints, per history size: ingestion rate (points/s, median of the batches) and rule
-evaluation time per batch (median); then the sentiment classifier's accuracy on the
-labelled sample; the machine's load before and after. Last line:
+Prints, per history size: ingestion rate (points/s, median of the batches), the CPU
+a point costs (this process, and the database backend when it runs on this machine:
+the figure to compare on a busy machine) and rule evaluation time per batch (median);
+then the sentiment classifier's accuracy on the labelled sample; the machine's load
+before and after. Last line:
 `ingest_per_s=<at the largest history> eval_ratio=<eval at largest / eval at smallest>`
 (goals: ≥ 20,000 and ≤ 1.5).
 
@@ -23,6 +25,7 @@ Runs on a fresh database of its own (PostgreSQL when it answers, see common.py).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -130,6 +133,8 @@ def main() -> None:
         hours = max(1, size // SERIES)
         load_history(hours)
         ingest_times, eval_times, fired = [], [], 0
+        client_cpu: list[float] = []
+        server_cpu: list[float] = []
         for _batch in range(args.batches):
             first = START + timedelta(hours=loaded_hours)
             rows = []
@@ -143,9 +148,15 @@ def main() -> None:
             for n in range(0, SERIES, 102):
                 rows[-SERIES + n] = (ids[n], rows[-SERIES + n][1], 20_000.0)
             now = first + timedelta(hours=BATCH_HOURS)
+            server_before = backend_cpu(connection)
+            cpu_before = time.process_time()
             started = time.perf_counter()
             received = ingest.receive(points=rows, now=now)
             ingest_times.append(time.perf_counter() - started)
+            client_cpu.append(time.process_time() - cpu_before)
+            server_after = backend_cpu(connection)
+            if server_before is not None and server_after is not None:
+                server_cpu.append(server_after - server_before)
             started = time.perf_counter()
             fired += len(evaluate(rules_to_check(now, series_ids=received.series), now, fresh=True))
             eval_times.append(time.perf_counter() - started)
@@ -153,6 +164,12 @@ def main() -> None:
         rate = BATCH_HOURS * SERIES / statistics.median(ingest_times)
         evaluation = statistics.median(eval_times)
         results[size] = (rate, evaluation)
+        # CPU per point says what a batch costs whatever else the machine is doing.
+        points = BATCH_HOURS * SERIES
+        cpu = f"client {statistics.median(client_cpu) / points * 1e6:.1f}"
+        if server_cpu:
+            cpu += f" + database {statistics.median(server_cpu) / points * 1e6:.1f}"
+        print(f"  ingestion CPU per point: {cpu} µs", flush=True)
         print(
             f"history {hours * SERIES:>10,} points: ingest {rate:>9,.0f} points/s "
             f"(batches {', '.join(f'{t * 1000:.0f}' for t in ingest_times)} ms); "
@@ -165,6 +182,19 @@ def main() -> None:
     print(f"load after: {loadavg()}")
     largest, smallest = results[sizes[-1]], results[sizes[0]]
     print(f"ingest_per_s={largest[0]:.0f} eval_ratio={largest[1] / smallest[1]:.2f}")
+
+
+def backend_cpu(connection) -> float | None:
+    """CPU seconds used so far by this connection's PostgreSQL backend, when the server
+    runs on this machine (read from /proc); None otherwise."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def sentiment_accuracy() -> str:

@@ -110,6 +110,9 @@ DEFAULTS: dict[str, Any] = {
         "export_address": "600/hour",
         "analytics": "600/hour",
         "analytics_address": "3000/hour",
+        # Signed batches of early-warning data (crisisflow.watch), per data source: a
+        # provider pushing every few seconds fits; a runaway loop does not.
+        "watch_batches": "120/min",
     },
 }
 

@@ -4,13 +4,15 @@ Idempotent per (series, moment) and per post URL; a bad batch or file stores not
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from crisisflow.watch.models import Point, Post, Series
+from tests.conftest import T0
 from tests.watch_world import brand, series, signed, source
 
 pytestmark = pytest.mark.django_db
@@ -165,6 +167,29 @@ def test_posts_are_classified_and_make_the_negative_share_series(world):
     assert again.json()["posts"] == {"received": 1, "new": 0}
     assert Post.objects.get(url="https://weibo.com/2").reach == 3_000_000
     assert Post.objects.count() == 3
+
+
+def test_a_source_sending_too_many_batches_is_told_when_to_send_again(world, settings):
+    settings.CRISISFLOW = {**settings.CRISISFLOW, "API_RATES": {"watch_batches": "3/min"}}
+    source("backup-radar", secret="another secret")
+    with time_machine.travel(T0 + timedelta(days=1), tick=False) as traveller:
+        for hour in range(3):
+            assert signed(APIClient(), batch(10, start_hour=hour)).status_code == 200
+        traveller.shift(timedelta(seconds=20))
+        refused = signed(APIClient(), batch(99, start_hour=5))
+        assert refused.status_code == 429
+        assert refused["Retry-After"] == "40"
+        assert refused.json()["detail"] == (
+            "Too many batches from the source “radar”: at most 3/min. "
+            "Try again in 40 seconds, with the batch signed afresh."
+        )
+        assert Point.objects.count() == 3  # the refused batch was not read
+        # Another source is counted on its own.
+        other = signed(APIClient(), batch(7, start_hour=6), key="backup-radar", secret="another secret")
+        assert other.status_code == 200
+        traveller.shift(timedelta(seconds=41))
+        assert signed(APIClient(), batch(99, start_hour=5)).status_code == 200
+    assert Point.objects.count() == 5
 
 
 # --- CSV upload and manual entry (the web app) -------------------------------------------------

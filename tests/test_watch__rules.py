@@ -91,6 +91,35 @@ def test_a_threshold_opens_a_reported_incident_with_its_evidence_and_tells_the_d
     assert told.payload["early_warning"]["rule"] == "Complaints above 50"
 
 
+def test_the_duty_commanders_message_names_the_rule_the_brand_the_figure_and_the_incident(people):
+    from crisisflow.alerts.messages import render
+
+    complaints = series(name="Complaints per hour")
+    rule("threshold", {"op": "above", "value": 50}, on=complaints, name="Complaints above 50")
+    point(complaints, 0, 61)
+    [firing] = fire_all()
+    told = Notification.objects.get(recipient=people.commander, channel="in_app")
+    assert told.kind == "early_warning"
+    link = f"/incidents/{firing.incident.reference}/"
+
+    english = render(told, "en", "UTC")
+    assert english.subject == f"[{firing.incident.reference}] Early warning: Acme Pay: Complaints above 50"
+    assert english.headline == (
+        "Early warning: rule “Complaints above 50” fired for Acme Pay (Complaints per hour is 61, above 50) "
+        "and opened this incident; confirm or dismiss it by 2026-03-30 09:30 UTC."
+    )
+    facts = dict(english.facts)
+    assert (facts["Rule"], facts["Brand or product"]) == ("Complaints above 50", "Acme Pay")
+    assert facts["What crossed"] == "Complaints per hour is 61, above 50"
+    assert english.url.endswith(link) and english.url in english.text
+
+    chinese = render(told, "zh-hans", "Asia/Shanghai")
+    assert "预警" in chinese.headline and "Complaints above 50" in chinese.headline
+    assert "Acme Pay" in chinese.headline and "高于 50" in chinese.headline
+    assert "2026-03-30 17:30 Asia/Shanghai" in chinese.headline
+    assert chinese.url.endswith(link) and chinese.url in chinese.text
+
+
 def test_a_threshold_below(people):
     rating = series("acme-rating", kind="app_store_rating")
     rule("threshold", {"op": "below", "value": 2.0}, on=rating)
@@ -328,3 +357,12 @@ def test_the_baseline_learns_the_same_in_python_and_in_the_database(people):
         assert stored[key][0] == n
         assert stored[key][1] == pytest.approx(mean, rel=1e-9)
         assert stored[key][2] == pytest.approx(var, rel=1e-6, abs=1e-9)
+
+
+def test_the_hour_of_the_week_is_the_same_from_a_moment_or_from_unix_seconds():
+    from crisisflow.watch.ingest import bucket_of, bucket_of_epoch
+
+    monday = datetime(2026, 3, 2, tzinfo=UTC)
+    for hours in range(0, 3 * 168, 5):
+        moment = monday + timedelta(hours=hours, minutes=59, seconds=59)
+        assert bucket_of_epoch(int(moment.timestamp())) == bucket_of(moment)

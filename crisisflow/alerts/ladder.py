@@ -44,12 +44,22 @@ class Kind:
     APPROVAL_DUE = "approval_due"  # and its approval deadline has come
     APPROVAL_OVERDUE = "approval_overdue"  # and passed: the role lead, then the commander
     DIGEST = "digest"  # several of the above to one target from one sweep, in one message
+    EARLY_WARNING = "early_warning"  # an early-warning rule opened an incident (crisisflow.watch)
 
     # Rungs that only make sense before the moment they warn about: when one is already
     # past as the ladder is (re)built, it is skipped rather than fired late.
     WARNINGS = (REMINDER, CLOCK_WARNING, TRIAGE_WARNING)
     # What must always reach someone, whatever their channel preferences.
-    CRITICAL = (DUE, ESCALATION, CLOCK_EXPIRED, DELIVERY_FAILED, UNASSIGNED, TRIAGE_OVERDUE, APPROVAL_OVERDUE)
+    CRITICAL = (
+        DUE,
+        ESCALATION,
+        CLOCK_EXPIRED,
+        DELIVERY_FAILED,
+        UNASSIGNED,
+        TRIAGE_OVERDUE,
+        APPROVAL_OVERDUE,
+        EARLY_WARNING,
+    )
 
 
 @dataclass(frozen=True)

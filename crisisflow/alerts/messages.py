@@ -38,6 +38,7 @@ KIND_WORDS = {
     Kind.APPROVAL_DUE: gettext_lazy("Approval due"),
     Kind.APPROVAL_OVERDUE: gettext_lazy("Approval overdue"),
     Kind.DIGEST: gettext_lazy("Digest"),
+    Kind.EARLY_WARNING: gettext_lazy("Early warning"),
 }
 
 # What a failed message went through, for the "delivery failed" headline.
@@ -229,6 +230,17 @@ def headline(payload: dict, zone: str, esc=str) -> str:
         return _("This report is not confirmed or dismissed yet; triage it by %(due)s.") % {"due": due}
     if kind == Kind.TRIAGE_OVERDUE:
         return _("Triage overdue: this report was to be confirmed or dismissed by %(due)s.") % {"due": due}
+    if kind == Kind.EARLY_WARNING:
+        warning = payload.get("early_warning") or {}
+        return _(
+            "Early warning: rule “%(rule)s” fired for %(brand)s (%(figure)s) and opened this incident; "
+            "confirm or dismiss it by %(due)s."
+        ) % {
+            "rule": esc(one_line(warning.get("rule") or "—", CARD_TEXT_LIMIT)),
+            "brand": esc(one_line(warning.get("brand") or "—", CARD_TEXT_LIMIT)),
+            "figure": esc(_text(warning.get("figure") or "—", CARD_TEXT_LIMIT)),
+            "due": due,
+        }
     if kind in (Kind.APPROVAL_REQUESTED, Kind.APPROVAL_DUE, Kind.APPROVAL_OVERDUE):
         statement = payload.get("statement") or {}
         what = esc(_text(statement.get("kind_label") or statement.get("kind") or "—", CARD_TEXT_LIMIT))
@@ -266,10 +278,15 @@ def facts(payload: dict, zone: str, limit: int = BODY_TEXT_LIMIT, esc=str) -> tu
         lines.append((_("Promised to"), words["scope"]))
         lines.append((_("Owner"), words["owner"]))
     kind = payload.get("kind", "")
+    if kind == Kind.EARLY_WARNING:
+        warning = payload.get("early_warning") or {}
+        lines.append((_("Rule"), esc(one_line(warning.get("rule") or "—", limit))))
+        lines.append((_("Brand or product"), esc(one_line(warning.get("brand") or "—", limit))))
+        lines.append((_("What crossed"), esc(_text(warning.get("figure") or "—", limit))))
     if payload.get("due_at"):
         clock = kind in (Kind.CLOCK_WARNING, Kind.CLOCK_EXPIRED)
         label = _("First public statement due") if clock else _("Due")
-        if kind in (Kind.TRIAGE_WARNING, Kind.TRIAGE_OVERDUE):
+        if kind in (Kind.TRIAGE_WARNING, Kind.TRIAGE_OVERDUE, Kind.EARLY_WARNING):
             label = _("Triage due")
         lines.append((label, when(payload["due_at"], zone)))
     return tuple(lines)
@@ -363,6 +380,7 @@ def _readable(part: dict, notification, readable: set[int]) -> bool:
 URGENCY = [
     Kind.CLOCK_EXPIRED,
     Kind.TRIAGE_OVERDUE,
+    Kind.EARLY_WARNING,
     Kind.ESCALATION,
     Kind.DUE,
     Kind.UNASSIGNED,

@@ -1,12 +1,14 @@
 """Rate limits of the API, counted in Django's cache (Redis, or files under var/), so
 every web process sees the same counts.
 
-Two kinds:
+Three kinds:
 - failed authentications (wrong password, unknown or revoked token) per network
   address: past the limit the address gets 429 before any password is even checked;
 - the expensive endpoints, per person and per address: reporting an incident, moving
   it through its steps (activation creates every task of a plan), reading a timeline
-  and the incident list, exporting a review (PDF) and reading the analytics.
+  and the incident list, exporting a review (PDF) and reading the analytics;
+- the signed batches of early-warning data, per data source (PerSource): a provider's
+  runaway loop is stopped before its batches are read, and other sources go on.
 
 The rates live in settings.CRISISFLOW["API_RATES"] (defaults in crisisflow/conf.py);
 each is a sliding window, like DRF's own throttles, whose machinery this reuses. The
@@ -159,3 +161,27 @@ class PerAddress(PerPerson):
             "Too many requests from your network address: it may %(what)s at most %(rate)s. "
             "Try again in %(seconds)d seconds."
         ) % {"what": what, "rate": self.rate, "seconds": round(wait)}
+
+
+class PerSource(_Window):
+    """Signed batches of early-warning data (crisisflow.watch.api), per data source.
+    Runs after the signature is checked, so only a source's own batches count."""
+
+    def __init__(self):
+        super().__init__("watch_batches")
+
+    def allow_request(self, request, view) -> bool:
+        source = request.auth
+        wait = self.seen(f"source-{source.pk}")
+        if wait is not None:
+            raise TooManyRequests(
+                wait,
+                detail=_(
+                    "Too many batches from the source “%(source)s”: at most %(rate)s. "
+                    "Try again in %(seconds)d seconds, with the batch signed afresh."
+                )
+                % {"source": source.key, "rate": self.rate, "seconds": round(wait)},
+            )
+        self.history.insert(0, self.now)
+        self.cache.set(self.key, self.history, self.duration)
+        return True

@@ -1,5 +1,5 @@
-"""What people do on the watch page: upload a CSV, enter a point by hand, snooze, mute
-and unmute a rule. The views call these; the signed API calls watch.ingest directly
+"""What people do on the watch page: upload a CSV, enter a point or a post by hand,
+snooze, mute and unmute a rule. The views call these; the signed API calls watch.ingest directly
 (a source, not a person)."""
 
 from __future__ import annotations
@@ -128,6 +128,18 @@ def add_point(actor, series: Series | str, at: datetime, value) -> ingest.Receiv
     _require_manager(actor)
     key = series.key if isinstance(series, Series) else series
     return ingest.receive(points=ingest.check_points([{"series": key, "at": at, "value": value}]))
+
+
+def add_post(actor, item: dict) -> ingest.Received:
+    """One post typed in by hand (a screenshot from a chat group, a call from a reporter):
+    the same checks, sentiment classifier and idempotency per URL as a signed batch."""
+    _require_manager(actor)
+    try:
+        posts = ingest.check_posts([item])
+    except ingest.BatchInvalid as refusal:
+        problem = refusal.problems[0]
+        raise Invalid(problem.message, field=problem.field) from None
+    return ingest.receive(posts=posts)
 
 
 # --- quieting rules ------------------------------------------------------------------------------

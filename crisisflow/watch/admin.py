@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from crisisflow.incidents.errors import Invalid
 from crisisflow.incidents.inputs import check_crisis_type
-from crisisflow.watch import kinds
+from crisisflow.watch import configure, kinds
 from crisisflow.watch.models import Brand, Firing, Post, Rule, Series, Source
 from crisisflow.watch.rules import check_params
 
@@ -24,6 +24,14 @@ class BrandAdmin(admin.ModelAdmin):
 class SourceAdmin(admin.ModelAdmin):
     list_display = ("name", "key", "active", "last_batch_at")
     readonly_fields = ("last_batch_at",)
+    # A secret is shown once, on the setup page (/watch/setup/), when it is made or
+    # replaced; the admin neither shows nor edits it.
+    exclude = ("secret",)
+
+    def save_model(self, request, obj, form, change):
+        if not obj.secret:
+            obj.secret = configure.new_secret()
+        super().save_model(request, obj, form, change)
 
 
 class SeriesForm(forms.ModelForm):

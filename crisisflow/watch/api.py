@@ -10,7 +10,9 @@ posts in.
                 "reach": 120000, "flag": "kol", "text": "…", "at": "…"}]}
 
 The timestamp must be within REPLAY_WINDOW of the server's clock, and a signature is
-accepted once: a captured request replayed later is refused. A batch is idempotent
+accepted once: a captured request replayed later is refused. Each source may send
+API_RATES["watch_batches"] batches (default 120 a minute); past it the answer is 429
+with Retry-After. A batch is idempotent
 anyway (per series and moment, per post URL), so a provider may safely retry one that
 timed out — with a fresh timestamp and signature.
 """
@@ -36,6 +38,7 @@ from rest_framework.response import Response
 
 from crisisflow import clock
 from crisisflow.api.schema import Error, InvalidInput
+from crisisflow.api.throttles import PerSource
 from crisisflow.incidents.errors import Invalid
 from crisisflow.watch import ingest
 from crisisflow.watch.kinds import PLATFORMS
@@ -173,12 +176,15 @@ class BatchRefused(InvalidInput):
         401: OpenApiResponse(Error, description="Unsigned, wrongly signed, too old, or a replay."),
         403: OpenApiResponse(Error, description="Not a signed source."),
         409: OpenApiResponse(Error, description="Not used: batches never conflict (listed for completeness)."),
+        429: OpenApiResponse(
+            Error, description="Too many batches from this source; `Retry-After` says when to send it again."
+        ),
     },
 )
 @api_view(["POST"])
 @authentication_classes([SignedBatch])
 @permission_classes([FromSource])
-@throttle_classes([])
+@throttle_classes([PerSource])
 def batches(request: Request) -> Response:
     try:
         data = json.loads(request.body)

@@ -177,16 +177,23 @@ def tell_duty_commanders(incident: Incident, firing: Firing, now: datetime) -> l
     are written unqueued; the deadline sweep queues them within seconds."""
     people = recipients.stand_ins(incident)
     due_at = incident.triage_due_at or now
+    rule = firing.rule
+    # The figure that crossed, in both languages: the message is worded when it is sent,
+    # in its reader's language.
+    figure = {}
+    for language, code in (("en", "en"), ("zh", "zh-hans")):
+        with override(code):
+            figure[language] = explain(firing.verdict)
     payload = outbox.payload_for(
-        AlertKind.TRIAGE_WARNING,
+        AlertKind.EARLY_WARNING,
         "early_warning",
         incident,
         due_at=due_at,
-        early_warning={"rule": firing.rule.name, "firing": firing.pk},
+        early_warning={"rule": rule.name, "brand": rule.brand.name, "figure": figure, "firing": firing.pk},
     )
     rows = outbox.rows_for(
         source=f"watch:{firing.pk}",
-        kind=AlertKind.TRIAGE_WARNING,
+        kind=AlertKind.EARLY_WARNING,
         rung="early_warning",
         incident=incident,
         people=people,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -28,10 +28,19 @@ from django.utils.translation import gettext as _
 
 from crisisflow import clock
 from crisisflow.incidents.errors import Invalid
-from crisisflow.incidents.inputs import MAX_TEXT, check_moment, clean_line, clean_text
+from crisisflow.incidents.inputs import (
+    EARLIEST,
+    FUTURE_SKEW,
+    LATEST,
+    MAX_TEXT,
+    check_moment,
+    clean_line,
+    clean_text,
+)
 from crisisflow.watch import sentiment
 from crisisflow.watch.kinds import PLATFORMS
 from crisisflow.watch.models import Baseline, Brand, Point, Post, Series
+from crisisflow.watch.models.series import BUCKETS
 
 # Most items one batch may hold (an API call, a CSV file).
 MAX_ITEMS = 50_000
@@ -117,7 +126,14 @@ def check_points(items: list[Any], *, series_keys: dict[str, int] | None = None)
         series_keys = dict(Series.objects.filter(key__in=keys).values_list("key", "pk"))
     problems: list[Problem] = []
     rows = []
+    # The common item (a known key, an ISO time with its zone, a number) is taken in one
+    # step; anything else goes through the field checks, which say what is wrong.
+    newest = clock.now() + FUTURE_SKEW
     for index, raw in enumerate(items):
+        row = _well_formed_point(raw, series_keys, newest)
+        if row is not None:
+            rows.append(row)
+            continue
         item = _item(raw, index, problems)
         if item is None:
             continue
@@ -136,6 +152,24 @@ def check_points(items: list[Any], *, series_keys: dict[str, int] | None = None)
     if problems:
         raise BatchInvalid("points", problems)
     return rows
+
+
+def _well_formed_point(raw: Any, series_keys: dict[str, int], newest: datetime) -> tuple[int, datetime, float] | None:
+    """The point of an item the field checks would accept as it is, else None."""
+    try:
+        key, text, value = raw["series"], raw["at"], raw["value"]
+        pk = series_keys[key] if type(key) is str else None
+        if pk is None or type(text) is not str or type(value) not in (int, float) or not abs(value) <= 1e15:
+            return None  # NaN fails the comparison too
+        at = datetime.fromisoformat(text)
+        if at.utcoffset() is None:
+            return None
+        at = at.astimezone(UTC)
+    except (TypeError, KeyError, ValueError, OverflowError):
+        return None
+    if not EARLIEST <= at <= newest or at >= LATEST:
+        return None
+    return pk, at, float(value)
 
 
 def _series_id(value: Any, name: str, known: dict[str, int]) -> int:
@@ -265,12 +299,15 @@ def receive(
 
 def store_points(points: list[tuple[int, datetime, float]], now: datetime, result: Received | None = None) -> Received:
     result = result or Received()
+    if connection.vendor == "postgresql":
+        _store_pg(points, now, result)
+        return result
     latest: dict[tuple[int, datetime], float] = {}
     for series_id, at, value in points:
-        # Moments are kept to the second (they travel as epoch seconds, see _upsert_pg).
+        # Moments are kept to the second, as on PostgreSQL (where they travel as epoch seconds).
         latest[(series_id, at.replace(microsecond=0))] = value  # the last of two values for one moment wins
     rows = [(s, a, v) for (s, a), v in latest.items()]
-    inserted = _upsert_pg(rows) if connection.vendor == "postgresql" else _upsert_generic(rows)
+    inserted = _upsert_generic(rows)
     result.points += len(rows)
     result.new_points += sum(inserted.values())
     result.series.update(s for s, _a, _v in rows)
@@ -279,35 +316,208 @@ def store_points(points: list[tuple[int, datetime, float]], now: datetime, resul
 
 
 def raw_cursor():
-    """A cursor of the PostgreSQL driver itself, binding parameters on the server in
-    binary: Django's cursor quotes them into the SQL text, which for arrays of 10,000
-    moments costs more than the statement."""
+    """A cursor of the PostgreSQL driver itself, binding parameters on the server:
+    Django's cursor quotes them into the SQL text, which for arrays of 10,000 moments
+    costs more than the statement."""
     import psycopg
 
     connection.ensure_connection()
     return psycopg.Cursor(connection.connection)
 
 
-def _upsert_pg(rows: list[tuple[int, datetime, float]]) -> dict[int, int]:
-    """New points per series: one INSERT … ON CONFLICT over three arrays (the whole
-    batch in one statement, sent in binary); a value that did not change is not
-    rewritten."""
-    new: dict[int, int] = defaultdict(int)
+# --- PostgreSQL: a batch as a few array statements --------------------------------------------
+#
+# What a batch costs per point is what Python and the server must do for that point and
+# little more (bench/signals.py measures it):
+# - one pass over the points builds three arrays, sorted in the key's order (each
+#   series' index pages are visited once, not once per hour of the batch);
+# - arrays are sent in binary (%b): psycopg's text format quotes every element, which
+#   costs five times the CPU; moments travel as epoch seconds;
+# - nothing comes back per point: the server counts the new points per series, and the
+#   baselines return only each series' latest bucket;
+# - points carry no foreign-key constraint in the database, whose check is one query per
+#   inserted row at commit: the batch locks the rows of the series it writes to instead,
+#   once, so no series is deleted under it (and two batches of one series take turns).
+
+INSERT_POINTS = (
+    "WITH stored AS ("
+    "INSERT INTO watch_point (series_id, at, value) "
+    "SELECT s, to_timestamp(e), v FROM unnest(%b::bigint[], %b::bigint[], %b::float8[]) AS t(s, e, v) "
+    "ON CONFLICT (series_id, at) DO UPDATE SET value = EXCLUDED.value "
+    # A value sent again unchanged is not rewritten.
+    "WHERE watch_point.value IS DISTINCT FROM EXCLUDED.value "
+    "RETURNING series_id, xmax = 0 AS new) "
+    "SELECT series_id, count(*) FROM stored WHERE new GROUP BY series_id"
+)
+
+# 1970-01-01 00:00 UTC, a Thursday, is hour 72 of the week (see bucket_of).
+EPOCH_HOUR_OF_WEEK = 72
+
+
+def bucket_of_epoch(epoch: int) -> int:
+    """bucket_of for a moment in Unix seconds."""
+    return (epoch // 3600 + EPOCH_HOUR_OF_WEEK) % BUCKETS
+
+
+def _store_pg(points, now: datetime, result: Received) -> None:
+    latest: dict[tuple[int, int], float] = {}
+    for series_id, at, value in points:
+        latest[(series_id, int(at.timestamp()))] = value  # to the second; the last of two values wins
+    keys = sorted(latest)
+    ids = sorted({s for s, _e in keys})
+    with raw_cursor() as cursor:
+        # Locked in one order, so two batches sharing series cannot deadlock.
+        cursor.execute(
+            "SELECT id, extract(epoch FROM last_at)::bigint FROM watch_series WHERE id = ANY(%b::bigint[]) "
+            "ORDER BY id FOR NO KEY UPDATE",
+            [ids],
+        )
+        last = dict(cursor.fetchall())
+        if len(last) != len(ids):
+            raise Invalid(_("A series of this batch was deleted meanwhile; send the batch again."), field="points")
+        values = [float(latest[k]) for k in keys]
+        cursor.execute(INSERT_POINTS, [[k[0] for k in keys], [k[1] for k in keys], values])
+        new = dict(cursor.fetchall())
+    result.points += len(keys)
+    result.new_points += sum(new.values())
+    result.series.update(ids)
+    # The points newer than each series' latest move it forward (older ones are history:
+    # stored, not learnt twice); a point at its latest moment is a correction of it.
+    fresh: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    corrected: dict[int, float] = {}
+    for (s, epoch), value in zip(keys, values, strict=True):
+        seen = last[s]
+        if seen is None or epoch > seen:
+            fresh[s].append((epoch, value))  # in time order: the keys are sorted
+        elif epoch == seen:
+            corrected[s] = value
+    series_rows = _learn_pg(fresh)
+    # A correction of the latest value is the latest value now. The baseline keeps what
+    # it learnt (it is a smoothed level; one value moves it little).
+    corrected = {s: v for s, v in corrected.items() if s not in fresh}
+    buckets = _read_baselines({(s, bucket_of_epoch(last[s])) for s in corrected})
+    for s, value in corrected.items():
+        n, mean, var = buckets.get((s, bucket_of_epoch(last[s]))) or (0, 0.0, 0.0)
+        series_rows.append((s, last[s], value, z_score(value, max(n - 1, 0), mean, var)))
+    _write_state_pg(series_rows, [(s, new.get(s, 0)) for s in ids], now)
+
+
+LEARN_SQL = (
+    "WITH learnt AS ("
+    "INSERT INTO watch_baseline AS b (series_id, bucket, n, mean, var) "
+    "SELECT s, k, 1, v, 0 FROM unnest(%(s)b::bigint[], %(k)b::int[], %(v)b::float8[]) AS t(s, k, v) "
+    "ON CONFLICT (series_id, bucket) DO UPDATE SET n = b.n + 1, "
+    # learn(): the same exponentially weighted mean and variance, from the old row.
+    "mean = b.mean + greatest(%(a)s, 1.0 / (b.n + 1)) * (EXCLUDED.mean - b.mean), "
+    "var = (1 - greatest(%(a)s, 1.0 / (b.n + 1))) * (b.var + (EXCLUDED.mean - b.mean) "
+    "* greatest(%(a)s, 1.0 / (b.n + 1)) * (EXCLUDED.mean - b.mean)) "
+    "RETURNING series_id, bucket, n, mean, var) "
+    # Only the buckets of the series' latest points: their z-scores are what rules read.
+    "SELECT l.series_id, l.n, l.mean, l.var FROM learnt l "
+    "JOIN unnest(%(ls)b::bigint[], %(lk)b::int[]) AS w(s, k) ON l.series_id = w.s AND l.bucket = w.k"
+)
+
+
+def score_before(value: float, n: int, mean: float, var: float) -> float | None:
+    """The z-score `value` had against its bucket before the bucket learnt it, from the
+    bucket after (n, mean, var): learn() undone."""
+    before = n - 1
+    if before < MIN_SAMPLES:
+        return None
+    alpha = max(ALPHA, 1.0 / (before + 1))
+    old_mean = (mean - alpha * value) / (1 - alpha)
+    diff = value - old_mean
+    return z_score(value, before, old_mean, var / (1 - alpha) - alpha * diff * diff)
+
+
+def _learn_pg(fresh: dict[int, list[tuple[int, float]]]) -> list[tuple[int, int, float, float | None]]:
+    """Each series' new points (Unix seconds, value) learnt by its baselines, in time
+    order; its latest point's z-score. A batch with two points for one bucket of a
+    series goes in rounds, one point per bucket each."""
+    rounds: list[tuple[list[int], list[int], list[float]]] = []
+    last_round: dict[int, int] = {}
+    for s, later in fresh.items():
+        buckets = [bucket_of_epoch(epoch) for epoch, _v in later]
+        numbers = [0] * len(buckets)
+        if len(set(buckets)) < len(buckets):  # a bucket twice: over a week, or two points in an hour
+            seen: dict[int, int] = defaultdict(int)
+            for index, bucket in enumerate(buckets):
+                numbers[index] = seen[bucket]
+                seen[bucket] += 1
+        while len(rounds) <= max(numbers):
+            rounds.append(([], [], []))
+        for number, bucket, (_epoch, value) in zip(numbers, buckets, later, strict=True):
+            ids, keys, values = rounds[number]
+            ids.append(s)
+            keys.append(bucket)
+            values.append(value)
+        last_round[s] = numbers[-1]
+    scores: dict[int, float | None] = {}
+    with raw_cursor() as cursor:
+        for number, (ids, numbers, values) in enumerate(rounds):
+            ending = [s for s, r in last_round.items() if r == number]
+            cursor.execute(
+                LEARN_SQL,
+                {
+                    "s": ids,
+                    "k": numbers,
+                    "v": values,
+                    "a": ALPHA,
+                    "ls": ending,
+                    "lk": [bucket_of_epoch(fresh[s][-1][0]) for s in ending],
+                },
+            )
+            for s, n, mean, var in cursor.fetchall():
+                scores[s] = score_before(fresh[s][-1][1], n, mean, var)
+    return [(s, later[-1][0], later[-1][1], scores.get(s)) for s, later in fresh.items()]
+
+
+def _read_baselines(wanted: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, float, float]]:
+    if not wanted:
+        return {}
+    if connection.vendor == "postgresql":
+        ids, numbers = zip(*wanted, strict=True)
+        with raw_cursor() as cursor:
+            cursor.execute(
+                "SELECT b.series_id, b.bucket, b.n, b.mean, b.var FROM watch_baseline b "
+                "JOIN unnest(%b::bigint[], %b::int[]) AS w(s, k) ON b.series_id = w.s AND b.bucket = w.k",
+                [list(ids), list(numbers)],
+            )
+            return {(s, k): (n, m, v) for s, k, n, m, v in cursor.fetchall()}
+    ids = {s for s, _k in wanted}
+    return {
+        (s, k): (n, m, v)
+        for s, k, n, m, v in Baseline.objects.filter(series_id__in=ids).values_list(
+            "series_id", "bucket", "n", "mean", "var"
+        )
+        if (s, k) in wanted
+    }
+
+
+def _write_state_pg(series_rows, counted, now: datetime) -> None:
+    """One statement for every touched series: its new state (if it moved) and count."""
+    state = {r[0]: r for r in series_rows}
+    ids = [c[0] for c in counted]
     with raw_cursor() as cursor:
         cursor.execute(
-            "INSERT INTO watch_point (series_id, at, value) "
-            "SELECT s, to_timestamp(e), v FROM unnest(%s::bigint[], %s::float8[], %s::float8[]) AS t(s, e, v) "
-            "ON CONFLICT (series_id, at) DO UPDATE SET value = EXCLUDED.value "
-            "WHERE watch_point.value IS DISTINCT FROM EXCLUDED.value "
-            "RETURNING series_id, (xmax = 0)",
-            # Moments as epoch seconds: a list of datetimes costs five times more to send.
-            [[r[0] for r in rows], [r[1].timestamp() for r in rows], [r[2] for r in rows]],
-            binary=True,
+            "UPDATE watch_series s SET last_at = coalesce(to_timestamp(t.a), s.last_at), "
+            "last_value = CASE WHEN t.a IS NULL THEN s.last_value ELSE t.v END, "
+            "last_z = CASE WHEN t.a IS NULL THEN s.last_z ELSE t.z END, "
+            "points_count = s.points_count + t.c, changed_at = %s "
+            "FROM unnest(%b::bigint[], %b::float8[], %b::float8[], %b::float8[], %b::bigint[]) "
+            "AS t(id, a, v, z, c) WHERE s.id = t.id",
+            [
+                now,
+                ids,
+                [float(state[i][1]) if i in state else None for i in ids],
+                [state[i][2] if i in state else None for i in ids],
+                [state[i][3] if i in state else None for i in ids],
+                [c[1] for c in counted],
+            ],
         )
-        for series_id, was_new in cursor.fetchall():
-            if was_new:
-                new[series_id] += 1
-    return new
+
+
+# --- elsewhere (SQLite): through the ORM -------------------------------------------------------
 
 
 def _upsert_generic(rows: list[tuple[int, datetime, float]]) -> dict[int, int]:
@@ -383,17 +593,6 @@ def _advance(rows: list[tuple[int, datetime, float]], new: dict[int, int], now: 
                     corrected[s] = v
                     wanted.add((s, bucket_of(a)))
     counted = [(s, new.get(s, 0)) for s in by_series]
-    if connection.vendor == "postgresql":
-        # Learn and score in the database: one upsert of the baselines returns what the
-        # z-scores need, instead of reading them first and writing them after.
-        series_rows = _learn_pg(fresh)
-        buckets = _read_baselines({(s, bucket_of(states[s][0])) for s in corrected})
-        for s, value in corrected.items():
-            at = states[s][0]
-            n, mean, var = buckets.get((s, bucket_of(at))) or (0, 0.0, 0.0)
-            series_rows.append((s, at, value, z_score(value, max(n - 1, 0), mean, var)))
-        _write_state(series_rows, counted, {}, now)
-        return
     buckets = _read_baselines(wanted)
     changed_buckets: dict[tuple[int, int], tuple[int, float, float]] = {}
     series_rows = []
@@ -413,124 +612,7 @@ def _advance(rows: list[tuple[int, datetime, float]], new: dict[int, int], now: 
     _write_state(series_rows, counted, changed_buckets, now)
 
 
-LEARN_SQL = (
-    "INSERT INTO watch_baseline AS b (series_id, bucket, n, mean, var) "
-    "SELECT s, k, 1, v, 0 FROM unnest(%(s)s::bigint[], %(k)s::int[], %(v)s::float8[]) AS t(s, k, v) "
-    "ON CONFLICT (series_id, bucket) DO UPDATE SET n = b.n + 1, "
-    # learn(): the same exponentially weighted mean and variance, from the old row.
-    "mean = b.mean + greatest(%(a)s, 1.0 / (b.n + 1)) * (EXCLUDED.mean - b.mean), "
-    "var = (1 - greatest(%(a)s, 1.0 / (b.n + 1))) * (b.var + (EXCLUDED.mean - b.mean) "
-    "* greatest(%(a)s, 1.0 / (b.n + 1)) * (EXCLUDED.mean - b.mean)) "
-    "RETURNING series_id, bucket, n, mean, var"
-)
-
-
-def score_before(value: float, n: int, mean: float, var: float) -> float | None:
-    """The z-score `value` had against its bucket before the bucket learnt it, from the
-    bucket after (n, mean, var): learn() undone."""
-    before = n - 1
-    if before < MIN_SAMPLES:
-        return None
-    alpha = max(ALPHA, 1.0 / (before + 1))
-    old_mean = (mean - alpha * value) / (1 - alpha)
-    diff = value - old_mean
-    return z_score(value, before, old_mean, var / (1 - alpha) - alpha * diff * diff)
-
-
-def _learn_pg(fresh: dict[int, list[tuple[datetime, float]]]) -> list[tuple[int, datetime, float, float | None]]:
-    """Each series' new points learnt by its baselines, in time order; its latest
-    point's z-score. A batch with two points for one bucket (more than a week of one
-    series) goes in rounds, one point per bucket each."""
-    rounds: list[list[tuple[int, int, float]]] = []
-    seen: dict[tuple[int, int], int] = defaultdict(int)
-    latest: dict[int, tuple[int, int]] = {}
-    for s, later in fresh.items():
-        for at, value in later:
-            key = (s, bucket_of(at))
-            number = seen[key]
-            seen[key] += 1
-            if len(rounds) <= number:
-                rounds.append([])
-            rounds[number].append((s, key[1], value))
-            latest[s] = (number, key[1])
-    scores: dict[int, float | None] = {}
-    with raw_cursor() as cursor:
-        for number, items in enumerate(rounds):
-            values = {(s, k): v for s, k, v in items}
-            cursor.execute(
-                LEARN_SQL,
-                {"s": [i[0] for i in items], "k": [i[1] for i in items], "v": [i[2] for i in items], "a": ALPHA},
-                binary=True,
-            )
-            for s, k, n, mean, var in cursor.fetchall():
-                if latest.get(s) == (number, k):
-                    scores[s] = score_before(values[(s, k)], n, mean, var)
-    return [(s, later[-1][0], later[-1][1], scores.get(s)) for s, later in fresh.items()]
-
-
-def _read_baselines(wanted: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, float, float]]:
-    if not wanted:
-        return {}
-    if connection.vendor == "postgresql":
-        ids, numbers = zip(*wanted, strict=True)
-        with raw_cursor() as cursor:
-            cursor.execute(
-                "SELECT b.series_id, b.bucket, b.n, b.mean, b.var FROM watch_baseline b "
-                "JOIN unnest(%s::bigint[], %s::int[]) AS w(s, k) ON b.series_id = w.s AND b.bucket = w.k",
-                [list(ids), list(numbers)],
-                binary=True,
-            )
-            return {(s, k): (n, m, v) for s, k, n, m, v in cursor.fetchall()}
-    ids = {s for s, _k in wanted}
-    return {
-        (s, k): (n, m, v)
-        for s, k, n, m, v in Baseline.objects.filter(series_id__in=ids).values_list(
-            "series_id", "bucket", "n", "mean", "var"
-        )
-        if (s, k) in wanted
-    }
-
-
 def _write_state(series_rows, counted, buckets, now: datetime) -> None:
-    if connection.vendor == "postgresql":
-        with raw_cursor() as cursor:
-            if buckets:
-                keys = list(buckets)
-                cursor.execute(
-                    "INSERT INTO watch_baseline (series_id, bucket, n, mean, var) "
-                    "SELECT * FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::float8[], %s::float8[]) "
-                    "ON CONFLICT (series_id, bucket) DO UPDATE SET n = EXCLUDED.n, mean = EXCLUDED.mean, "
-                    "var = EXCLUDED.var",
-                    [
-                        [k[0] for k in keys],
-                        [k[1] for k in keys],
-                        [buckets[k][0] for k in keys],
-                        [buckets[k][1] for k in keys],
-                        [buckets[k][2] for k in keys],
-                    ],
-                    binary=True,
-                )
-            # One statement for every touched series: its new state (if it moved) and count.
-            state = {r[0]: r for r in series_rows}
-            ids = [c[0] for c in counted]
-            cursor.execute(
-                "UPDATE watch_series s SET last_at = coalesce(to_timestamp(t.a), s.last_at), "
-                "last_value = CASE WHEN t.a IS NULL THEN s.last_value ELSE t.v END, "
-                "last_z = CASE WHEN t.a IS NULL THEN s.last_z ELSE t.z END, "
-                "points_count = s.points_count + t.c, changed_at = %s "
-                "FROM unnest(%s::bigint[], %s::float8[], %s::float8[], %s::float8[], %s::bigint[]) "
-                "AS t(id, a, v, z, c) WHERE s.id = t.id",
-                [
-                    now,
-                    ids,
-                    [state[i][1].timestamp() if i in state else None for i in ids],
-                    [state[i][2] if i in state else None for i in ids],
-                    [state[i][3] if i in state else None for i in ids],
-                    [c[1] for c in counted],
-                ],
-                binary=True,
-            )
-        return
     Baseline.objects.bulk_create(
         [Baseline(series_id=s, bucket=k, n=n, mean=m, var=v) for (s, k), (n, m, v) in buckets.items()],
         update_conflicts=True,

@@ -1,5 +1,5 @@
 """The watch page: every series with its sparkline and rules, recent firings, and the
-forms to feed data in (CSV, by hand) and to quiet a rule."""
+forms to feed data in (CSV, a value or a post by hand) and to quiet a rule."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ from crisisflow.incidents import permissions
 from crisisflow.incidents.errors import CrisisFlowError, Forbidden, NotFound
 from crisisflow.playbooks.models import crisis_type_choices
 from crisisflow.vocab import State
-from crisisflow.watch import actions
+from crisisflow.watch import actions, configure
 from crisisflow.watch.charts import sparkline
+from crisisflow.watch.forms import PostForm
 from crisisflow.watch.models import Firing, Point, Rule, Series
 from crisisflow.watch.rules import explain
 
@@ -130,6 +131,8 @@ def watch_context(request: HttpRequest) -> dict:
         "may_manage": actions.may_manage(request.user),
         "upload_form": UploadForm(auto_id="upload_%s"),
         "point_form": PointForm(auto_id="point_%s"),
+        "post_form": PostForm(auto_id="post_%s"),
+        "may_configure": configure.may_configure(request.user),
         "now": now,
     }
 
@@ -201,6 +204,27 @@ def add_point(request: HttpRequest) -> HttpResponse:
     except CrisisFlowError as err:
         return _refusal(request, err, "point_form", form)
     return redirect(reverse("watch") + "#series")
+
+
+@require_POST
+@login_required
+def add_post(request: HttpRequest) -> HttpResponse:
+    if not actions.may_manage(request.user):
+        raise_forbidden()
+    form = PostForm(request.POST, auto_id="post_%s")
+    if not form.is_valid():
+        return _page(request, status=400, post_form=form)
+    data = form.cleaned_data
+    item = {**data, "reach": data["reach"] or 0, "brand": data["brand"] or None}
+    try:
+        received = actions.add_post(request.user, item)
+    except CrisisFlowError as err:
+        return _refusal(request, err, "post_form", form)
+    if received.new_posts:
+        done = _("The post was stored.")
+    else:
+        done = _("A post with this address was already stored; it was updated.")
+    return _page(request, done=done)
 
 
 @require_POST

@@ -79,8 +79,13 @@ class Point(models.Model):
     # The key is (series, moment): one index serves uniqueness, upserts and every
     # lookup of a window, and millions of rows carry no surrogate id.
     pk = models.CompositePrimaryKey("series_id", "at")
-    # No index of its own: the key's first column serves.
-    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="points", db_index=False)
+    # No index of its own: the key's first column serves. No foreign-key constraint in
+    # the database either: its check is one query per inserted point, a good part of
+    # what a batch costs; ingestion locks the series rows it writes to instead (one
+    # statement per batch, watch.ingest), and deleting a series deletes its points.
+    series = models.ForeignKey(
+        Series, on_delete=models.CASCADE, related_name="points", db_index=False, db_constraint=False
+    )
     at = models.DateTimeField()
     value = models.FloatField()
 
