@@ -602,16 +602,22 @@ ROUTES: dict[str, Route] = {
     # Setting up early warning (duty commanders): ids in the body, empty to make one.
     "watch-brand-save": web(
         brand=st.sampled_from(["", "1", "x"]),
+        version=SMALL,
         key=st.sampled_from(["acme", "Bad Key", ""]),
         name=LINE,
         kind=st.sampled_from(["brand", "product", "planet"]),
     ),
     "watch-source-save": web(
-        source=st.sampled_from(["", "1"]), key=st.sampled_from(["radar", "Bad Key", ""]), name=LINE, active=WEB_FLAG
+        source=st.sampled_from(["", "1"]),
+        version=SMALL,
+        key=st.sampled_from(["radar", "Bad Key", ""]),
+        name=LINE,
+        active=WEB_FLAG,
     ),
-    "watch-source-rotate": web(source=SMALL),
+    "watch-source-rotate": web(source=SMALL, version=SMALL),
     "watch-series-save": web(
         series=st.sampled_from(["", "1"]),
+        version=SMALL,
         key=st.sampled_from(["acme-sales", "Bad Key", ""]),
         name=LINE,
         kind=st.sampled_from(["sales", "negative_share", "vibes"]),

@@ -111,3 +111,32 @@ def test_the_periodic_job_on_several_workers_opens_one_incident(people, slow_evi
     assert Incident.objects.count() == 1
     assert Firing.objects.count() == 3  # each rule once, all into the one incident
     assert Firing.objects.filter(opened=True).count() == 1
+
+
+def test_two_commanders_saving_one_series_at_the_same_moment_one_is_refused(people, monkeypatch):
+    """Both opened the form at version 1 and press save together. Checking the fields
+    takes a while (between reading the row and writing it): without the row lock both
+    would read version 1 and the later write would silently replace the earlier."""
+    from crisisflow.incidents.errors import Conflict
+    from crisisflow.watch import configure
+    from crisisflow.watch.models import Series
+
+    one = series(name="Complaints")
+    check = Series.full_clean
+
+    def slowly(self, *args, **kwargs):
+        time.sleep(0.3)
+        return check(self, *args, **kwargs)
+
+    monkeypatch.setattr(Series, "full_clean", slowly)
+    save = partial(
+        configure.save_series, people.commander, one.pk, kind="complaints_per_hour", scope="brand", brand=one.brand
+    )
+    results = race(
+        partial(save, name="Complaints per hour", expected_version=1),
+        partial(save, name="Complaints (Weibo)", platform="weibo", expected_version=1),
+    )
+    saved = [r for r in results if isinstance(r, Series)]
+    assert len(saved) == 1 and sum(isinstance(r, Conflict) for r in results) == 1, results
+    one.refresh_from_db()
+    assert (one.name, one.platform, one.version) == (saved[0].name, saved[0].platform, 2)

@@ -56,11 +56,19 @@ def test_a_duty_commander_adds_a_brand_and_a_series_and_fixes_the_brand_name(peo
     assert (one.brand, one.kind, one.unit) == (acme, "app_store_rating", "stars")
     page = client.get(f"/watch/setup/brands/{acme.pk}/")
     assert 'value="Acme Pay"' in page.content.decode()
-    client.post("/watch/setup/brands/", {"brand": acme.pk, "name": "Acme Payments", "kind": "product"})
+    assert '<input type="hidden" name="version" value="1" id="id_version">' in page.content.decode()
+    edited = {"brand": acme.pk, "version": 1, "name": "Acme Payments", "kind": "product"}
+    assert client.post("/watch/setup/brands/", edited).status_code == 302
     acme.refresh_from_db()
-    assert (acme.name, acme.kind, acme.key) == ("Acme Payments", "product", "acme")
+    assert (acme.name, acme.kind, acme.key, acme.version, acme.edited_by) == (
+        "Acme Payments",
+        "product",
+        "acme",
+        2,
+        people.commander,
+    )
     # The key providers send does not change.
-    moved = client.post("/watch/setup/brands/", {"brand": acme.pk, "key": "other", "name": "X", "kind": "brand"})
+    moved = client.post("/watch/setup/brands/", {**edited, "version": 2, "key": "other", "name": "X"})
     assert moved.status_code == 400
     assert errors(moved) == {"key": ["The key cannot change once made: providers send it."]}
 
@@ -94,14 +102,16 @@ def test_a_source_secret_is_shown_once_and_rotation_stops_the_old_one(people, br
     batch = {"points": [{"series": "acme-complaints", "at": "2026-03-02T09:00:00Z", "value": 1}]}
     assert signed(APIClient(), batch, secret=secret).status_code == 200
 
-    rotated = client.post("/watch/setup/sources/rotate/", {"source": source.pk})
+    rotated = client.post("/watch/setup/sources/rotate/", {"source": source.pk, "version": 1})
     new = re.search(r'<code class="token-secret">([^<]+)</code>', rotated.content.decode()).group(1)
     assert new != secret
     assert signed(APIClient(), batch, secret=secret).status_code == 401
     assert signed(APIClient(), batch, secret=new).status_code == 200
     # Switched off: its batches are refused.
-    client.post("/watch/setup/sources/", {"source": source.pk, "name": "Opinion radar", "active": ""})
+    switched = {"source": source.pk, "version": 2, "name": "Opinion radar", "active": ""}
+    assert client.post("/watch/setup/sources/", switched).status_code == 302
     assert signed(APIClient(), batch, secret=new).status_code == 401
+    assert Source.objects.get(pk=source.pk).version == 3
 
 
 @pytest.mark.parametrize(

@@ -7,23 +7,38 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from crisisflow import clock
 from crisisflow.incidents.errors import Invalid
 from crisisflow.incidents.inputs import check_crisis_type
 from crisisflow.watch import configure, kinds
 from crisisflow.watch.models import Brand, Firing, Post, Rule, Series, Source
 from crisisflow.watch.rules import check_params
 
+EDITED = ("version", "edited_by", "edited_at")
+
+
+class EditedAdmin(admin.ModelAdmin):
+    """A save here counts as a change like one on the setup pages: the version moves on, so
+    a setup form opened before it is refused rather than overwriting it."""
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.version += 1
+        obj.edited_by, obj.edited_at = request.user, clock.now()
+        super().save_model(request, obj, form, change)
+
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
+class BrandAdmin(EditedAdmin):
     list_display = ("name", "key", "kind")
     prepopulated_fields = {"key": ("name",)}
+    readonly_fields = EDITED
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(EditedAdmin):
     list_display = ("name", "key", "active", "last_batch_at")
-    readonly_fields = ("last_batch_at",)
+    readonly_fields = ("last_batch_at", *EDITED)
     # A secret is shown once, on the setup page (/watch/setup/), when it is made or
     # replaced; the admin neither shows nor edits it.
     exclude = ("secret",)
@@ -44,11 +59,11 @@ class SeriesForm(forms.ModelForm):
 
 
 @admin.register(Series)
-class SeriesAdmin(admin.ModelAdmin):
+class SeriesAdmin(EditedAdmin):
     form = SeriesForm
     list_display = ("key", "kind", "scope", "brand", "last_at", "last_value", "points_count")
     raw_id_fields = ("incident",)
-    readonly_fields = ("last_at", "last_value", "last_z", "points_count", "changed_at")
+    readonly_fields = ("last_at", "last_value", "last_z", "points_count", "changed_at", *EDITED)
 
 
 class RuleForm(forms.ModelForm):

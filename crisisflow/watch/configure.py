@@ -8,6 +8,10 @@ what opens an incident.
 A key (brand, source, series) is what providers send; it is fixed once made, so a
 rename never breaks a provider's feed. A source's secret is made here, shown once, and
 replaced (rotated) rather than edited: the old one stops working at once.
+
+Every change is saved with the version bumped and who made it and when; a change made
+on a form opened at an older version (expected_version) is refused, naming the person
+who saved in between, so neither side is silently lost.
 """
 
 from __future__ import annotations
@@ -16,12 +20,15 @@ import secrets
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crisisflow import clock
 from crisisflow.incidents import permissions
 from crisisflow.incidents.errors import Conflict, Invalid, NotFound
 from crisisflow.incidents.inputs import check_crisis_type
 from crisisflow.incidents.models import Incident
+from crisisflow.incidents.unit import person_name
 from crisisflow.vocab import Severity
 from crisisflow.watch import kinds
 from crisisflow.watch.models import Brand, Rule, Series, Source
@@ -57,6 +64,54 @@ def _locked(model, pk, message):
     return found
 
 
+def _edited(model, pk, message, expected_version: int | None):
+    """The row locked for this transaction, if it is still at `expected_version` (when
+    given): the version of the form the person opened."""
+    found = model.objects.select_for_update(of=("self",)).select_related("edited_by").filter(pk=pk).first()
+    if found is None:
+        raise NotFound(message)
+    if expected_version is not None and found.version != expected_version:
+        raise _stale(found)
+    return found
+
+
+def _stale(found: Brand | Source | Series) -> Conflict:
+    """The refusal of a save made on a form older than `found`: who saved in between, when."""
+    if found.edited_at is None:  # not saved since versions began: the version sent is made up
+        if isinstance(found, Brand):
+            return Conflict(_("Someone else changed this brand or product; reload the page and try again."))
+        if isinstance(found, Source):
+            return Conflict(_("Someone else changed this data source; reload the page and try again."))
+        return Conflict(_("Someone else changed this series; reload the page and try again."))
+    local = timezone.localtime(found.edited_at)
+    names = {
+        "who": person_name(found.edited_by) or _("someone else"),
+        "when": f"{local:%Y-%m-%d %H:%M} {timezone.get_current_timezone_name()}",
+    }
+    if isinstance(found, Brand):
+        text = _(
+            "This brand or product was changed by %(who)s at %(when)s, after you opened it; "
+            "reload the page and try again."
+        )
+    elif isinstance(found, Source):
+        text = _(
+            "This data source was changed by %(who)s at %(when)s, after you opened it; reload the page and try again."
+        )
+    else:
+        text = _("This series was changed by %(who)s at %(when)s, after you opened it; reload the page and try again.")
+    return Conflict(text % names)
+
+
+def _stamp(obj, actor) -> list[str]:
+    """A save by `actor` now: the version bumped (a new row starts at 1). The fields it
+    set, for update_fields."""
+    if obj.pk is not None:
+        obj.version += 1
+    obj.edited_by = actor if getattr(actor, "pk", None) else None
+    obj.edited_at = clock.now()
+    return ["version", "edited_by", "edited_at"]
+
+
 def _keep_key(obj, key: str) -> None:
     if obj.pk is None:
         obj.key = (key or "").strip()
@@ -68,14 +123,26 @@ def _keep_key(obj, key: str) -> None:
 
 
 @transaction.atomic
-def save_brand(actor, brand: Brand | int | None, *, key: str = "", name: str, kind: str) -> Brand:
-    """Make a brand or product (brand None) or change its name and kind."""
+def save_brand(
+    actor, brand: Brand | int | None, *, key: str = "", name: str, kind: str, expected_version: int | None = None
+) -> Brand:
+    """Make a brand or product (brand None) or change its name and kind; a change made by
+    someone else since the form was read is refused (expected_version)."""
     _require(actor)
-    brand = Brand() if brand is None else _locked(Brand, getattr(brand, "pk", brand), _("No such brand or product."))
+    if brand is None:
+        brand = Brand()
+    else:
+        pk = getattr(brand, "pk", brand)
+        brand = _edited(Brand, pk, _("No such brand or product."), expected_version)
     _keep_key(brand, key)
     brand.name, brand.kind = name, kind
-    _checked(brand, exclude=["posts_changed_at"])
-    brand.save()
+    _checked(brand, exclude=["posts_changed_at", "edited_by"])
+    stamped = _stamp(brand, actor)
+    if brand.pk is None:
+        brand.save()
+    else:
+        # Only what the form sets: ingestion moves posts_changed_at on its own.
+        brand.save(update_fields=["name", "kind", *stamped])
     return brand
 
 
@@ -92,29 +159,33 @@ def create_source(actor, *, key: str, name: str) -> tuple[Source, str]:
     _require(actor)
     secret = new_secret()
     source = Source(key=(key or "").strip(), name=name, secret=secret, active=True)
-    _checked(source, exclude=["last_batch_at"])
+    _checked(source, exclude=["last_batch_at", "edited_by"])
+    _stamp(source, actor)
     source.save()
     return source, secret
 
 
 @transaction.atomic
-def save_source(actor, source: Source | int, *, name: str, active: bool) -> Source:
-    """Rename a source, or switch it off (its batches are refused) and on."""
+def save_source(actor, source: Source | int, *, name: str, active: bool, expected_version: int | None = None) -> Source:
+    """Rename a source, or switch it off (its batches are refused) and on; a change made
+    by someone else since the form was read is refused (expected_version)."""
     _require(actor)
-    source = _locked(Source, getattr(source, "pk", source), _("No such data source."))
+    source = _edited(Source, getattr(source, "pk", source), _("No such data source."), expected_version)
     source.name, source.active = name, bool(active)
-    _checked(source, exclude=["last_batch_at"])
-    source.save(update_fields=["name", "active"])
+    _checked(source, exclude=["last_batch_at", "edited_by"])
+    source.save(update_fields=["name", "active", *_stamp(source, actor)])
     return source
 
 
 @transaction.atomic
-def rotate_secret(actor, source: Source | int) -> tuple[Source, str]:
-    """A new secret for a source (returned to be shown once); the old one stops working."""
+def rotate_secret(actor, source: Source | int, *, expected_version: int | None = None) -> tuple[Source, str]:
+    """A new secret for a source (returned to be shown once); the old one stops working.
+    Refused if someone else changed the source since the page was read (expected_version):
+    two people replacing it at once would each be shown a secret, one of them already dead."""
     _require(actor)
-    source = _locked(Source, getattr(source, "pk", source), _("No such data source."))
+    source = _edited(Source, getattr(source, "pk", source), _("No such data source."), expected_version)
     source.secret = new_secret()
-    source.save(update_fields=["secret"])
+    source.save(update_fields=["secret", *_stamp(source, actor)])
     return source, source.secret
 
 
@@ -134,11 +205,16 @@ def save_series(
     brand: Brand | None = None,
     incident: Incident | None = None,
     from_posts: bool = False,
+    expected_version: int | None = None,
 ) -> Series:
     """Make a series (series None) or change what it measures and whose it is. Its
-    points and running state stay."""
+    points and running state stay; a change made by someone else since the form was read
+    is refused (expected_version)."""
     _require(actor)
-    one = Series() if series is None else _locked(Series, getattr(series, "pk", series), _("No such series."))
+    if series is None:
+        one = Series()
+    else:
+        one = _edited(Series, getattr(series, "pk", series), _("No such series."), expected_version)
     _keep_key(one, key)
     if kind not in kinds.all_kinds():
         raise Invalid(_("Choose a kind of series."), field="kind")
@@ -160,10 +236,16 @@ def save_series(
     one.name, one.kind, one.platform, one.scope, one.from_posts = name, kind, platform, scope, bool(from_posts)
     one.brand = brand if scope != Series.Scope.ORGANISATION else None
     one.incident = incident if scope == Series.Scope.INCIDENT else None
-    _checked(one, exclude=["last_at", "last_value", "last_z", "points_count", "changed_at", "brand", "incident"])
+    running = ["last_at", "last_value", "last_z", "points_count", "changed_at"]
+    _checked(one, exclude=[*running, "brand", "incident", "edited_by"])
     if one.pk is not None and one.rules.exclude(brand=one.brand_id).exists() and one.brand_id is not None:
         raise Invalid(_("Rules of another brand watch this series; change them first."), field="brand")
-    one.save()
+    stamped = _stamp(one, actor)
+    if one.pk is None:
+        one.save()
+    else:
+        # Only what the form sets: the running state is ingestion's.
+        one.save(update_fields=["name", "kind", "platform", "scope", "from_posts", "brand", "incident", *stamped])
     return one
 
 

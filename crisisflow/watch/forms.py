@@ -4,6 +4,7 @@ the rules are in watch.configure and watch.actions."""
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy
 
 from crisisflow.playbooks.models import crisis_type_choices
@@ -24,7 +25,25 @@ def platform_choices() -> list[tuple[str, str]]:
     return [(key, kinds.platform_label(key)) for key in kinds.PLATFORMS]
 
 
-class BrandForm(forms.Form):
+class EditForm(forms.Form):
+    """A setup form that makes a row (its id empty) or edits one: an edit carries the
+    version the page showed, so a save made after someone else's is refused (409) instead
+    of silently overwriting theirs."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0, max_value=2**31)
+    edits = ""  # the hidden field with the id of the row edited
+
+    def clean(self):
+        data = super().clean()
+        if data.get(self.edits) is not None and data.get("version") is None and "version" not in self.errors:
+            raise ValidationError(
+                gettext_lazy("The form does not say which version it was opened at; reload the page and try again.")
+            )
+        return data
+
+
+class BrandForm(EditForm):
+    edits = "brand"
     brand = forms.IntegerField(**ID)
     key = forms.SlugField(
         label=gettext_lazy("Key"),
@@ -36,7 +55,8 @@ class BrandForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=Brand.Kind.choices)
 
 
-class SourceForm(forms.Form):
+class SourceForm(EditForm):
+    edits = "source"
     source = forms.IntegerField(**ID)
     key = forms.SlugField(
         label=gettext_lazy("Key"),
@@ -50,9 +70,11 @@ class SourceForm(forms.Form):
 
 class RotateForm(forms.Form):
     source = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**62)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=2**31)
 
 
-class SeriesForm(forms.Form):
+class SeriesForm(EditForm):
+    edits = "series"
     series = forms.IntegerField(**ID)
     key = forms.SlugField(
         label=gettext_lazy("Key"),
@@ -97,9 +119,9 @@ RULE_PARAMS = {
 }
 
 
-class RuleForm(forms.Form):
+class RuleForm(EditForm):
+    edits = "rule"
     rule = forms.IntegerField(**ID)
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0, max_value=2**31)
     name = forms.CharField(label=gettext_lazy("Name"), max_length=160)
     brand = forms.ChoiceField(label=gettext_lazy("Brand or product"))
     kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=Rule.Kind.choices)

@@ -86,7 +86,9 @@ def new_page(request: HttpRequest, what: str) -> HttpResponse:
 def edit_brand(request: HttpRequest, pk: int) -> HttpResponse:
     _allowed(request)
     brand = get_object_or_404(Brand, pk=pk)
-    form = BrandForm(initial={"brand": brand.pk, "key": brand.key, "name": brand.name, "kind": brand.kind})
+    form = BrandForm(
+        initial={"brand": brand.pk, "version": brand.version, "key": brand.key, "name": brand.name, "kind": brand.kind}
+    )
     form.fields["key"].disabled = True
     return _edit_page(request, form, _("Brand or product: %(name)s") % {"name": brand.name}, "watch-brand-save")
 
@@ -96,14 +98,22 @@ def edit_brand(request: HttpRequest, pk: int) -> HttpResponse:
 def edit_source(request: HttpRequest, pk: int) -> HttpResponse:
     _allowed(request)
     source = get_object_or_404(Source, pk=pk)
-    form = SourceForm(initial={"source": source.pk, "key": source.key, "name": source.name, "active": source.active})
+    form = SourceForm(
+        initial={
+            "source": source.pk,
+            "version": source.version,
+            "key": source.key,
+            "name": source.name,
+            "active": source.active,
+        }
+    )
     form.fields["key"].disabled = True
     return _edit_page(
         request,
         form,
         _("Data source: %(name)s") % {"name": source.name},
         "watch-source-save",
-        rotate_form=RotateForm(initial={"source": source.pk}),
+        rotate_form=RotateForm(initial={"source": source.pk, "version": source.version}, auto_id="rotate_%s"),
     )
 
 
@@ -115,6 +125,7 @@ def edit_series(request: HttpRequest, pk: int) -> HttpResponse:
     form = SeriesForm(
         initial={
             "series": one.pk,
+            "version": one.version,
             "key": one.key,
             "name": one.name,
             "kind": one.kind,
@@ -151,7 +162,14 @@ def save_brand(request: HttpRequest) -> HttpResponse:
         return _edit_page(request, form, title, action, status=400)
     data = form.cleaned_data
     try:
-        brand = configure.save_brand(request.user, data["brand"], key=data["key"], name=data["name"], kind=data["kind"])
+        brand = configure.save_brand(
+            request.user,
+            data["brand"],
+            key=data["key"],
+            name=data["name"],
+            kind=data["kind"],
+            expected_version=data["version"],
+        )
     except CrisisFlowError as err:
         return _refused(request, err, form, title, action)
     return _done(f"brand-{brand.pk}")
@@ -170,7 +188,9 @@ def save_source(request: HttpRequest) -> HttpResponse:
         if data["source"] is None:
             source, secret = configure.create_source(request.user, key=data["key"], name=data["name"])
             return _secret_page(request, source, secret)
-        source = configure.save_source(request.user, data["source"], name=data["name"], active=data["active"])
+        source = configure.save_source(
+            request.user, data["source"], name=data["name"], active=data["active"], expected_version=data["version"]
+        )
     except CrisisFlowError as err:
         return _refused(request, err, form, title, action)
     return _done(f"source-{source.pk}")
@@ -184,7 +204,9 @@ def rotate_secret(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _edit_page(request, form, _("Data source"), "watch-source-rotate", status=400)
     try:
-        source, secret = configure.rotate_secret(request.user, form.cleaned_data["source"])
+        source, secret = configure.rotate_secret(
+            request.user, form.cleaned_data["source"], expected_version=form.cleaned_data["version"]
+        )
     except CrisisFlowError as err:
         return _refused(request, err, form, _("Data source"), "watch-source-rotate")
     return _secret_page(request, source, secret)
@@ -224,6 +246,7 @@ def save_series(request: HttpRequest) -> HttpResponse:
             brand=Brand.objects.filter(key=data["brand"]).first() if data["brand"] else None,
             incident=incident,
             from_posts=data["from_posts"],
+            expected_version=data["version"],
         )
     except CrisisFlowError as err:
         return _refused(request, err, form, title, action)

@@ -4,9 +4,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from crisisflow.incidents.inputs import validate_one_line
+from crisisflow.watch.models.edited import Edited
 
 
-class Brand(models.Model):
+class Brand(Edited):
     """A brand or a product the organisation watches. Rules belong to one; its row is
     what a firing locks, so two rules of one brand never open two incidents at once."""
 
@@ -29,7 +30,7 @@ class Brand(models.Model):
         return self.name
 
 
-class Source(models.Model):
+class Source(Edited):
     """A system that pushes data in (a monitoring or public-opinion provider). Each has
     its own signing secret, so one leaked secret is revoked without stopping the rest."""
 

@@ -6,12 +6,13 @@ from django.utils.translation import gettext_lazy as _
 
 from crisisflow.incidents.inputs import validate_one_line
 from crisisflow.watch.kinds import kind_of
+from crisisflow.watch.models.edited import Edited
 
 # Hour-of-week buckets of the spike baseline: Monday 00:00 UTC is 0, Sunday 23:00 is 167.
 BUCKETS = 168
 
 
-class Series(models.Model):
+class Series(Edited):
     """One metric over time, for the organisation, a brand or product, or an incident.
 
     The latest point and the last z-score are kept on the row (updated as points come
