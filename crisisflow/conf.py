@@ -77,10 +77,11 @@ DEFAULTS: dict[str, Any] = {
     # worker's hold on a fan-out lasts (a dead worker's is taken over after it).
     "SUBSCRIBER_FANOUT_CHUNK": 5000,
     "SUBSCRIBER_FANOUT_LEASE_SECONDS": 60.0,
-    # How long a public statement's fan-out waits for the same statement in the other
-    # language (zh-Hans / English) while that one is being written or approved, so each
-    # subscriber gets one message in their own language (0: never waits).
-    "SUBSCRIBER_PAIRING_SECONDS": 600.0,
+    # How long the subscribers who read the other language (zh-Hans / English) wait for
+    # their version of a public statement while it is being written or approved, so they
+    # get one message in their own language; the readers of the published language never
+    # wait (0: nobody waits). Short: those who wait hear nothing meanwhile.
+    "SUBSCRIBER_PAIRING_SECONDS": 300.0,
     # The SMS gateway (crisisflow.subscribers.sms): {} means no SMS subscriptions.
     "SMS_GATEWAY": {},
     # Where public notices are written as static files (HTML and feeds) for a reverse

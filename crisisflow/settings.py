@@ -356,7 +356,7 @@ CRISISFLOW = {
     "API_RATES": env_rates("CRISISFLOW_API_RATES"),
     "SUBSCRIBER_FANOUT_CHUNK": env_int("CRISISFLOW_SUBSCRIBER_FANOUT_CHUNK", 5000, minimum=1),
     "SUBSCRIBER_FANOUT_LEASE_SECONDS": env_float("CRISISFLOW_SUBSCRIBER_FANOUT_LEASE_SECONDS", 60.0, minimum=1.0),
-    "SUBSCRIBER_PAIRING_SECONDS": env_float("CRISISFLOW_SUBSCRIBER_PAIRING_SECONDS", 600.0, minimum=0.0),
+    "SUBSCRIBER_PAIRING_SECONDS": env_float("CRISISFLOW_SUBSCRIBER_PAIRING_SECONDS", 300.0, minimum=0.0),
 }
 
 # --- E-mail (notifications in each recipient's language) ------------------------------

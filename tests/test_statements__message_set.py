@@ -48,6 +48,18 @@ def test_the_commander_drafts_every_kind_the_plan_asks_for_in_both_languages(peo
     )
     notice = next(s for s in made if s.kind == "internal_notice" and s.language == "en")
     assert notice.current.title == "Internal notice: one voice on Payments down in East China"
+    # The template's text, not written by anyone yet (public subscribers do not wait
+    # for such a draft: crisisflow.subscribers.pairing); an edit is a person's.
+    assert all(s.current.from_template for s in made)
+    with time_machine.travel(T0, tick=False):
+        edited = versions.save_version(
+            people.commander,
+            notice,
+            title=notice.current.title,
+            body="To all staff: …",
+            expected_version=notice.version,
+        )
+    assert not edited.from_template
 
 
 def test_the_plans_deliverables_become_kinds(people, plan, incident):

@@ -156,7 +156,7 @@ def test_sms_subscription_is_confirmed_by_code_then_told_of_publications(
 
     with django_capture_on_commit_callbacks(execute=True):
         publication = publish(people, statement)
-    fanout.run(publication.fanout.pk)
+    fanout.run(publication.fanouts.get().pk)
     ids = list(Notification.objects.filter(channel=Channel.SUBSCRIBER).values_list("pk", flat=True))
     assert set(deliver_many(ids).values()) == {"delivered"}
     update = aliyun.sent[-1]

@@ -57,7 +57,7 @@ def test_email_double_opt_in_sends_only_the_confirmation_until_confirmed(
     # Published before confirming: nothing for the pending address.
     with django_capture_on_commit_callbacks(execute=True):
         publication = publish(people, statement)
-    fanout.run(publication.fanout.pk)
+    fanout.run(publication.fanouts.get().pk)
     assert not Notification.objects.filter(channel=Channel.SUBSCRIBER).exists()
 
     page = client.get(path_of(link_in(confirmation.body, "subscribe/confirm")))
@@ -115,7 +115,7 @@ def test_every_update_email_has_the_unsubscribe_link_and_one_click_headers(
     confirmed(address="zh@example.com", language="zh-hans")  # all notices
     with django_capture_on_commit_callbacks(execute=True):
         publication = publish(people, statement)
-    assert fanout.run(publication.fanout.pk) == 2
+    assert fanout.run(publication.fanouts.get().pk) == 2
     from crisisflow.alerts.delivery import deliver_many
 
     ids = list(Notification.objects.filter(channel=Channel.SUBSCRIBER).values_list("pk", flat=True))
@@ -149,7 +149,7 @@ def test_publishing_the_same_version_on_another_channel_tells_nobody_twice(peopl
     confirmed(incident=incident)
     with django_capture_on_commit_callbacks(execute=True):
         first = publish(people, statement)
-    fanout.run(first.fanout.pk)
+    fanout.run(first.fanouts.get().pk)
     import time_machine
 
     from tests.conftest import T0
@@ -167,7 +167,7 @@ def test_a_restarted_fan_out_resumes_without_duplicates(people, django_capture_o
     confirmed(address="gone@example.com").delete()
     with django_capture_on_commit_callbacks(execute=True):
         publication = publish(people, statement)
-    fanout_id = publication.fanout.pk
+    fanout_id = publication.fanouts.get().pk
     assert fanout.run(fanout_id, chunk=5, stop_after=2) == 10  # the worker "dies" after two chunks
     # Its lease still holds: nobody else writes meanwhile.
     assert fanout.run(fanout_id, chunk=5) == 0
@@ -195,10 +195,10 @@ def test_the_sweep_queues_a_fan_out_whose_worker_died(people, django_capture_on_
     monkeypatch.setattr(fanout, "queue", queued.append)
     later = clock.now() + timedelta(seconds=61)
     rows = fanout.due(later, 10)
-    assert [r[0] for r in rows] == [publication.fanout.pk]
+    assert [r[0] for r in rows] == [publication.fanouts.get().pk]
     fanout.fire(rows[0], later)
     fanout.fire(rows[0], later)  # a second sweeper with the same row: queued once
-    assert queued == [publication.fanout.pk]
+    assert queued == [publication.fanouts.get().pk]
 
 
 def test_only_public_statements_reach_subscribers(people, django_capture_on_commit_callbacks):
@@ -308,7 +308,7 @@ def test_export_and_erase_by_command(people, django_capture_on_commit_callbacks)
     )
     with django_capture_on_commit_callbacks(execute=True):
         publication = publish(people, statement)
-    fanout.run(publication.fanout.pk)
+    fanout.run(publication.fanouts.get().pk)
     out = StringIO()
     call_command("subscriber_export", "ME@example.com", stdout=out)
     data = json.loads(out.getvalue())
@@ -364,7 +364,7 @@ def test_a_failed_update_is_shown_to_the_commander_without_the_address(
     http_receiver.reply_with(410)  # gone: no retry helps
     with django_capture_on_commit_callbacks(execute=True):
         publication = publish(people, statement)
-    fanout.run(publication.fanout.pk)
+    fanout.run(publication.fanouts.get().pk)
     from crisisflow.alerts.delivery import deliver_many
     from crisisflow.alerts.ladder import Kind
     from crisisflow.incidents.models import Event

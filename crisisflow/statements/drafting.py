@@ -286,7 +286,7 @@ def draft_statement(actor, incident: Incident, kind: str, language: str) -> Stat
     check_language(language)
     require_templates()
     title, body = draft_text(incident, kind, language)
-    return create_statement(actor, incident, kind, language, title=title, body=body)
+    return create_statement(actor, incident, kind, language, title=title, body=body, from_template=True)
 
 
 def wanted_kinds(incident: Incident) -> list[str]:
@@ -334,7 +334,9 @@ def draft_message_set(actor, incident: Incident, *, language: str | None = None)
             title, body = fill(template, placeholder_values(incident, content, lang, now))
             if not kinds.KINDS[kind].has_title:
                 title = ""
-            made.append(new_statement(actor, incident, kind, lang, title=title[:200], body=body, now=now))
+            made.append(
+                new_statement(actor, incident, kind, lang, title=title[:200], body=body, now=now, from_template=True)
+            )
     if made:
         record(
             incident,

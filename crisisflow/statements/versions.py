@@ -4,6 +4,8 @@ Every save is an immutable StatementVersion (author, time, SHA-256 of its text, 
 sheet version it was checked against, the linter's findings). Saving bumps the
 statement's version (the optimistic lock every statement form carries), puts it back
 to draft, and voids the approvals given to the version before (approvals.void_for_edit).
+A first version drafted from a statement template (crisisflow.statements.drafting) is
+marked `from_template`: nobody has written that text yet, until someone saves an edit.
 
 **Superseded.** A kind has one live statement per language. Creating a new statement of
 a kind and language whose live statement has already been published supersedes the
@@ -98,8 +100,11 @@ def _approvals_void_for_edit():
     return getattr(module, "void_for_edit", None)
 
 
-def _write_version(actor, statement: Statement, *, title: str, body: str, now, correction_note: str = ""):
-    """A new immutable version, linted against the current fact sheet."""
+def _write_version(
+    actor, statement: Statement, *, title: str, body: str, now, correction_note: str = "", from_template: bool = False
+):
+    """A new immutable version, linted against the current fact sheet. `from_template`:
+    the text is a template filled in (drafting), not written by `actor`."""
     sheet = FactSheet.objects.filter(incident=statement.incident).select_related("current").first()
     sheet_version = sheet.current if sheet else None
     refs = facts.fact_refs(statement.incident, sheet_version.content if sheet_version else {})
@@ -119,6 +124,7 @@ def _write_version(actor, statement: Statement, *, title: str, body: str, now, c
         errors=levels["error"],
         warnings=levels["warning"],
         correction_note=correction_note,
+        from_template=from_template,
     )
 
 
@@ -149,9 +155,12 @@ def supersede_published(statement: Statement) -> list[int]:
     return [old.pk for old in older]
 
 
-def new_statement(actor, incident: Incident, kind: str, language: str, *, title: str, body: str, now) -> Statement:
+def new_statement(
+    actor, incident: Incident, kind: str, language: str, *, title: str, body: str, now, from_template: bool = False
+) -> Statement:
     """Create one statement (and its first version when it has text) inside a use case
-    that already holds the incident's lock and checked the person's right."""
+    that already holds the incident's lock and checked the person's right.
+    `from_template`: the text is a statement template filled in (drafting)."""
     live = live_statement(incident, kind, language)
     if live is not None and live.state != StatementState.PUBLISHED:
         raise Invalid(
@@ -165,7 +174,7 @@ def new_statement(actor, incident: Incident, kind: str, language: str, *, title:
     statement.incident = incident
     supersede_published(statement)
     if title or body:
-        version = _write_version(actor, statement, title=title, body=body, now=now)
+        version = _write_version(actor, statement, title=title, body=body, now=now, from_template=from_template)
         statement.current = version
         statement.save(update_fields=["current"])
     return statement
@@ -173,10 +182,10 @@ def new_statement(actor, incident: Incident, kind: str, language: str, *, title:
 
 @transaction.atomic
 def create_statement(
-    actor, incident: Incident, kind: str, language: str, *, title: str = "", body: str = ""
+    actor, incident: Incident, kind: str, language: str, *, title: str = "", body: str = "", from_template: bool = False
 ) -> Statement:
     """A new statement of `kind` in `language`, as a draft (with a first version when it
-    has text)."""
+    has text; `from_template`: that text is a template filled in, see drafting)."""
     check_kind(kind)
     check_language(language)
     title, body = clean_title(title), clean_body(body)
@@ -184,7 +193,9 @@ def create_statement(
     require_open(incident)
     require_draft_right(actor, incident, kind)
     now = clock.now()
-    statement = new_statement(actor, incident, kind, language, title=title, body=body, now=now)
+    statement = new_statement(
+        actor, incident, kind, language, title=title, body=body, now=now, from_template=from_template
+    )
     data = {"statement": statement.pk, "kind": kind, "language": language}
     if statement.current is not None:
         data.update(version=1, **lint_summary(statement.current))

@@ -3,9 +3,13 @@
 1. In the publication's transaction (statements.publishing.on_published) a FanOut row
    is written for a public statement's publication — one per published version: the
    same version published on a second channel tells nobody twice. After commit a
-   worker task is queued for it.
+   worker task is queued for it. When the other language's version is on the way,
+   there are two rows: the readers of the published language now, the others' after
+   a wait for their version (crisisflow.subscribers.pairing); both write their rows
+   under the publication's one outbox source.
 2. The worker (run()) takes the fan-out's lease with a compare-and-set, then walks the
-   confirmed subscribers of the notice and of all notices in id order, a chunk at a time.
+   confirmed subscribers (of its readers' language) of the notice and of all notices in
+   id order, a chunk at a time.
    Each chunk is one transaction: the outbox rows, written by one INSERT … SELECT … ON
    CONFLICT DO NOTHING (write_rows), and the fan-out's
    position, moved by a compare-and-set on the lease the worker holds. The rows are
@@ -65,8 +69,9 @@ def start(publication: Publication) -> FanOut | None:
     """Called in the publication's transaction: note the fan-out, queue it after commit.
 
     The same statement in the other language, published within the pairing window,
-    joins its fan-out instead of starting one (crisisflow.subscribers.pairing); a new
-    fan-out waits for the other language while that one is being written or approved."""
+    joins the fan-out of its readers instead of starting one (crisisflow.subscribers.pairing).
+    Otherwise the readers of this language are told at once, and so are the others'
+    unless their version is on the way: their fan-out waits for it (`hold_until`)."""
     if not tells_subscribers(publication):
         return None
     version = publication.statement_version_id
@@ -81,16 +86,27 @@ def start(publication: Publication) -> FanOut | None:
         transaction.on_commit(lambda: queue(partner.pk))
         return partner
     hold = pairing.hold_until(publication, now)
-    fanout = FanOut.objects.create(
+    language = publication.statement.language
+    at_once = FanOut.objects.create(
         publication=publication,
+        readers=FanOut.Readers.ALL if hold is None else pairing.readers_of(language),
         incident_id=publication.statement.incident_id,
         created_at=now,
         queued_at=now,
-        hold_until=hold,
     )
-    if hold is None:
-        transaction.on_commit(lambda: queue(fanout.pk))
-    return fanout
+    transaction.on_commit(lambda: queue(at_once.pk))
+    if hold is not None:
+        # Not queued: the sweep's source queues it once the wait is over, or the other
+        # language's publication does (above).
+        FanOut.objects.create(
+            publication=publication,
+            readers=pairing.readers_of(pairing.other_language(language)),
+            incident_id=publication.statement.incident_id,
+            created_at=now,
+            queued_at=now,
+            hold_until=hold,
+        )
+    return at_once
 
 
 def queue(fanout_id: int) -> None:
@@ -131,6 +147,7 @@ def run(fanout_id: int, *, chunk: int | None = None, stop_after: int | None = No
     fanout = FanOut.objects.select_related("publication__statement__incident").get(pk=fanout_id)
     publication = fanout.publication
     incident = publication.statement.incident
+    readers = fanout.readers
     source = f"publication:{publication.pk}"
     payload = {
         "kind": sending.KIND,
@@ -146,13 +163,17 @@ def run(fanout_id: int, *, chunk: int | None = None, stop_after: int | None = No
     while True:
         now = clock.now()
         ids = list(
-            Subscriber.objects.filter(state=Subscriber.State.CONFIRMED, scope__in=scopes(incident.pk), pk__gt=after)
+            Subscriber.objects.filter(
+                pairing.reading(readers), state=Subscriber.State.CONFIRMED, scope__in=scopes(incident.pk), pk__gt=after
+            )
             .order_by("pk")
             .values_list("pk", flat=True)[:chunk]
         )
         new_lease = now + timedelta(seconds=setting("SUBSCRIBER_FANOUT_LEASE_SECONDS"))
         with transaction.atomic():
-            new = write_rows(publication, incident.pk, source, payload, after, ids[-1] if ids else after, now)
+            new = write_rows(
+                publication, incident.pk, source, payload, after, ids[-1] if ids else after, now, readers=readers
+            )
             finished = len(ids) < chunk
             moved = FanOut.objects.filter(pk=fanout_id, lease_until=lease, finished_at__isnull=True).update(
                 after=ids[-1] if ids else after,
@@ -166,7 +187,7 @@ def run(fanout_id: int, *, chunk: int | None = None, stop_after: int | None = No
                 log.warning("fan-out %s: lease lost after %d rows; another worker carries on", fanout_id, written)
                 return written
             if finished:
-                _record_finished(incident.pk, publication, fanout.written + written + len(new), now)
+                _record_finished(incident.pk, fanout, fanout.written + written + len(new), now)
         lease = None if finished else new_lease
         written += len(new)
         if new:
@@ -186,8 +207,11 @@ def run(fanout_id: int, *, chunk: int | None = None, stop_after: int | None = No
 BULK_PRIORITY = 6
 
 
-def write_rows(publication, incident_id: int, source: str, payload: dict, after: int, upto: int, now) -> list[int]:
-    """The outbox rows of the confirmed subscribers with ids in (after, upto], written by
+def write_rows(
+    publication, incident_id: int, source: str, payload: dict, after: int, upto: int, now, *, readers: str = ""
+) -> list[int]:
+    """The outbox rows of the confirmed subscribers (who read `readers`' language, or
+    everyone) with ids in (after, upto], written by
     one INSERT … SELECT: the database builds every row itself (nothing per subscriber
     travels to and from Python, which costs more than the write), and ON CONFLICT DO
     NOTHING skips the subscribers a dead worker's committed chunk already has. The ids
@@ -198,6 +222,11 @@ def write_rows(publication, incident_id: int, source: str, payload: dict, after:
     table = quote(Notification._meta.db_table)
     subscribers = quote(Subscriber._meta.db_table)
     at = connection.ops.adapt_datetimefield_value
+    # The same split as pairing.reading.
+    language = {
+        FanOut.Readers.CHINESE: f"AND s.{quote('language')} LIKE 'zh%%'",
+        FanOut.Readers.ENGLISH: f"AND s.{quote('language')} NOT LIKE 'zh%%'",
+    }.get(readers, "")
     columns = ", ".join(
         quote(c)
         for c in (
@@ -209,7 +238,7 @@ def write_rows(publication, incident_id: int, source: str, payload: dict, after:
         f"INSERT INTO {table} ({columns}) "
         f"SELECT %s, %s, %s, %s, %s, %s || s.{quote('id')}, %s, %s, %s, %s, 0, %s, %s, '' "
         f"FROM {subscribers} s WHERE s.{quote('state')} = %s AND s.{quote('scope')} IN (%s, %s) "
-        f"AND s.{quote('id')} > %s AND s.{quote('id')} <= %s "
+        f"AND s.{quote('id')} > %s AND s.{quote('id')} <= %s {language} "
         f"ORDER BY s.{quote('id')} ON CONFLICT DO NOTHING RETURNING {quote('id')}"
     )
     params = [
@@ -245,20 +274,26 @@ def _deliver(ids: list[int]) -> None:
         log.exception("fan-out: could not queue %d deliveries; the sweep's redrive will", len(ids))
 
 
-def _record_finished(incident_id: int, publication: Publication, count: int, now: datetime) -> None:
+def _record_finished(incident_id: int, fanout: FanOut, count: int, now: datetime) -> None:
     incident = Incident.objects.select_for_update(of=("self",)).get(pk=incident_id)
-    record(
-        incident,
-        None,
-        NOTIFIED,
-        {"publication": publication.pk, "statement": publication.statement_id, "subscribers": count},
-        at=now,
-    )
+    publication = fanout.publication
+    data = {"publication": publication.pk, "statement": publication.statement_id, "subscribers": count}
+    if fanout.readers:
+        data["readers"] = fanout.readers
+    if fanout.paired_id is not None:
+        data["paired"] = fanout.paired_id
+    record(incident, None, NOTIFIED, data, at=now)
 
 
 @describes(NOTIFIED, label=gettext_lazy("Subscribers notified"))
 def _notified(event: Event) -> str:
-    return _("Public subscribers told of the publication: %(count)s") % {"count": event.data.get("subscribers", 0)}
+    count = event.data.get("subscribers", 0)
+    readers = event.data.get("readers")
+    if readers == FanOut.Readers.CHINESE:
+        return _("Public subscribers who read Chinese told of the publication: %(count)s") % {"count": count}
+    if readers == FanOut.Readers.ENGLISH:
+        return _("Public subscribers who read English told of the publication: %(count)s") % {"count": count}
+    return _("Public subscribers told of the publication: %(count)s") % {"count": count}
 
 
 # --- the sweep's safety net -------------------------------------------------------------------

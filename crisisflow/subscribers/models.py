@@ -92,17 +92,29 @@ class Consent(models.Model):
 
 
 class FanOut(models.Model):
-    """Telling every confirmed subscriber of a publication, chunk by chunk.
+    """Telling the confirmed subscribers of a publication, chunk by chunk.
 
     Written in the publication's transaction; the worker then writes the outbox rows in
     chunks of subscribers in id order, each chunk in one transaction with `after` (the
     last subscriber id done), so a killed worker's successor resumes where the last
     committed chunk ended. The outbox's unique key (source, channel, target) refuses a
-    second row for the same publication and subscriber whatever happens."""
+    second row for the same publication and subscriber whatever happens.
 
-    publication = models.OneToOneField("statements.Publication", on_delete=models.CASCADE, related_name="fanout")
+    A publication has one fan-out for every reader, or two when its other language is
+    on the way (crisisflow.subscribers.pairing): one for the readers of its language, at
+    once, and one for the others' that waits (`hold_until`) for their version."""
+
+    class Readers(models.TextChoices):
+        ALL = "", _("Everyone")
+        CHINESE = "zh-hans", _("Readers of Chinese")
+        ENGLISH = "en", _("Readers of English")
+
+    publication = models.ForeignKey("statements.Publication", on_delete=models.CASCADE, related_name="fanouts")
+    # Whose subscribers it tells, by the language they read (every language but Chinese
+    # reads English, as messages do: pairing.chosen).
+    readers = models.CharField(max_length=8, choices=Readers.choices, blank=True, default=Readers.ALL)
     # The same statement published in the other language (zh-Hans / English) within the
-    # pairing window: one message per subscriber, in their language (crisisflow.subscribers.pairing).
+    # pairing window: its readers get it, in their language (crisisflow.subscribers.pairing).
     paired = models.OneToOneField(
         "statements.Publication", on_delete=models.CASCADE, null=True, blank=True, related_name="paired_fanout"
     )
@@ -121,6 +133,9 @@ class FanOut(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["publication", "readers"], name="fanout_once_per_readers"),
+        ]
         indexes = [
             models.Index(fields=["queued_at"], name="fanout_unfinished", condition=models.Q(finished_at=None)),
         ]

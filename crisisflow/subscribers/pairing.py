@@ -1,15 +1,20 @@
 """The zh-Hans and English versions of one publication, told to subscribers as one.
 
 A message set holds each kind of statement once per language (two Statement rows of the
-same incident and kind). When one of them is published, its fan-out waits up to
-SUBSCRIBER_PAIRING_SECONDS for the other while that one is being written or approved;
-published within that time, it joins the same fan-out (FanOut.paired) and each
-subscriber gets one message, in their language. After the wait, or with no other
-language on the way, the fan-out goes with what is published and a short note in the
-reader's language saying that their language is not published (yet). The other
-language published after the fan-out began, but within the window (of its start, or of
-the end of its wait), is the same publication: it tells nobody a second time (the
-notice page shows it).
+same incident and kind). When one of them is published, the subscribers who read its
+language are told at once. Those who read the other language are told at once too,
+with a short note in their language saying that theirs is not published (yet), unless
+their version is on the way: then they alone wait up to SUBSCRIBER_PAIRING_SECONDS
+for it. Published within that time, it joins their fan-out (FanOut.paired) and they
+get it, in their language; after the wait they get the published one with the note.
+
+"On the way" means being written or approved: in review, approved, or a draft someone
+has written. A draft still holding the template's text, as the message set made it
+(StatementVersion.from_template), is not on the way: nobody waits for it.
+
+The other language published after its readers' fan-out began, but within the window
+(of its start, or of the end of its wait), is the same publication: it tells nobody a
+second time (the notice page shows it).
 """
 
 from __future__ import annotations
@@ -23,12 +28,27 @@ from crisisflow.statements.models import Publication, Statement, StatementState
 from crisisflow.subscribers.models import FanOut
 
 LANGUAGES = ("zh-hans", "en")
-# Being written or approved: worth waiting for.
+# Being written or approved: worth waiting for (a draft only once someone wrote it).
 ON_THE_WAY = (StatementState.DRAFT, StatementState.IN_REVIEW, StatementState.APPROVED)
 
 
 def other_language(language: str) -> str:
     return "en" if language.startswith("zh") else "zh-hans"
+
+
+def readers_of(language: str) -> str:
+    """The FanOut.readers of a subscriber or statement language: Chinese, or English for
+    every other language (messages are in one of the two)."""
+    return "zh-hans" if (language or "").startswith("zh") else "en"
+
+
+def reading(readers: str) -> Q:
+    """The subscribers a fan-out of `readers` tells."""
+    if readers == FanOut.Readers.CHINESE:
+        return Q(language__startswith="zh")
+    if readers == FanOut.Readers.ENGLISH:
+        return ~Q(language__startswith="zh")
+    return Q()
 
 
 def window() -> timedelta:
@@ -37,8 +57,8 @@ def window() -> timedelta:
 
 def partner(publication: Publication, now: datetime) -> FanOut | None:
     """The fan-out of the same kind of statement in the other language, not paired yet,
-    that this publication completes: started within the window, or one that waited for
-    this publication and gave up less than a window ago."""
+    whose readers include this publication's: started within the window, or one that
+    waited for this publication and gave up less than a window ago."""
     if window() <= timedelta(0):
         return None
     statement = publication.statement
@@ -48,6 +68,7 @@ def partner(publication: Publication, now: datetime) -> FanOut | None:
             incident_id=statement.incident_id,
             publication__statement__kind=statement.kind,
             publication__statement__language=other_language(statement.language),
+            readers__in=(FanOut.Readers.ALL, readers_of(statement.language)),
             paired__isnull=True,
         )
         # Started within the window, or done waiting for this one less than a window ago.
@@ -58,8 +79,8 @@ def partner(publication: Publication, now: datetime) -> FanOut | None:
 
 
 def hold_until(publication: Publication, now: datetime) -> datetime | None:
-    """Until when a new fan-out waits for the other language, or None (no wait): only
-    while the same kind in the other language is being written or approved."""
+    """Until when the other language's readers wait for their version, or None (nobody
+    waits): only while that version is on the way (see the module's docstring)."""
     if window() <= timedelta(0):
         return None
     statement = publication.statement
@@ -71,6 +92,8 @@ def hold_until(publication: Publication, now: datetime) -> datetime | None:
             superseded_by__isnull=True,
             state__in=ON_THE_WAY,
         )
+        # A draft with the template's text as the message set made it: nobody is on it.
+        .exclude(state=StatementState.DRAFT, current__from_template=True)
         .exclude(pk=statement.pk)
         .exists()
     )
@@ -89,7 +112,7 @@ def versions(fanout: FanOut) -> dict[str, int]:
 def chosen(versions: dict, language: str, fallback: int) -> tuple[int, bool]:
     """The publication a subscriber reading `language` gets, and whether it is in
     another language (then the message says so)."""
-    key = "zh-hans" if (language or "").startswith("zh") else "en"
+    key = readers_of(language)
     if key in versions:
         return int(versions[key]), False
     return int(fallback), True

@@ -101,6 +101,9 @@ class StatementVersion(models.Model):
     warnings = models.PositiveSmallIntegerField(default=0)
     # Set when this version is a correction of a published one: what changed, in words.
     correction_note = models.TextField(_("what changed"), blank=True)
+    # The message set's first draft, filled in from a statement template: nobody has
+    # written this text yet (an edit saves a new version, written by a person).
+    from_template = models.BooleanField(_("drafted from the template"), default=False)
 
     objects = StatementVersionQuerySet.as_manager()
 
