@@ -153,9 +153,6 @@ class ScopeInput(VersionInput):
             )
         return attrs
 
-    def changes(self) -> dict:
-        return {k: v for k, v in self.validated_data.items() if k != "expected_version"}
-
 
 class ReportInput(ScopeInput):
     title = Text(allow_blank=True)

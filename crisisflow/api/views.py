@@ -1,9 +1,10 @@
 """The JSON API: the same use cases as the pages, for programs.
 
 Every endpoint takes three steps: find the object the person may see (404 otherwise, so a
-restricted incident is not admitted to exist), parse the input, call the use case in
-crisisflow.incidents.actions. The use case checks who may do it, the version the client
-saw, and the gates; its refusals become JSON in crisisflow.api.errors.
+restricted incident is not admitted to exist), parse the input (both with
+crisisflow.api.guards), call the use case in crisisflow.incidents.actions. The use case
+checks who may do it, the version the client saw, and the gates; its refusals become JSON
+in crisisflow.api.errors.
 
 A change to an incident answers with the incident as it now is, so the client has the
 version to send with its next change; a change to a task answers with the task.
@@ -22,11 +23,11 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from crisisflow.alerts import inbox
 from crisisflow.api import serializers as s
+from crisisflow.api.guards import incident_for, parsed, parsed_change, row_for
 from crisisflow.api.schema import Error, TaskConflict, TaskInvalid, TaskRefusal
 from crisisflow.evidence import actions as evidence
 from crisisflow.evidence.uploads import SizeCap
@@ -52,31 +53,12 @@ EVIDENCE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "applica
 # --- finding what the person may see ---------------------------------------------------------------
 
 
-def _incident(request: Request, reference: str) -> Incident:
-    incident = Incident.objects.filter(reference=reference).first()
-    if incident is None or not permissions.can_view(request.user, incident):
-        raise NotFound(_("No such incident."))
-    return incident
-
-
 def _task(request: Request, task_id: int) -> Task:
-    task = Task.objects.select_related("incident").filter(pk=task_id).first()
-    if task is None or not permissions.can_view(request.user, task.incident):
-        raise NotFound(_("No such task."))
-    return task
+    return row_for(request, Task.objects.select_related("incident"), task_id, _("No such task."))
 
 
 def _member(request: Request, member_id: int) -> TeamMember:
-    member = TeamMember.objects.select_related("incident").filter(pk=member_id).first()
-    if member is None or not permissions.can_view(request.user, member.incident):
-        raise NotFound(_("No such team member."))
-    return member
-
-
-def _parse(serializer_class: type[Serializer], data) -> Serializer:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer
+    return row_for(request, TeamMember.objects.select_related("incident"), member_id, _("No such team member."))
 
 
 # --- answering ------------------------------------------------------------------------------------
@@ -122,8 +104,7 @@ def incidents(request: Request) -> Response:
             permissions.visible_incidents(request.user).select_related("commander").order_by("-detected_at", "-pk")
         )
         return Response(s.IncidentSummary(visible, many=True, context={"request": request}).data)
-    form = _parse(s.ReportInput, request.data)
-    incident = actions.report_incident(request.user, **form.validated_data)
+    incident = actions.report_incident(request.user, **parsed(s.ReportInput, request.data))
     response = _detail(request, incident, status=201)
     response["Location"] = response.data["url"]
     return response
@@ -144,15 +125,10 @@ def incidents(request: Request) -> Response:
 )
 @api_view(["GET", "PATCH"])
 def incident(request: Request, reference: str) -> Response:
-    found = _incident(request, reference)
+    found = incident_for(request, reference)
     if request.method == "PATCH":
-        form = _parse(s.ScopeInput, request.data)
-        actions.update_scope(
-            request.user,
-            found,
-            expected_version=form.validated_data.get("expected_version"),
-            **form.changes(),
-        )
+        changes, expected = parsed_change(s.ScopeInput, request.data)
+        actions.update_scope(request.user, found, expected_version=expected, **changes)
     return _detail(request, found)
 
 
@@ -165,9 +141,8 @@ def incident(request: Request, reference: str) -> Response:
 )
 @api_view(["POST"])
 def advance(request: Request, reference: str, step: str) -> Response:
-    found = _incident(request, reference)
-    form = _parse(s.StepInput, request.data)
-    actions.advance(request.user, found, step, **form.validated_data)
+    found = incident_for(request, reference)
+    actions.advance(request.user, found, step, **parsed(s.StepInput, request.data))
     return _detail(request, found)
 
 
@@ -176,8 +151,8 @@ def advance(request: Request, reference: str, step: str) -> Response:
 )
 @api_view(["POST"])
 def change_severity(request: Request, reference: str) -> Response:
-    found = _incident(request, reference)
-    data = _parse(s.SeverityInput, request.data).validated_data
+    found = incident_for(request, reference)
+    data = parsed(s.SeverityInput, request.data)
     actions.change_severity(
         request.user, found, data["severity"], data["reason"], expected_version=data.get("expected_version")
     )
@@ -192,8 +167,8 @@ def change_severity(request: Request, reference: str) -> Response:
 )
 @api_view(["POST"])
 def correct_outbreak_time(request: Request, reference: str) -> Response:
-    found = _incident(request, reference)
-    data = _parse(s.OutbreakInput, request.data).validated_data
+    found = incident_for(request, reference)
+    data = parsed(s.OutbreakInput, request.data)
     actions.correct_outbreak_time(
         request.user, found, data["detected_at"], data["reason"], expected_version=data.get("expected_version")
     )
@@ -205,8 +180,8 @@ def correct_outbreak_time(request: Request, reference: str) -> Response:
 )
 @api_view(["POST"])
 def add_note(request: Request, reference: str) -> Response:
-    found = _incident(request, reference)
-    data = _parse(s.NoteInput, request.data).validated_data
+    found = incident_for(request, reference)
+    data = parsed(s.NoteInput, request.data)
     event = actions.add_note(request.user, found, data["text"])
     return Response(s.EventOutput(event).data, status=201)
 
@@ -218,7 +193,7 @@ def add_note(request: Request, reference: str) -> Response:
 )
 @api_view(["GET"])
 def timeline(request: Request, reference: str) -> Response:
-    found = _incident(request, reference)
+    found = incident_for(request, reference)
     events = found.events.select_related("actor").order_by("seq")
     return Response(s.EventOutput(events, many=True).data)
 
@@ -241,12 +216,12 @@ def timeline(request: Request, reference: str) -> Response:
 )
 @api_view(["GET", "POST"])
 def team(request: Request, reference: str) -> Response:
-    found = _incident(request, reference)
+    found = incident_for(request, reference)
     if request.method == "GET":
         members = found.team.select_related("user")
         proposals = actions.propose_team(found) if found.is_open else []
         return Response({"team": s.Member(members, many=True).data, "proposal": s.proposal(proposals)})
-    data = _parse(s.MemberInput, request.data).validated_data
+    data = parsed(s.MemberInput, request.data)
     actions.add_team_member(
         request.user,
         found,
@@ -261,8 +236,8 @@ def team(request: Request, reference: str) -> Response:
 @extend_schema(tags=["team"], summary="Accept the proposed team", request=s.VersionInput, responses=INCIDENT_NOW)
 @api_view(["POST"])
 def accept_team(request: Request, reference: str) -> Response:
-    found = _incident(request, reference)
-    data = _parse(s.VersionInput, request.data).validated_data
+    found = incident_for(request, reference)
+    data = parsed(s.VersionInput, request.data)
     actions.accept_team(request.user, found, expected_version=data.get("expected_version"))
     return _detail(request, found)
 
@@ -278,7 +253,7 @@ def accept_team(request: Request, reference: str) -> Response:
 def remove_team_member(request: Request, member_id: int) -> Response:
     member = _member(request, member_id)
     # Some clients cannot send a body with DELETE; the version may come in the query.
-    data = _parse(s.VersionInput, request.data or request.query_params).validated_data
+    data = parsed(s.VersionInput, request.data or request.query_params)
     actions.remove_team_member(request.user, member.pk, expected_version=data.get("expected_version"))
     return _detail(request, member.incident)
 
@@ -296,7 +271,7 @@ def task(request: Request, task_id: int) -> Response:
 @api_view(["POST"])
 def start_task(request: Request, task_id: int) -> Response:
     found = _task(request, task_id)
-    data = _parse(s.VersionInput, request.data).validated_data
+    data = parsed(s.VersionInput, request.data)
     actions.start_task(request.user, found, expected_version=data.get("expected_version"))
     return _task_detail(found)
 
@@ -310,7 +285,7 @@ def start_task(request: Request, task_id: int) -> Response:
 @api_view(["POST"])
 def complete_task(request: Request, task_id: int) -> Response:
     found = _task(request, task_id)
-    data = _parse(s.VersionInput, request.data).validated_data
+    data = parsed(s.VersionInput, request.data)
     actions.complete_task(request.user, found, expected_version=data.get("expected_version"))
     return _task_detail(found)
 
@@ -319,7 +294,7 @@ def complete_task(request: Request, task_id: int) -> Response:
 @api_view(["POST"])
 def block_task(request: Request, task_id: int) -> Response:
     found = _task(request, task_id)
-    data = _parse(s.ReasonInput, request.data).validated_data
+    data = parsed(s.ReasonInput, request.data)
     actions.block_task(request.user, found, data["reason"], expected_version=data.get("expected_version"))
     return _task_detail(found)
 
@@ -328,7 +303,7 @@ def block_task(request: Request, task_id: int) -> Response:
 @api_view(["POST"])
 def unblock_task(request: Request, task_id: int) -> Response:
     found = _task(request, task_id)
-    data = _parse(s.VersionInput, request.data).validated_data
+    data = parsed(s.VersionInput, request.data)
     actions.unblock_task(request.user, found, expected_version=data.get("expected_version"))
     return _task_detail(found)
 
@@ -337,7 +312,7 @@ def unblock_task(request: Request, task_id: int) -> Response:
 @api_view(["POST"])
 def skip_task(request: Request, task_id: int) -> Response:
     found = _task(request, task_id)
-    data = _parse(s.ReasonInput, request.data).validated_data
+    data = parsed(s.ReasonInput, request.data)
     actions.skip_task(request.user, found, data["reason"], expected_version=data.get("expected_version"))
     return _task_detail(found)
 
@@ -351,7 +326,7 @@ def skip_task(request: Request, task_id: int) -> Response:
 @api_view(["POST"])
 def assign_task(request: Request, task_id: int) -> Response:
     found = _task(request, task_id)
-    data = _parse(s.AssignInput, request.data).validated_data
+    data = parsed(s.AssignInput, request.data)
     actions.assign_task(request.user, found, data["assignee"], expected_version=data.get("expected_version"))
     return _task_detail(found)
 
@@ -360,7 +335,7 @@ def assign_task(request: Request, task_id: int) -> Response:
 @api_view(["POST"])
 def tick_checklist(request: Request, task_id: int) -> Response:
     found = _task(request, task_id)
-    data = _parse(s.TickInput, request.data).validated_data
+    data = parsed(s.TickInput, request.data)
     actions.tick_checklist(
         request.user, found, data["index"], data["done"], expected_version=data.get("expected_version")
     )
@@ -389,7 +364,7 @@ def task_comments(request: Request, task_id: int) -> Response:
     if request.method == "GET":
         comments = Event.objects.filter(task=found, kind=Event.Kind.COMMENT).select_related("actor").order_by("seq")
         return Response(s.CommentOutput(comments, many=True).data)
-    data = _parse(s.CommentInput, request.data).validated_data
+    data = parsed(s.CommentInput, request.data)
     event = actions.add_task_comment(request.user, found, data["text"])
     return Response(s.CommentOutput(event).data, status=201)
 
@@ -405,8 +380,8 @@ def task_comments(request: Request, task_id: int) -> Response:
 )
 @api_view(["POST"])
 def hand_over_command(request: Request, reference: str) -> Response:
-    found = _incident(request, reference)
-    data = _parse(s.CommandInput, request.data).validated_data
+    found = incident_for(request, reference)
+    data = parsed(s.CommandInput, request.data)
     actions.hand_over_command(request.user, found, data["commander"], expected_version=data.get("expected_version"))
     return _detail(request, found)
 
@@ -433,7 +408,7 @@ def hand_over_command(request: Request, reference: str) -> Response:
 )
 @api_view(["POST"])
 def assign_tasks(request: Request) -> Response:
-    data = _parse(s.BulkAssignInput, request.data).validated_data
+    data = parsed(s.BulkAssignInput, request.data)
     wanted = [(item["id"], item["version"]) for item in data["tasks"]]
     # Find what the person may see first: a task on a restricted incident is answered
     # exactly like one that does not exist.
@@ -466,7 +441,7 @@ class Evidence(APIView):
         responses={200: s.AttachmentOutput(many=True)},
     )
     def get(self, request: Request, reference: str) -> Response:
-        found = _incident(request, reference)
+        found = incident_for(request, reference)
         attachments = found.attachments.select_related("uploaded_by", "incident")
         return Response(s.AttachmentOutput(attachments, many=True, context={"request": request}).data)
 
@@ -479,8 +454,8 @@ class Evidence(APIView):
         responses={201: s.AttachmentOutput},
     )
     def post(self, request: Request, reference: str) -> Response:
-        found = _incident(request, reference)
-        data = _parse(s.EvidenceInput, request.data).validated_data
+        found = incident_for(request, reference)
+        data = parsed(s.EvidenceInput, request.data)
         attachment = evidence.attach(request.user, found, data.get("file"), data["caption"])
         return Response(s.AttachmentOutput(attachment, context={"request": request}).data, status=201)
 
@@ -510,7 +485,7 @@ class AnswerInJson(BaseContentNegotiation):
 @api_view(["GET"])
 @content_negotiation_class(AnswerInJson)
 def evidence_file(request: Request, reference: str, attachment_id: int) -> HttpResponse:
-    found = _incident(request, reference)
+    found = incident_for(request, reference)
     attachment = found.attachments.select_related("incident").filter(pk=attachment_id).first()
     if attachment is None:
         raise NotFound(_("No such evidence file."))
@@ -578,7 +553,7 @@ def playbooks(request: Request) -> Response:
 )
 @api_view(["GET"])
 def playbook(request: Request, key: str) -> Response:
-    number = _parse(s.PlaybookQuery, request.query_params).validated_data.get("version")
+    number = parsed(s.PlaybookQuery, request.query_params).get("version")
     version = find_version(key, number)
     if version is None:
         raise NotFound(_("No such playbook."))

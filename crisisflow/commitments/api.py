@@ -14,12 +14,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crisisflow import clock
+from crisisflow.api.guards import incident_for, parsed, parsed_change, row_for
 from crisisflow.api.serializers import MomentInput, Person, Text, UTCDateTimeField, person
 from crisisflow.commitments import actions
 from crisisflow.commitments.models import Commitment, CommitmentStatus
-from crisisflow.incidents.errors import NotFound
-from crisisflow.incidents.models import Incident
-from crisisflow.incidents.permissions import can_view, visible_incidents
+from crisisflow.incidents.permissions import visible_incidents
 
 # --- what goes in -------------------------------------------------------------------------
 
@@ -129,6 +128,9 @@ class CommitmentOutput(serializers.Serializer):
     version = serializers.IntegerField(help_text="Send it back as expected_version.")
 
 
+ROWS = ("incident", "owner", "verified_by")  # what an answer reads of a commitment
+
+
 def output(c: Commitment, now=None) -> dict:
     evidence = c.evidence or None
     if evidence is not None:
@@ -162,28 +164,12 @@ def output(c: Commitment, now=None) -> dict:
     }
 
 
-def _incident(request: Request, reference: str) -> Incident:
-    incident = Incident.objects.filter(reference=reference).first()
-    if incident is None or not can_view(request.user, incident):
-        raise NotFound(_("No such incident."))
-    return incident
-
-
 def _commitment(request: Request, commitment_id: int) -> Commitment:
-    c = Commitment.objects.select_related("incident", "owner", "verified_by").filter(pk=commitment_id).first()
-    if c is None or not can_view(request.user, c.incident):
-        raise NotFound(_("No such commitment."))
-    return c
-
-
-def _parse(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    return row_for(request, Commitment.objects.select_related(*ROWS), commitment_id, _("No such commitment."))
 
 
 def _answer(pk: int, status: int = 200) -> Response:
-    c = Commitment.objects.select_related("incident", "owner", "verified_by").get(pk=pk)
+    c = Commitment.objects.select_related(*ROWS).get(pk=pk)
     return Response(CommitmentOutput(output(c)).data, status=status)
 
 
@@ -206,9 +192,9 @@ STATUS = OpenApiParameter("status", str, enum=CommitmentStatus.values, required=
 )
 @api_view(["GET", "POST"])
 def incident_commitments(request: Request, reference: str) -> Response:
-    incident = _incident(request, reference)
+    incident = incident_for(request, reference)
     if request.method == "POST":
-        d = _parse(CommitmentInput, request.data)
+        d = parsed(CommitmentInput, request.data)
         c = actions.create_commitment(
             request.user,
             incident,
@@ -224,7 +210,7 @@ def incident_commitments(request: Request, reference: str) -> Response:
         )
         return _answer(c.pk, 201)
     now = clock.now()
-    rows = Commitment.objects.filter(incident=incident).select_related("incident", "owner", "verified_by")
+    rows = Commitment.objects.filter(incident=incident).select_related(*ROWS)
     return Response(CommitmentOutput([output(c, now) for c in rows], many=True).data)
 
 
@@ -239,7 +225,7 @@ def all_commitments(request: Request) -> Response:
     now = clock.now()
     rows = (
         Commitment.objects.filter(incident__in=visible_incidents(request.user).values("pk"))
-        .select_related("incident", "owner", "verified_by")
+        .select_related(*ROWS)
         .order_by("due_at", "id")
     )
     found = [output(c, now) for c in rows]
@@ -264,9 +250,8 @@ def commitment(request: Request, commitment_id: int) -> Response:
 @api_view(["POST"])
 def change(request: Request, commitment_id: int) -> Response:
     c = _commitment(request, commitment_id)
-    d = dict(_parse(CommitmentChangeInput, request.data))
-    expected = d.pop("expected_version")
-    actions.change_commitment(request.user, c, expected_version=expected, **d)
+    changes, expected = parsed_change(CommitmentChangeInput, request.data)
+    actions.change_commitment(request.user, c, expected_version=expected, **changes)
     return _answer(c.pk)
 
 
@@ -279,7 +264,7 @@ def change(request: Request, commitment_id: int) -> Response:
 @api_view(["POST"])
 def kept(request: Request, commitment_id: int) -> Response:
     c = _commitment(request, commitment_id)
-    d = _parse(CommitmentKeptInput, request.data)
+    d = parsed(CommitmentKeptInput, request.data)
     actions.mark_kept(
         request.user,
         c,
@@ -301,7 +286,7 @@ def kept(request: Request, commitment_id: int) -> Response:
 @api_view(["POST"])
 def verify(request: Request, commitment_id: int) -> Response:
     c = _commitment(request, commitment_id)
-    d = _parse(CommitmentVersionInput, request.data)
+    d = parsed(CommitmentVersionInput, request.data)
     actions.verify(request.user, c, expected_version=d["expected_version"])
     return _answer(c.pk)
 
@@ -310,7 +295,7 @@ def verify(request: Request, commitment_id: int) -> Response:
 @api_view(["POST"])
 def withdraw(request: Request, commitment_id: int) -> Response:
     c = _commitment(request, commitment_id)
-    d = _parse(CommitmentReasonInput, request.data)
+    d = parsed(CommitmentReasonInput, request.data)
     actions.withdraw(request.user, c, reason=d["reason"], expected_version=d["expected_version"])
     return _answer(c.pk)
 
@@ -319,7 +304,7 @@ def withdraw(request: Request, commitment_id: int) -> Response:
 @api_view(["POST"])
 def broken(request: Request, commitment_id: int) -> Response:
     c = _commitment(request, commitment_id)
-    d = _parse(CommitmentReasonInput, request.data)
+    d = parsed(CommitmentReasonInput, request.data)
     actions.mark_broken(request.user, c, reason=d["reason"], expected_version=d["expected_version"])
     return _answer(c.pk)
 
@@ -333,7 +318,7 @@ def broken(request: Request, commitment_id: int) -> Response:
 @api_view(["POST"])
 def carry_over(request: Request, commitment_id: int) -> Response:
     c = _commitment(request, commitment_id)
-    d = _parse(CommitmentCarryInput, request.data)
+    d = parsed(CommitmentCarryInput, request.data)
     actions.carry_over(request.user, c, owner=d["owner"], expected_version=d["expected_version"])
     return _answer(c.pk)
 

@@ -5,17 +5,15 @@ feeds themselves need no API: they are /notice/<address>/ and its feed.atom / fe
 from __future__ import annotations
 
 from django.urls import path
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from crisisflow.api.guards import incident_for, parsed
 from crisisflow.api.serializers import Text, UTCDateTimeField
-from crisisflow.incidents.errors import NotFound
 from crisisflow.incidents.models import Incident
-from crisisflow.incidents.permissions import can_view
 from crisisflow.notices import actions, render
 
 
@@ -59,19 +57,6 @@ class NoticeOutput(serializers.Serializer):
     version = serializers.IntegerField()
 
 
-def _incident(request: Request, reference: str) -> Incident:
-    incident = Incident.objects.filter(reference=reference).first()
-    if incident is None or not can_view(request.user, incident):
-        raise NotFound(_("No such incident."))
-    return incident
-
-
-def _parse(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 def _answer(incident: Incident) -> Response:
     n = actions.notice_of(incident)
     data = {
@@ -104,9 +89,9 @@ NOW = {200: OpenApiResponse(NoticeOutput, description="The notice now.")}
 )
 @api_view(["GET", "POST"])
 def notice(request: Request, reference: str) -> Response:
-    incident = _incident(request, reference)
+    incident = incident_for(request, reference)
     if request.method == "POST":
-        d = _parse(NoticeInput, request.data)
+        d = parsed(NoticeInput, request.data)
         actions.save_notice(request.user, incident, **d)
     return _answer(incident)
 
@@ -116,8 +101,8 @@ def notice(request: Request, reference: str) -> Response:
 )
 @api_view(["POST"])
 def notice_off(request: Request, reference: str) -> Response:
-    incident = _incident(request, reference)
-    d = _parse(NoticeVersionInput, request.data)
+    incident = incident_for(request, reference)
+    d = parsed(NoticeVersionInput, request.data)
     actions.disable_notice(request.user, incident, expected_version=d["expected_version"])
     return _answer(incident)
 
@@ -130,8 +115,8 @@ def notice_off(request: Request, reference: str) -> Response:
 )
 @api_view(["POST"])
 def notice_drill(request: Request, reference: str) -> Response:
-    incident = _incident(request, reference)
-    d = _parse(NoticeDrillInput, request.data)
+    incident = incident_for(request, reference)
+    d = parsed(NoticeDrillInput, request.data)
     actions.mark_drill(request.user, incident, drill=d["drill"], expected_version=d["expected_version"])
     return _answer(incident)
 

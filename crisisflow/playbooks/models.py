@@ -117,15 +117,21 @@ def find_version(key: str, number: int | None = None) -> PlaybookVersion | None:
     return versions.filter(number=number).first()
 
 
-def versions_serving(crisis_type: str, severity: str) -> list[PlaybookVersion]:
-    return [v for v in current_versions() if v.serves(crisis_type, severity)]
+def versions_serving(
+    crisis_type: str, severity: str, versions: list[PlaybookVersion] | None = None
+) -> list[PlaybookVersion]:
+    """The current versions that serve this type and severity. `versions`: the current
+    versions when the caller has read them already (a page reads them once)."""
+    current = current_versions() if versions is None else versions
+    return [v for v in current if v.serves(crisis_type, severity)]
 
 
-def crisis_type_choices() -> list[tuple[str, str]]:
-    """Built-in crisis types plus those the loaded playbooks define."""
+def crisis_type_choices(versions: list[PlaybookVersion] | None = None) -> list[tuple[str, str]]:
+    """Built-in crisis types plus those the loaded playbooks define (`versions`: as for
+    versions_serving)."""
     choices = [(c.value, str(c.label)) for c in CrisisType]
     known = {c.value for c in CrisisType}
-    for version in current_versions():
+    for version in current_versions() if versions is None else versions:
         for extra in version.definition.get("defines_crisis_types", []):
             if extra["key"] not in known:
                 known.add(extra["key"])

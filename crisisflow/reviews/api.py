@@ -22,11 +22,11 @@ from rest_framework.decorators import api_view, content_negotiation_class
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from crisisflow.api.guards import incident_for, parsed, parsed_change, row_for
 from crisisflow.api.serializers import MomentInput, Person, Text, UTCDateTimeField, person
 from crisisflow.api.views import AnswerInJson
 from crisisflow.incidents.errors import Forbidden, NotFound
 from crisisflow.incidents.models import Incident
-from crisisflow.incidents.permissions import can_view
 from crisisflow.notices import drills
 from crisisflow.reviews import analytics, export, metrics, use_cases
 from crisisflow.reviews import content as review_content
@@ -407,28 +407,12 @@ def review_output(incident: Incident, review: Review | None) -> dict:
     }
 
 
-def _incident(request: Request, reference: str) -> Incident:
-    incident = Incident.objects.select_related("commander").filter(reference=reference).first()
-    if incident is None or not can_view(request.user, incident):
-        raise NotFound(_("No such incident."))
-    return incident
-
-
 def _item(request: Request, item_id: int) -> ActionItem:
-    item = ActionItem.objects.select_related("incident", "owner").filter(pk=item_id).first()
-    if item is None or not can_view(request.user, item.incident):
-        raise NotFound(_("No such action item."))
-    return item
-
-
-def _parse(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    return row_for(request, ActionItem.objects.select_related("incident", "owner"), item_id, _("No such action item."))
 
 
 def _answer(request: Request, reference: str, status: int = 200) -> Response:
-    incident = _incident(request, reference)
+    incident = incident_for(request, reference, "commander")
     review = use_cases.review_of(request.user, incident)
     return Response(ReviewOutput(review_output(incident, review)).data, status=status)
 
@@ -475,11 +459,10 @@ def incident_review(request: Request, reference: str) -> Response:
 )
 @api_view(["POST"])
 def edit_review(request: Request, reference: str) -> Response:
-    incident = _incident(request, reference)
-    d = dict(_parse(ReviewEditInput, request.data))
-    expected = d.pop("expected_version")
+    incident = incident_for(request, reference, "commander")
+    given, expected = parsed_change(ReviewEditInput, request.data)
     review = use_cases.review_of(request.user, incident)
-    content = merged_content(review.content if review is not None else None, d)
+    content = merged_content(review.content if review is not None else None, given)
     use_cases.save_review(request.user, incident, content, expected_version=expected)
     return _answer(request, reference)
 
@@ -492,8 +475,8 @@ def edit_review(request: Request, reference: str) -> Response:
 )
 @api_view(["POST"])
 def sign_review(request: Request, reference: str) -> Response:
-    incident = _incident(request, reference)
-    d = _parse(SignInput, request.data)
+    incident = incident_for(request, reference, "commander")
+    d = parsed(SignInput, request.data)
     use_cases.sign_off(request.user, incident, d["role"], expected_version=d["expected_version"])
     return _answer(request, reference)
 
@@ -506,8 +489,8 @@ def sign_review(request: Request, reference: str) -> Response:
 )
 @api_view(["POST"])
 def add_item(request: Request, reference: str) -> Response:
-    incident = _incident(request, reference)
-    d = _parse(ActionItemInput, request.data)
+    incident = incident_for(request, reference, "commander")
+    d = parsed(ActionItemInput, request.data)
     item = use_cases.add_action_item(
         request.user,
         incident,
@@ -530,7 +513,7 @@ def add_item(request: Request, reference: str) -> Response:
 @api_view(["POST"])
 def change_item(request: Request, item_id: int) -> Response:
     item = _item(request, item_id)
-    d = _parse(ActionItemChangeInput, request.data)
+    d = parsed(ActionItemChangeInput, request.data)
     use_cases.change_action_item(
         request.user,
         item,
@@ -551,7 +534,7 @@ def change_item(request: Request, item_id: int) -> Response:
 @api_view(["POST"])
 def finish_item(request: Request, item_id: int) -> Response:
     item = _item(request, item_id)
-    d = _parse(ActionItemFinishInput, request.data)
+    d = parsed(ActionItemFinishInput, request.data)
     use_cases.finish_action_item(request.user, item, d["status"], expected_version=d["expected_version"])
     return _item_answer(item.pk)
 
@@ -566,15 +549,15 @@ def finish_item(request: Request, item_id: int) -> Response:
 def share_review(request: Request, reference: str) -> Response:
     from django.urls import reverse
 
-    incident = _incident(request, reference)
-    d = _parse(ShareInput, request.data)
+    incident = incident_for(request, reference, "commander")
+    d = parsed(ShareInput, request.data)
     link, token = use_cases.share_review(request.user, incident, days=d["days"])
     url = request.build_absolute_uri(reverse("reviews:shared", args=[token]))
     return Response(ShareOutput({"url": url, "expires_at": link.expires_at}).data, status=201)
 
 
 def _download(request: Request, reference: str, fmt: str) -> HttpResponse:
-    incident = _incident(request, reference)
+    incident = incident_for(request, reference, "commander")
     review = use_cases.review_of(request.user, incident)
     if review is None:
         raise NotFound(_("This incident has no review yet."))
@@ -621,7 +604,7 @@ FILTERS = [
 def _analytics(request: Request, *, rows: bool = False) -> analytics.Analytics:
     if not may.may_read_analytics(request.user):
         raise Forbidden(_("Only managers and executives read the analytics."))
-    d = _parse(AnalyticsQuery, request.query_params)
+    d = parsed(AnalyticsQuery, request.query_params)
     return analytics.compute(request.user, analytics.Filters.from_form(d), rows=rows)
 
 

@@ -17,8 +17,8 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from crisisflow.api.guards import incident_for, parsed, row_for
 from crisisflow.api.serializers import PERSON_OR_NULL, Text, UTCDateTimeField, person
-from crisisflow.incidents import permissions as incident_permissions
 from crisisflow.incidents.errors import Invalid, NotFound
 from crisisflow.incidents.models import Incident
 from crisisflow.statements import diff, drafting, facts, kinds, versions
@@ -222,28 +222,12 @@ def statement_out(statement: Statement) -> dict:
 STATEMENT_ROWS = ("created_by", "current__author", "current__fact_sheet_version", "incident")
 
 
-def _incident(request: Request, reference: str) -> Incident:
-    incident = Incident.objects.filter(reference=reference).first()
-    if incident is None or not incident_permissions.can_view(request.user, incident):
-        raise NotFound(_("No such incident."))
-    return incident
-
-
 def _statement(request: Request, statement_id: int) -> Statement:
-    statement = Statement.objects.select_related(*STATEMENT_ROWS).filter(pk=statement_id).first()
-    if statement is None or not incident_permissions.can_view(request.user, statement.incident):
-        raise NotFound(_("No such statement."))
-    return statement
+    return row_for(request, Statement.objects.select_related(*STATEMENT_ROWS), statement_id, _("No such statement."))
 
 
 def _fresh(statement_id: int) -> dict:
     return statement_out(Statement.objects.select_related(*STATEMENT_ROWS).get(pk=statement_id))
-
-
-def _parse(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 # --- the endpoints ------------------------------------------------------------------------------------
@@ -259,9 +243,9 @@ def _parse(serializer_class, data) -> dict:
 )
 @api_view(["GET", "PUT"])
 def fact_sheet(request: Request, reference: str) -> Response:
-    incident = _incident(request, reference)
+    incident = incident_for(request, reference)
     if request.method == "PUT":
-        data = _parse(FactSheetIn, request.data)
+        data = parsed(FactSheetIn, request.data)
         facts.save_fact_sheet(
             request.user, incident, {"sections": data["sections"]}, expected_version=data["expected_version"]
         )
@@ -283,11 +267,11 @@ def fact_sheet(request: Request, reference: str) -> Response:
 )
 @api_view(["GET", "POST"])
 def statements(request: Request, reference: str) -> Response:
-    incident = _incident(request, reference)
+    incident = incident_for(request, reference)
     if request.method == "GET":
         rows = Statement.objects.filter(incident=incident).select_related(*STATEMENT_ROWS).order_by("created_at", "id")
         return Response(StatementOut([statement_out(s) for s in rows], many=True).data)
-    data = _parse(StatementIn, request.data)
+    data = parsed(StatementIn, request.data)
     if data["from_template"] and not (data["title"] or data["body"].strip()):
         made = drafting.draft_statement(request.user, incident, data["kind"], data["language"])
     else:
@@ -306,8 +290,8 @@ def statements(request: Request, reference: str) -> Response:
 )
 @api_view(["POST"])
 def message_set(request: Request, reference: str) -> Response:
-    incident = _incident(request, reference)
-    data = _parse(MessageSetIn, request.data)
+    incident = incident_for(request, reference)
+    data = parsed(MessageSetIn, request.data)
     made = drafting.draft_message_set(request.user, incident, language=data["language"])
     rows = Statement.objects.filter(pk__in=[s.pk for s in made]).select_related(*STATEMENT_ROWS).order_by("id")
     return Response(StatementOut([statement_out(s) for s in rows], many=True).data, status=201)
@@ -338,7 +322,7 @@ def statement_versions(request: Request, statement_id: int) -> Response:
     if request.method == "GET":
         rows = found.versions.select_related("author", "fact_sheet_version").order_by("number")
         return Response(VersionOut([version_out(v) for v in rows], many=True).data)
-    data = _parse(VersionIn, request.data)
+    data = parsed(VersionIn, request.data)
     versions.save_version(
         request.user,
         found,

@@ -14,10 +14,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crisisflow import clock
+from crisisflow.api.guards import parsed, row_for
 from crisisflow.api.serializers import Text, UTCDateTimeField
 from crisisflow.incidents import golden_clock
-from crisisflow.incidents.errors import NotFound
-from crisisflow.incidents.permissions import can_view
 from crisisflow.statements import approvals, kinds, publishing
 from crisisflow.statements.models import Approval, Publication, Statement
 
@@ -176,16 +175,7 @@ def flow_of(statement: Statement) -> dict:
 
 
 def _statement(request: Request, statement_id: int) -> Statement:
-    statement = Statement.objects.select_related("incident").filter(pk=statement_id).first()
-    if statement is None or not can_view(request.user, statement.incident):
-        raise NotFound(_("No such statement."))
-    return statement
-
-
-def _parse(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    return row_for(request, Statement.objects.select_related("incident"), statement_id, _("No such statement."))
 
 
 def _answer(statement: Statement) -> Response:
@@ -210,7 +200,7 @@ def statement_flow(request: Request, statement_id: int) -> Response:
 @api_view(["POST"])
 def request_approval(request: Request, statement_id: int) -> Response:
     statement = _statement(request, statement_id)
-    data = _parse(ExpectedVersion, request.data)
+    data = parsed(ExpectedVersion, request.data)
     approvals.request_approval(request.user, statement, expected_version=data["expected_version"])
     return _answer(statement)
 
@@ -226,7 +216,7 @@ def request_approval(request: Request, statement_id: int) -> Response:
 @api_view(["POST"])
 def approve(request: Request, statement_id: int) -> Response:
     statement = _statement(request, statement_id)
-    data = _parse(ApproveInput, request.data)
+    data = parsed(ApproveInput, request.data)
     approvals.approve(
         request.user,
         statement,
@@ -246,7 +236,7 @@ def approve(request: Request, statement_id: int) -> Response:
 @api_view(["POST"])
 def reject(request: Request, statement_id: int) -> Response:
     statement = _statement(request, statement_id)
-    data = _parse(RejectInput, request.data)
+    data = parsed(RejectInput, request.data)
     approvals.reject(
         request.user, statement, role=data["role"], reason=data["reason"], expected_version=data["expected_version"]
     )
@@ -264,7 +254,7 @@ def reject(request: Request, statement_id: int) -> Response:
 @api_view(["POST"])
 def publish(request: Request, statement_id: int) -> Response:
     statement = _statement(request, statement_id)
-    data = _parse(PublishInput, request.data)
+    data = parsed(PublishInput, request.data)
     publishing.publish(
         request.user,
         statement,

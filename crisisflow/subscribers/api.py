@@ -12,6 +12,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from crisisflow.api.guards import parsed
 from crisisflow.api.schema import Error
 from crisisflow.api.serializers import Text
 from crisisflow.api.throttles import client_address
@@ -60,12 +61,6 @@ class StateOutput(serializers.Serializer):
 TOO_MANY = OpenApiResponse(Error, description="Too many subscription requests from this address or for this target.")
 
 
-def _parse(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 def public(view):
     view = throttle_classes([])(view)  # limited per address and per target by the use case
     view = permission_classes([AllowAny])(view)
@@ -82,7 +77,7 @@ def public(view):
 @api_view(["POST"])
 @public
 def subscribe(request: Request) -> Response:
-    data = _parse(SubscribeInput, request.data)
+    data = parsed(SubscribeInput, request.data)
     requested = subscriptions.subscribe(
         data["kind"],
         data["address"],
@@ -103,7 +98,7 @@ def subscribe(request: Request) -> Response:
 @api_view(["POST"])
 @public
 def confirm(request: Request) -> Response:
-    data = _parse(TokenInput, request.data)
+    data = parsed(TokenInput, request.data)
     subscriber = subscriptions.confirm_email(data["token"], network_address=client_address(request))
     return Response({"state": subscriber.state})
 
@@ -118,7 +113,7 @@ def confirm(request: Request) -> Response:
 @api_view(["POST"])
 @public
 def confirm_sms(request: Request) -> Response:
-    data = _parse(CodeInput, request.data)
+    data = parsed(CodeInput, request.data)
     subscriber = subscriptions.confirm_sms(data["token"], data["code"], network_address=client_address(request))
     return Response({"state": subscriber.state})
 
@@ -133,7 +128,7 @@ def confirm_sms(request: Request) -> Response:
 @api_view(["POST"])
 @public
 def unsubscribe(request: Request) -> Response:
-    data = _parse(TokenInput, request.data)
+    data = parsed(TokenInput, request.data)
     subscriber = subscriptions.unsubscribe(data["token"], network_address=client_address(request))
     return Response({"state": subscriber.state if subscriber else Subscriber.State.UNSUBSCRIBED})
 

@@ -5,17 +5,15 @@ it. The same use case as the incident room's form
 from __future__ import annotations
 
 from django.urls import path
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from crisisflow.api.guards import incident_for, parsed
 from crisisflow.api.serializers import Person, UTCDateTimeField, person
-from crisisflow.incidents.errors import NotFound
 from crisisflow.incidents.models import Incident
-from crisisflow.incidents.permissions import can_view
 from crisisflow.watch import incident_brands
 
 
@@ -54,13 +52,6 @@ def output(incident: Incident) -> dict:
     }
 
 
-def _incident(request: Request, reference: str) -> Incident:
-    incident = Incident.objects.filter(reference=reference).first()
-    if incident is None or not can_view(request.user, incident):
-        raise NotFound(_("No such incident."))
-    return incident
-
-
 @extend_schema(
     tags=["early warning"],
     summary="The brand or product an incident is about",
@@ -76,11 +67,9 @@ def _incident(request: Request, reference: str) -> Incident:
 )
 @api_view(["GET", "POST"])
 def incident_brand(request: Request, reference: str) -> Response:
-    incident = _incident(request, reference)
+    incident = incident_for(request, reference)
     if request.method == "POST":
-        serializer = IncidentBrandInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        d = serializer.validated_data
+        d = parsed(IncidentBrandInput, request.data)
         incident_brands.set_incident_brand(request.user, incident, d["brand"], expected_version=d["expected_version"])
     return Response(IncidentBrandOutput(output(incident)).data)
 

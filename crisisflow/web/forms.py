@@ -24,7 +24,7 @@ from crisisflow import clock
 from crisisflow.incidents.errors import CrisisFlowError, Invalid
 from crisisflow.incidents.inputs import check_moment, text_problem
 from crisisflow.people.models import User
-from crisisflow.playbooks.models import crisis_type_choices, current_versions
+from crisisflow.playbooks.models import PlaybookVersion, crisis_type_choices, current_versions
 from crisisflow.vocab import FACTS, Role, Severity
 
 # A datetime-local input sends "2026-03-02T17:05"; Django reads it in the active zone.
@@ -225,10 +225,12 @@ class StepForm(VersionedForm):
     severity = forms.ChoiceField(label=_("Severity"), required=False, choices=_severity_choices(blank=True))
     playbook = forms.ChoiceField(label=_("Plan"), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, versions: list[PlaybookVersion] | None = None, **kwargs):
+        """`versions`: the current playbook versions, when the page has read them already."""
         super().__init__(*args, **kwargs)
-        self.fields["crisis_type"].choices = [NO_CHOICE, *crisis_type_choices()]
-        self.fields["playbook"].choices = [(v.key, f"{v.name()} (v{v.number})") for v in current_versions()]
+        versions = current_versions() if versions is None else versions
+        self.fields["crisis_type"].choices = [NO_CHOICE, *crisis_type_choices(versions)]
+        self.fields["playbook"].choices = [(v.key, f"{v.name()} (v{v.number})") for v in versions]
 
     def options(self) -> dict:
         return {

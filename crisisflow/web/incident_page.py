@@ -35,7 +35,7 @@ from crisisflow.incidents.errors import Blocked, Conflict, CrisisFlowError, Forb
 from crisisflow.incidents.models import Incident, Task
 from crisisflow.incidents.models.task import FINISHED
 from crisisflow.people.models import User
-from crisisflow.playbooks.models import current_versions, versions_serving
+from crisisflow.playbooks.models import PlaybookVersion, current_versions, versions_serving
 from crisisflow.vocab import STAGE_OF_STATE, Role, Stage, State
 from crisisflow.web import guards, live, room
 from crisisflow.web.forms import (
@@ -161,10 +161,16 @@ class Room:
         here = STAGES.index(self.stage)
         return [{"stage": s, "current": s == self.stage, "done": i < here} for i, s in enumerate(STAGES)]
 
+    @cached_property
+    def playbooks(self) -> list[PlaybookVersion]:
+        """The current playbook versions: the step forms' choices and the default plan, read
+        once for the page however many steps it offers."""
+        return current_versions()
+
     def steps(self) -> list[dict[str, Any]]:
         incident = self.incident
-        serving = versions_serving(incident.crisis_type, incident.severity) if incident.severity else []
-        versions = current_versions() if self.commands else []
+        serving = versions_serving(incident.crisis_type, incident.severity, self.playbooks) if incident.severity else []
+        versions = self.playbooks if self.commands else []
         default_plan = serving[0].key if serving else (versions[0].key if versions else "")
         steps = []
         for next_step in actions.next_steps(incident):
@@ -178,6 +184,7 @@ class Room:
                     "playbook": default_plan,
                 },
                 auto_id=f"{key}_%s",
+                versions=self.playbooks,
             )
             steps.append({"next": next_step, "name": next_step.step.name, "form": form, "key": key})
         return steps
