@@ -26,7 +26,7 @@ from crisisflow import bulk, clock
 from crisisflow.alerts import memo, outbox
 from crisisflow.alerts.ladder import Kind, alert_time, clock_rungs, first_step, triage_rungs
 from crisisflow.alerts.models import Notification
-from crisisflow.alerts.recipients import read_teams, resolve
+from crisisflow.alerts.recipients import people_by_id, read_teams, resolve
 from crisisflow.alerts.schedule import rungs_of_task
 from crisisflow.alerts.sources import DeadlineSource, Row, backoff_delay, register, registered
 from crisisflow.conf import setting
@@ -376,7 +376,12 @@ def fire_task_chunk(chunk: list[Row], now: datetime) -> list[tuple[str, list[int
             .filter(pk__in=incident_ids)
             .order_by("pk")
         }
-        tasks = Task.objects.select_related("assignee").only(*TASK_FIELDS_FIRED).in_bulk([row[0] for row in chunk])
+        tasks = Task.objects.only(*TASK_FIELDS_FIRED).in_bulk([row[0] for row in chunk])
+        # The same few people own many tasks: each is read once (remembered for the sweep).
+        owners = people_by_id({task.assignee_id for task in tasks.values() if task.assignee_id is not None})
+        for task in tasks.values():
+            if task.assignee_id is not None:
+                task.assignee = owners[task.assignee_id]
         read_teams(incidents.values())
         plans: list[Planned] = []
         rows_of: dict[int, Row] = {}
