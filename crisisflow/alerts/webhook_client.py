@@ -95,12 +95,13 @@ _resolved: dict[tuple[str, int], tuple[float, tuple[str, ...]]] = {}
 _resolved_lock = threading.Lock()
 
 
-def _addresses(host: str, port: int) -> tuple[str, ...]:
+def _addresses(host: str, port: int) -> tuple[float, tuple[str, ...]]:
+    """When `host` was looked up (time.monotonic()) and the addresses it resolved to."""
     key = (host, port)
     with _resolved_lock:
         cached = _resolved.get(key)
     if cached is not None and time.monotonic() - cached[0] < RESOLVE_TTL_SECONDS:
-        return cached[1]
+        return cached
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as err:
@@ -108,11 +109,19 @@ def _addresses(host: str, port: int) -> tuple[str, ...]:
     found = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
     if not found:
         raise Unresolvable(f"cannot resolve {host}: no addresses")
+    looked_up = (time.monotonic(), found)
     with _resolved_lock:
         if len(_resolved) > 1024:
             _resolved.clear()
-        _resolved[key] = (time.monotonic(), found)
-    return found
+        _resolved[key] = looked_up
+    return looked_up
+
+
+# Targets already checked, by URL: a burst of messages goes to the same few webhooks, and
+# parsing and checking the URL each time cost as much as building the message. Kept as
+# long as the lookup they were checked with (RESOLVE_TTL_SECONDS), so a name that now
+# resolves elsewhere is checked again just as soon.
+_checked: dict[tuple[str, bool], tuple[float, Target]] = {}
 
 
 def target(url: str, *, allow_private: bool) -> Target:
@@ -120,6 +129,20 @@ def target(url: str, *, allow_private: bool) -> Target:
 
     Raises Refused (not a URL we call, or a non-public address while that is not
     allowed) or Unresolvable (the name does not resolve)."""
+    key = (url, allow_private)
+    with _resolved_lock:
+        cached = _checked.get(key)
+    if cached is not None and time.monotonic() - cached[0] < RESOLVE_TTL_SECONDS:
+        return cached[1]
+    looked_up, checked = _check(url, allow_private=allow_private)
+    with _resolved_lock:
+        if len(_checked) > 1024:
+            _checked.clear()
+        _checked[key] = (looked_up, checked)
+    return checked
+
+
+def _check(url: str, *, allow_private: bool) -> tuple[float, Target]:
     try:
         parts = parse_url(url)
     except ValueError as err:
@@ -133,7 +156,7 @@ def target(url: str, *, allow_private: bool) -> Target:
     if parts.auth:
         raise Refused("user names and passwords in the URL are not sent; put a token in the path or query")
     port = parts.port or (443 if scheme == "https" else 80)
-    addresses = _addresses(host, port)
+    looked_up, addresses = _addresses(host, port)
     if not allow_private:
         for address in addresses:
             kind = address_kind(address)
@@ -146,7 +169,7 @@ def target(url: str, *, allow_private: bool) -> Target:
                     address=address,
                     kind=kind,
                 )
-    return Target(scheme, host, port, parts.request_uri, addresses)
+    return looked_up, Target(scheme, host, port, parts.request_uri, addresses)
 
 
 @dataclass(frozen=True)
