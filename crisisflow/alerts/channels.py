@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import smtplib
 import ssl
@@ -24,7 +25,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-import urllib3
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils import translation
@@ -527,17 +527,17 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> bytes:
         raise Transient(f"cannot reach {where(url)}: {err}") from err
     try:
         answer = webhook_client.send(target, body, headers, timeout, MAX_ANSWER_BYTES)
-    except urllib3.exceptions.SSLError as err:
-        if isinstance(err.__context__, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(err):
-            raise Permanent(f"the certificate of {where(url)} is not valid: {err}") from err
+    except ssl.SSLCertVerificationError as err:
+        raise Permanent(f"the certificate of {where(url)} is not valid: {err}") from err
+    except ssl.SSLError as err:
         raise Transient(f"TLS with {where(url)} failed: {err}") from err
-    except urllib3.exceptions.ConnectTimeoutError as err:  # refused, unreachable, or no answer to connect
-        raise Transient(f"cannot reach {where(url)}: {_reason(err)}") from err
-    except urllib3.exceptions.ReadTimeoutError as err:
+    except webhook_client.CannotConnect as err:  # refused, unreachable, or no answer to connect
+        raise Transient(f"cannot reach {where(url)}: {err.reason}") from err
+    except webhook_client.NoAnswer as err:
         raise Transient(f"no answer from {where(url)} within {timeout:g} s") from err
-    except urllib3.exceptions.LocationValueError as err:
+    except http.client.InvalidURL as err:
         raise Permanent(f"bad webhook URL {where(url)}: {err}") from err
-    except (urllib3.exceptions.HTTPError, OSError) as err:  # reset or closed mid-answer
+    except (http.client.HTTPException, OSError) as err:  # reset or closed mid-answer
         raise Transient(f"connection to {where(url)} failed: {_reason(err)}") from err
     status = answer.status
     if 200 <= status < 300:
@@ -558,9 +558,4 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> bytes:
 
 
 def _reason(err: Exception) -> str:
-    # urllib3 wraps the socket error in text naming the connection object; the socket
-    # error itself says what happened ("[Errno 111] Connection refused").
-    inner = err.__context__ or err.__cause__
-    if isinstance(inner, OSError) and not isinstance(inner, urllib3.exceptions.HTTPError):
-        return str(inner) or type(inner).__name__
-    return str(err).split(": ", 1)[-1] if ": " in str(err) else str(err)
+    return str(err) or type(err).__name__

@@ -50,3 +50,11 @@ def in_sweep() -> bool:
 def known(key: Hashable) -> bool:
     memory = _memory.get()
     return memory is not None and key in memory
+
+
+def recall(key: Hashable) -> Any:
+    """What was remembered for `key` (see known())."""
+    memory = _memory.get()
+    if memory is None:
+        raise KeyError(key)
+    return memory[key]

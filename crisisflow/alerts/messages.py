@@ -9,15 +9,19 @@ templates/alerts/, and the chat formats in channels.py, which lay them out thems
 from __future__ import annotations
 
 import re
+import weakref
 import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext, trans_real
 
 from crisisflow.alerts.ladder import Kind
 from crisisflow.alerts.models import Channel
@@ -52,6 +56,55 @@ CHANNEL_WORDS = {
 # What the reader sees instead of a message about an incident they may no longer see
 # (removed from its team, say): no title, no task, no link.
 HIDDEN = gettext_lazy("A notification about an incident you can no longer see")
+
+
+# --- words in the reader's language --------------------------------------------------------------
+#
+# A message is a dozen fixed words and labels around the parts that are its own; Django's
+# gettext looks each one up through the active language's catalogue and its fallbacks
+# every time, which was half the cost of rendering one. While render() works, the words
+# it has translated are kept per catalogue (a catalogue Django reloads is a new object,
+# with words of its own).
+_catalogue_words: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_words: ContextVar[dict | None] = ContextVar("crisisflow_message_words", default=None)
+
+
+@contextmanager
+def _in_language(language: str) -> Iterator[None]:
+    with translation.override(language):
+        catalogue = trans_real.catalog()
+        words = _catalogue_words.get(catalogue)
+        if words is None:
+            words = _catalogue_words[catalogue] = {}
+        token = _words.set(words)
+        try:
+            yield
+        finally:
+            _words.reset(token)
+
+
+def _(message: str) -> str:
+    """gettext, remembered for the catalogue render() is working in."""
+    words = _words.get()
+    if words is None:
+        return gettext(message)
+    text = words.get(message)
+    if text is None:
+        text = words[message] = gettext(message)
+    return text
+
+
+def _said(lazy) -> str:
+    """A lazily translated constant (a label, a kind's word) as text, remembered like _()."""
+    words = _words.get()
+    if words is None:
+        return str(lazy)
+    # The constants live as long as the process: their id is their name.
+    key = id(lazy)
+    text = words.get(key)
+    if text is None:
+        text = words[key] = str(lazy)
+    return text
 
 
 @dataclass(frozen=True)
@@ -110,7 +163,12 @@ def one_line(value, limit: int = BODY_TEXT_LIMIT) -> str:
     """`value` as one line of printable text at most `limit` characters long: line breaks
     and other control characters become spaces, direction overrides are dropped, lone
     surrogates become U+FFFD, and an over-long text ends in "…"."""
-    text = str(value or "")
+    return _one_line(str(value or ""), limit)
+
+
+# The same titles and references come up in message after message.
+@lru_cache(maxsize=4096)
+def _one_line(text: str, limit: int) -> str:
     text = _SURROGATES.sub("\ufffd", text)
     text = text.translate(_BIDI_CONTROLS)
     text = _BREAKS.sub(" ", text)
@@ -167,9 +225,15 @@ def _text(value, limit: int = BODY_TEXT_LIMIT) -> str:
 _LABELS = {choices: dict(choices.choices) for choices in (Severity, Role)}
 
 
+def _word(words: dict, key: str) -> str:
+    """A kind's or a channel's word; an unknown one as it is."""
+    word = words.get(key)
+    return _said(word) if word is not None else key
+
+
 def _label(choices, value: str) -> str:
     label = _LABELS[choices].get(value)
-    return str(label) if label is not None else (value or "—")
+    return _said(label) if label is not None else (value or "—")
 
 
 def _promise(commitment: dict, limit: int, esc) -> dict[str, str]:
@@ -252,12 +316,12 @@ def headline(payload: dict, zone: str, esc=str) -> str:
     if kind == Kind.DELIVERY_FAILED:
         failed = payload.get("failed") or {}
         return _("A “%(what)s” message could not be delivered by %(channel)s to %(target)s: %(error)s") % {
-            "what": KIND_WORDS.get(failed.get("kind", ""), failed.get("kind", "")),
-            "channel": CHANNEL_WORDS.get(failed.get("channel", ""), failed.get("channel", "")),
+            "what": _word(KIND_WORDS, failed.get("kind", "")),
+            "channel": _word(CHANNEL_WORDS, failed.get("channel", "")),
             "target": esc(one_line(failed.get("target") or "—", CARD_TEXT_LIMIT)),
             "error": esc(one_line(failed.get("error") or "—", CARD_TEXT_LIMIT)),
         }
-    return str(KIND_WORDS.get(kind, kind))
+    return _word(KIND_WORDS, kind)
 
 
 def facts(payload: dict, zone: str, limit: int = BODY_TEXT_LIMIT, esc=str) -> tuple[tuple[str, str], ...]:
@@ -299,7 +363,7 @@ def _what(payload: dict) -> str:
         return ngettext("Golden clock: %(minutes)d minute left", "Golden clock: %(minutes)d minutes left", minutes) % {
             "minutes": minutes
         }
-    return str(KIND_WORDS.get(kind, kind))
+    return _word(KIND_WORDS, kind)
 
 
 def subject(payload: dict) -> str:
@@ -400,7 +464,7 @@ CARD_ITEMS = 9
 
 def _item(part: dict, notification, readable: set[int], zone: str, limit: int, esc) -> Item:
     if not _readable(part, notification, readable):
-        return Item(line=str(HIDDEN), url="", hidden=True)
+        return Item(line=_said(HIDDEN), url="", hidden=True)
     incident = part.get("incident") or {}
     task = part.get("task")
     commitment = part.get("commitment")
@@ -424,7 +488,7 @@ def _digest_subject(parts: list[dict], items: tuple[Item, ...]) -> str:
     references = {(part.get("incident") or {}).get("reference") for part in seen}
     kinds: dict[str, int] = {}
     for part in seen:
-        word = str(KIND_WORDS.get(part.get("kind", ""), part.get("kind", "")))
+        word = _word(KIND_WORDS, part.get("kind", ""))
         kinds[word] = kinds.get(word, 0) + 1
     where = one_line(next(iter(references)), 40) if len(references) == 1 else "CrisisFlow"
     what = ngettext("%(count)d alert", "%(count)d alerts", len(parts)) % {"count": len(parts)}
@@ -468,7 +532,7 @@ def render(notification, language: str, zone: str | None = None, *, card: str = 
     limit = CARD_TEXT_LIMIT if card else BODY_TEXT_LIMIT
     esc = markdown_escape if card == "markdown" else str
     readable = readable_incidents(notification)
-    with translation.override(language):
+    with _in_language(language):
         title = ""
         items: tuple[Item, ...] = ()
         hidden = False
@@ -487,12 +551,12 @@ def render(notification, language: str, zone: str | None = None, *, card: str = 
             if len(items) > CARD_ITEMS:
                 more = len(items) - CARD_ITEMS
                 card_facts.append(("…", ngettext("%(count)d more", "%(count)d more", more) % {"count": more}))
-            subject_line = str(HIDDEN) if hidden else _digest_subject(parts, items)
+            subject_line = _said(HIDDEN) if hidden else _digest_subject(parts, items)
             context_facts = tuple(card_facts)
             url = "" if hidden else one_line(payload.get("url"), 500)
         elif not _readable(payload, notification, readable):
             hidden = True
-            subject_line, head, context_facts, url = str(HIDDEN), "", (), ""
+            subject_line, head, context_facts, url = _said(HIDDEN), "", (), ""
         else:
             subject_line = subject(payload)
             head = headline(payload, zone, esc)

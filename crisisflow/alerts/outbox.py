@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from crisisflow import bulk
 from crisisflow.alerts.ladder import Kind
@@ -29,11 +29,25 @@ from crisisflow.vocab import severity_at_least
 log = logging.getLogger(__name__)
 
 
+# Incident paths already resolved, by URL configuration and reference: resolving one
+# cost more than the rest of a notification's payload, and a burst of deadlines falls on
+# the same few hundred incidents again and again. Bounded; cleared when full.
+_paths: dict[tuple[str | None, str, str, str], str] = {}
+MAX_PATHS = 10_000
+
+
+def incident_path(reference: str) -> str:
+    key = (get_urlconf(), settings.ROOT_URLCONF, get_script_prefix(), reference)
+    path = _paths.get(key)
+    if path is None:
+        if len(_paths) >= MAX_PATHS:
+            _paths.clear()
+        path = _paths[key] = reverse("incident-detail", args=[reference])
+    return path
+
+
 def incident_url(incident, task=None) -> str:
-    # Remembered for the sweep: resolving the URL is a good part of building a payload.
-    path = remembered(
-        ("incident-detail", incident.reference), lambda: reverse("incident-detail", args=[incident.reference])
-    )
+    path = incident_path(incident.reference)
     return settings.SITE_URL.rstrip("/") + path + (f"#task-{task.pk}" if task is not None else "")
 
 

@@ -21,30 +21,50 @@ from crisisflow.vocab import Role
 
 def _team_members():
     # Lead first, then by join order.
-    return TeamMember.objects.filter(user__is_active=True).select_related("user").order_by("-is_lead", "id")
+    return TeamMember.objects.filter(user__is_active=True).order_by("-is_lead", "id")
 
 
 def _team_lead(incident, role: str) -> User | None:
-    # The whole team in one read (remembered for the sweep).
-    members = remembered(("team", incident.pk), lambda: list(_team_members().filter(incident=incident)))
-    for member in members:
-        if member.role == role:
-            return member.user
+    # The whole team in one read (remembered for the sweep): (role, person), lead first.
+    members = remembered(
+        ("team", incident.pk),
+        lambda: [
+            (member.role, member.user) for member in _team_members().filter(incident=incident).select_related("user")
+        ],
+    )
+    for member_role, user in members:
+        if member_role == role:
+            return user
     return None
 
 
 def read_teams(incidents) -> None:
     """During a sweep, read the teams of many incidents at once (a chunk of rungs spans
-    up to one incident per rung), rather than one query per incident."""
+    up to one incident per rung), rather than one query per incident. The same few
+    people lead the teams of many incidents: each of them is read once."""
     if not memo.in_sweep():
         return
     wanted = {incident.pk for incident in incidents if not memo.known(("team", incident.pk))}
     if not wanted:
         return
+    members = list(_team_members().filter(incident_id__in=wanted).values_list("incident_id", "role", "user_id"))
+    people = people_by_id({user_id for _, _, user_id in members})
     teams: dict = {("team", pk): [] for pk in wanted}
-    for member in _team_members().filter(incident_id__in=wanted):
-        teams[("team", member.incident_id)].append(member)
+    for incident_id, role, user_id in members:
+        if user_id in people:
+            teams[("team", incident_id)].append((role, people[user_id]))
     memo.remember(teams)
+
+
+def people_by_id(ids) -> dict[int, User]:
+    """Users by id, each read once per sweep (remembered) or afresh outside one."""
+    found = {pk: memo.recall(("user", pk)) for pk in ids if memo.known(("user", pk))}
+    missing = [pk for pk in ids if pk not in found]
+    if missing:
+        read = User.objects.in_bulk(missing)
+        memo.remember({("user", pk): user for pk, user in read.items()})
+        found.update(read)
+    return found
 
 
 def _on_roster(role: str) -> list[User]:

@@ -26,7 +26,7 @@ from crisisflow import bulk, clock
 from crisisflow.alerts import memo, outbox
 from crisisflow.alerts.ladder import Kind, alert_time, clock_rungs, first_step, triage_rungs
 from crisisflow.alerts.models import Notification
-from crisisflow.alerts.recipients import read_teams, resolve
+from crisisflow.alerts.recipients import people_by_id, read_teams, resolve
 from crisisflow.alerts.schedule import rungs_of_task
 from crisisflow.alerts.sources import DeadlineSource, Row, backoff_delay, register, registered
 from crisisflow.conf import setting
@@ -325,6 +325,38 @@ def redrive(now: datetime, limit: int) -> list[int]:
 CHUNK = 50
 
 
+# The columns a chunk reads of its incidents and tasks: what working out, addressing and
+# writing a rung needs (the ladder, the audience, the payload). Tasks and incidents are
+# wide rows (instructions, checklists, a dozen timestamps) and turning whole ones into
+# models was much of a chunk's cost. A column left out here would be read row by row
+# if used (tests/test_alerts__sweep_chunk.py counts the queries).
+INCIDENT_FIELDS_FIRED = (
+    "reference",
+    "title",
+    "severity",
+    "state",
+    "restricted",
+    "reporter",
+    "commander",
+    "team_assembled_at",
+    "clock_generation",
+)
+TASK_FIELDS_FIRED = (
+    "incident",
+    "key",
+    "title",
+    "role",
+    "status",
+    "assignee",
+    "due_at",
+    "ladder",
+    "next_alert_at",
+    "alert_step",
+    "alert_generation",
+    "alert_window_start",
+)
+
+
 def fire_task_chunk(chunk: list[Row], now: datetime) -> list[tuple[str, list[int]]]:
     """Fire a chunk of due task rungs in one transaction, with a few statements however
     many rungs it has: the incidents are locked in id order (the same order any other
@@ -339,9 +371,17 @@ def fire_task_chunk(chunk: list[Row], now: datetime) -> list[tuple[str, list[int
         incident_ids = sorted({row[3] for row in chunk})
         incidents = {
             incident.pk: incident
-            for incident in Incident.objects.select_for_update(of=("self",)).filter(pk__in=incident_ids).order_by("pk")
+            for incident in Incident.objects.select_for_update(of=("self",))
+            .only(*INCIDENT_FIELDS_FIRED)
+            .filter(pk__in=incident_ids)
+            .order_by("pk")
         }
-        tasks = Task.objects.select_related("assignee").in_bulk([row[0] for row in chunk])
+        tasks = Task.objects.only(*TASK_FIELDS_FIRED).in_bulk([row[0] for row in chunk])
+        # The same few people own many tasks: each is read once (remembered for the sweep).
+        owners = people_by_id({task.assignee_id for task in tasks.values() if task.assignee_id is not None})
+        for task in tasks.values():
+            if task.assignee_id is not None:
+                task.assignee = owners[task.assignee_id]
         read_teams(incidents.values())
         plans: list[Planned] = []
         rows_of: dict[int, Row] = {}
