@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +16,38 @@ from crisisflow.playbooks.models import Playbook, PlaybookVersion
 
 # Frozen "now" for tests that control time: 2026-03-02 09:00 UTC.
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+# --- Parallel runs (pytest-xdist) ---------------------------------------------------------
+
+# Tests that start real processes (Celery workers, beat, the supervisor, brokers) or drive
+# Chromium wait for them against deadlines, and some kill them on purpose. In a parallel
+# run they go to one worker, one after another (`--dist loadgroup`), so that they never
+# share the two cores with each other, only with ordinary tests.
+REAL_PROCESSES = "real-processes"
+
+
+def pytest_configure(config):
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and os.environ.get("CRISISFLOW_TEST_WORKER") != worker:
+        raise pytest.UsageError(
+            "parallel test workers need tests.settings (their own Redis database and var/ folder), "
+            f"not DJANGO_SETTINGS_MODULE={os.environ.get('DJANGO_SETTINGS_MODULE')}: run bash scripts/test, "
+            "or pytest --ds=tests.settings"
+        )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    from tests.workers import Processes
+
+    for item in items:
+        module = getattr(item, "module", None)
+        if (
+            item.get_closest_marker("worker")
+            or item.get_closest_marker("browser")
+            or any(value is Processes for value in vars(module).values())
+        ):
+            item.add_marker(pytest.mark.xdist_group(REAL_PROCESSES))
 
 
 @pytest.fixture(autouse=True, scope="session")
