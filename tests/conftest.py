@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,9 +13,62 @@ from django.utils import translation
 
 from crisisflow.people.models import RosterEntry, User
 from crisisflow.playbooks.models import Playbook, PlaybookVersion
+from tests.workers import Processes
 
 # Frozen "now" for tests that control time: 2026-03-02 09:00 UTC.
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+# --- Parallel runs (pytest-xdist) ---------------------------------------------------------
+
+# Tests that start real processes (Celery workers, beat, the supervisor, brokers) or drive
+# Chromium wait for them against deadlines, and some kill them on purpose. In a parallel
+# run they form one group (`--dist loadgroup`): one worker runs them one after another,
+# from the start of the run, so that they never share the cores with each other, only
+# with one worker's ordinary tests.
+REAL_PROCESSES = "real-processes"
+
+
+def pytest_configure(config):
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and os.environ.get("CRISISFLOW_TEST_WORKER") != worker:
+        raise pytest.UsageError(
+            "parallel test workers need tests.settings (their own Redis database and var/ folder), "
+            f"not DJANGO_SETTINGS_MODULE={os.environ.get('DJANGO_SETTINGS_MODULE')}: run bash scripts/test, "
+            "or pytest --ds=tests.settings"
+        )
+
+
+def starts_real_processes(item) -> bool:
+    module = getattr(item, "module", None)
+    return bool(
+        item.get_closest_marker("worker")
+        or item.get_closest_marker("browser")
+        or (module is not None and any(value is Processes for value in vars(module).values()))
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """After pytest-django has put the tests in its order (its hook comes first)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    seen: set[str] = set()
+    for item in items:
+        # pytest-xdist tells a test's group, and which test a worker is to run, by its id;
+        # since pytest 9 an id is no longer something xdist can append the group to, and
+        # Schemathesis gives every operation's test the same id (only one of them would run).
+        nodeid = item.nodeid
+        if "[" in item.name and "[" not in nodeid:
+            nodeid += item.name[item.name.index("[") :]
+        if config.getvalue("loadgroup"):
+            group = item.get_closest_marker("xdist_group")
+            if group or starts_real_processes(item):
+                nodeid += "@" + (group.args[0] if group and group.args else REAL_PROCESSES)
+        if nodeid != item.nodeid:
+            item._id = type(item._id).parse(nodeid)
+        if nodeid in seen:
+            raise pytest.UsageError(f"two tests with the id {nodeid}: a parallel run would run only one of them")
+        seen.add(nodeid)
 
 
 @pytest.fixture(autouse=True, scope="session")

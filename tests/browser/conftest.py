@@ -19,9 +19,11 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def chromium():
-    """The browser, for one test module.
+    """The browser, one for all the browser tests (tests/browser/): each test opens
+    contexts of its own (cookies, storage), so a launch per module would only cost time.
+    The browser tests run one after another, on one worker of a parallel run.
 
     Playwright's sync API keeps an asyncio loop running in this thread while it is
     alive, so Django would refuse the tests' own ORM calls (and the test database's
