@@ -17,16 +17,19 @@ import hashlib
 import hmac
 import http.client
 import json
+import logging
 import smtplib
 import ssl
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -35,6 +38,8 @@ from crisisflow.alerts.ladder import Kind
 from crisisflow.alerts.messages import Rendered, readable_incidents, render, zone_of
 from crisisflow.alerts.models import Channel, Notification, WebhookEndpoint
 from crisisflow.conf import setting
+
+log = logging.getLogger(__name__)
 
 KEY_HEADER = "X-CrisisFlow-Idempotency-Key"
 SIGNATURE_HEADER = "X-CrisisFlow-Signature"
@@ -86,6 +91,8 @@ class Batch:
     def __init__(self) -> None:
         self._smtp = None
         self._renders: dict[tuple, Rendered] = {}
+        # What each channel's preparer (register_preparer) made of the batch's rows.
+        self.prepared: dict[str, Any] = {}
 
     def __enter__(self) -> Batch:
         return self
@@ -154,6 +161,31 @@ def register_sender(channel: str, send: Callable[[Notification, datetime, Batch]
     _senders[channel] = send
 
 
+# Channels that read what their rows need once per batch: channel -> prepare(rows, batch).
+_preparers: dict[str, Callable[[list[Notification], Batch], Any]] = {}
+
+
+def register_preparer(channel: str, prepare: Callable[[list[Notification], Batch], Any]) -> None:
+    """Let an app read, once per delivery batch, what its channel's rows need (from its
+    AppConfig.ready()): `prepare(rows, batch)` is called with the batch's claimed rows of
+    that channel before the first is sent, and what it returns is kept in
+    batch.prepared[channel] for the sender."""
+    _preparers[channel] = prepare
+
+
+def prepare(notifications: list[Notification], batch: Batch) -> None:
+    """Run each channel's preparer over the batch's rows of that channel."""
+    by_channel: dict[str, list[Notification]] = {}
+    for notification in notifications:
+        if notification.channel in _preparers:
+            by_channel.setdefault(notification.channel, []).append(notification)
+    for channel, rows in by_channel.items():
+        try:
+            batch.prepared[channel] = _preparers[channel](rows, batch)
+        except Exception:  # the sender reads what it needs row by row instead
+            log.exception("delivery batch: preparing %d %s rows failed", len(rows), channel)
+
+
 def send(notification: Notification, now: datetime, batch: Batch | None = None) -> None:
     """Send it once; raise Transient or Permanent if that did not work."""
     if notification.channel == Channel.IN_APP:
@@ -177,8 +209,13 @@ def send(notification: Notification, now: datetime, batch: Batch | None = None) 
 def message_id(notification: Notification) -> str:
     # Derived from the row, so a resent e-mail has the same Message-ID and mail
     # clients and archives fold the repeat into one.
+    return message_id_of(notification.idempotency_key)
+
+
+def message_id_of(key: str) -> str:
+    """The Message-ID of the e-mail with idempotency key `key`."""
     host = urllib.parse.urlsplit(settings.SITE_URL).hostname or "crisisflow.localhost"
-    return f"<{notification.idempotency_key}@{host}>"
+    return f"<{key}@{host}>"
 
 
 def build_email(notification: Notification, batch: Batch | None = None) -> EmailMultiAlternatives:
@@ -216,10 +253,31 @@ def send_email(notification: Notification, batch: Batch) -> None:
 def send_prepared_email(email: EmailMultiAlternatives, batch: Batch) -> None:
     """Send a built e-mail on the batch's SMTP connection; SMTP's answers become
     Transient or Permanent."""
+    with smtp_outcome(batch):
+        email.connection = batch.smtp()
+        email.send(fail_silently=False)
+
+
+def send_mime(sender: str, recipients: list[str], message: bytes, batch: Batch) -> bool:
+    """Send an e-mail already serialised (CRLF line ends) on the batch's SMTP
+    connection, as Django's SMTP backend would hand it over; SMTP's answers become
+    Transient or Permanent. False, and nothing sent, if the e-mail backend is not SMTP
+    (the tests' in-memory outbox): send an EmailMessage instead."""
+    with smtp_outcome(batch):
+        backend = batch.smtp()
+        if not isinstance(backend, SmtpBackend) or backend.connection is None:
+            return False
+        backend.connection.sendmail(sender, recipients, message)
+    return True
+
+
+@contextmanager
+def smtp_outcome(batch: Batch) -> Iterator[None]:
+    """SMTP's answers and network errors as Transient or Permanent; the batch's
+    connection is dropped after any of them."""
     try:
         try:
-            email.connection = batch.smtp()
-            email.send(fail_silently=False)
+            yield
         except Exception:
             batch.drop_smtp()
             raise

@@ -11,7 +11,8 @@ handle one:
    have lapsed. The claimed rows are then read in one query.
 2. Send, outside any transaction: a slow SMTP server or webhook holds no lock. The
    batch shares one SMTP connection, the pooled HTTP connections, and each distinct
-   message is rendered once per language (channels.Batch).
+   message is rendered once per language (channels.Batch). A channel may read what its
+   rows need once for the batch first (channels.register_preparer).
 3. Finish with compare-and-sets on (id, state=sending, attempts=this attempt), so only
    the worker holding the current claim writes the outcome: delivered (written in
    bulk, at least every FLUSH_SECONDS, so a worker killed mid-batch sends again only
@@ -142,6 +143,9 @@ def deliver_many(ids: list[int], now: datetime | None = None) -> dict[int, str]:
     order = [pk for pk in dict.fromkeys(ids) if pk in claimed]
     # Whatever happens below (a lost database connection), what went out is marked.
     with channels.Batch() as batch, sent:
+        # What the rows' channels read once for the whole batch (the subscribers of a
+        # fan-out's rows, in one query).
+        channels.prepare([rows[pk] for pk in order if pk in rows], batch)
         for position, pk in enumerate(order):
             notification = rows.get(pk)
             if notification is None:  # deleted with its incident meanwhile

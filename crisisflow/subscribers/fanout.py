@@ -54,6 +54,7 @@ def connect() -> None:
     """Plug into publishing, the outbox and the sweep (from AppConfig.ready())."""
     publishing.on_published(start)
     channels.register_sender(Channel.SUBSCRIBER, sending.send)
+    channels.register_preparer(Channel.SUBSCRIBER, sending.prepare)
     sources.register(sources.DeadlineSource(name="subscriber_fanout", due=due, fire=fire, back_off=back_off))
 
 
