@@ -1,9 +1,11 @@
 """Does the public notice page hold a viral spike as well as a static file?
 
 Builds one incident in a scratch database with a public notice (a holding statement, a
-progress update and its correction, two commitments), starts gunicorn as in production
-(DEBUG off, gunicorn.conf.py: `gthread` workers, one socket per worker; static files
-through WhiteNoise) on 127.0.0.1, and puts a static file of exactly the notice page's
+progress update and its correction, two commitments), starts the web server as the
+README's "Production" section runs it — granian (WSGI, one worker per core, 4 blocking
+threads each; `GRANIAN_BLOCKING_THREADS` overrides), or with --gunicorn gunicorn with
+gunicorn.conf.py (`gthread`, one socket per worker) — DEBUG off, static files through
+WhiteNoise, on 127.0.0.1, and puts a static file of exactly the notice page's
 size beside the collected static files. Then wrk (C, one thread, CONNECTIONS keep-alive
 connections on loopback only) asks for the notice page for DURATION seconds (at most
 50), then for the static file as long, in one run. wrk is Debian's `wrk` package,
@@ -13,7 +15,7 @@ stands in, with a note: it shares the cores with the server and costs far more C
 request than wrk, so its figures are lower. Besides the latencies it prints the
 workers' own CPU time per request, which a busy machine disturbs less than requests/s.
 
-    .venv/bin/python bench/notice.py [DURATION] [CONNECTIONS] [WORKERS] [--asyncio]
+    .venv/bin/python bench/notice.py [DURATION] [CONNECTIONS] [WORKERS] [--asyncio] [--gunicorn]
 
 last line: notice_rps=<x> static_rps=<y> ratio=<x/y> p99_ms=<z>
 (goal ratio >= 0.5, p99 <= 50 ms; p99 is the notice page's)
@@ -45,6 +47,8 @@ WORKERS = int(ARGS[2]) if len(ARGS) > 2 else (os.cpu_count() or 2)
 WRK_THREADS = 1  # one event loop in C holds 200 connections, and leaves the cores to the server
 ACCEPT_LANGUAGE = "Accept-Language: zh-CN,zh;q=0.9"
 SECRET = "bench-notice-" + "k" * 50
+GRANIAN = "--gunicorn" not in sys.argv
+GRANIAN_THREADS = int(os.environ.get("GRANIAN_BLOCKING_THREADS") or 4)
 
 
 def answers(port: int, path: str) -> bool:
@@ -318,18 +322,7 @@ def main() -> None:
 
     port = free_port()
     server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "--config",
-            str(ROOT / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(WORKERS),
-            "--log-level",
-            "warning",
-            "crisisflow.wsgi:application",
-        ],
+        server_command(port),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -358,9 +351,13 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(var, ignore_errors=True)
-    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    if GRANIAN:
+        described = f"granian wsgi workers={WORKERS} blocking_threads={GRANIAN_THREADS}"
+    else:
+        conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+        described = f"gunicorn {conf['worker_class']} workers={WORKERS} threads={conf['threads']}"
     print(
-        f"database={vendor} server=gunicorn {conf['worker_class']} workers={WORKERS} threads={conf['threads']} "
+        f"database={vendor} server={described} "
         f"connections={CONNECTIONS} "
         f"duration_s={DURATION:.0f} page_bytes={len(page)} "
         f"load={'wrk --threads ' + str(WRK_THREADS) if wrk else 'asyncio (in this process)'}"
@@ -375,6 +372,41 @@ def main() -> None:
         )
     ratio = notice.rps / static.rps if static.rps else 0.0
     print(f"notice_rps={notice.rps:.0f} static_rps={static.rps:.0f} ratio={ratio:.2f} p99_ms={notice.p99_ms:.1f}")
+
+
+def server_command(port: int) -> list[str]:
+    """granian as in production (README "Production"), or with --gunicorn gunicorn with
+    gunicorn.conf.py, for comparison: the same WSGI application either way."""
+    bin_dir = Path(sys.executable).parent
+    if GRANIAN:
+        return [
+            str(bin_dir / "granian"),
+            "--interface",
+            "wsgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(WORKERS),
+            "--blocking-threads",
+            str(GRANIAN_THREADS),
+            "--log-level",
+            "warning",
+            "crisisflow.wsgi:application",
+        ]
+    return [
+        str(bin_dir / "gunicorn"),
+        "--config",
+        str(ROOT / "gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(WORKERS),
+        "--log-level",
+        "warning",
+        "crisisflow.wsgi:application",
+    ]
 
 
 def workers_cpu_seconds(master: int) -> float:
