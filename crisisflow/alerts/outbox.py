@@ -183,10 +183,18 @@ def _enqueue(ids: list[int]) -> None:
         log.warning("could not queue %d notifications; the sweep will", len(ids))
 
 
+# The rows this process's sweep wrote, by id, until gather bundles them: gather then
+# reads back only what may have changed since (state, attempts, read, bundled), not every
+# row's payload again. Emptied by each gather.
+_written: dict[int, Notification] = {}
+
+
 def handed_back(rows: list[Notification]) -> list[int]:
     """The ids a fired rung hands back to the sweep: with digests every row written
     (gather bundles them once the sweep is over); without, the rows to deliver."""
     if setting("DIGESTS"):
+        for row in rows:
+            _written[row.pk] = row
         return [row.pk for row in rows]
     return [row.pk for row in rows if row.state == Notification.State.PENDING]
 
@@ -253,10 +261,13 @@ def gather(ids: list[int], now: datetime) -> list[int]:
     `ids`: every row the sweep wrote (committed). Returns the ids to deliver: digests and
     single rows still waiting to be sent. If bundling fails, the rows go out one by one."""
     if not ids:
+        _written.clear()
         return []
+    written = {pk: row for pk in ids if (row := _written.get(pk)) is not None}
+    _written.clear()
     try:
         with transaction.atomic():
-            return _gather(ids, now)
+            return _gather(ids, now, written)
     except Exception:
         log.exception("deadline sweep: could not bundle %d notifications; sending them one by one", len(ids))
         pending = Notification.objects.filter(pk__in=ids, state=Notification.State.PENDING)
@@ -271,9 +282,24 @@ def _fresh(row: Notification) -> bool:
     return row.state == Notification.State.PENDING and row.attempts == 0
 
 
-def _gather(ids: list[int], now: datetime) -> list[int]:
-    # Locked, so no worker claims a row while it is being bundled.
-    rows = list(Notification.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+def _gather(ids: list[int], now: datetime, written: dict[int, Notification]) -> list[int]:
+    # Locked, so no worker claims a row while it is being bundled. Of a row this process
+    # wrote (`written`), only what may have changed since is read; others are read whole.
+    rows: list[Notification] = []
+    others: list[int] = []
+    locked = Notification.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    for pk, state, attempts, read_at, digest_id in locked.values_list(
+        "pk", "state", "attempts", "read_at", "digest_id"
+    ):
+        row = written.get(pk)
+        if row is None:
+            others.append(pk)
+            continue
+        row.state, row.attempts, row.read_at, row.digest_id = state, attempts, read_at, digest_id
+        rows.append(row)
+    if others:
+        rows.extend(Notification.objects.filter(pk__in=others))  # locked above
+        rows.sort(key=lambda row: row.pk)
     groups: dict[tuple[str, str], list[Notification]] = defaultdict(list)
     deliver: list[int] = []
     for row in rows:
