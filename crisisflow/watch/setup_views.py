@@ -152,16 +152,34 @@ def edit_rule(request: HttpRequest, pk: int) -> HttpResponse:
 # --- saving -----------------------------------------------------------------------------------------
 
 
+class _Shown(Exception):
+    """A save that answers with the form again (a check only the view can make)."""
+
+    def __init__(self, response: HttpResponse) -> None:
+        self.response = response
+
+
+def _posted(request: HttpRequest, form_class, title: str, action: str, save) -> HttpResponse:
+    """One setup form posted: checked, saved through its use case by `save(form, data)`
+    (which answers), or shown again with what was wrong next to its field — 400 for a
+    bad form, the refusal's own answer for a use case's (409 for a stale version)."""
+    _allowed(request)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _edit_page(request, form, title, action, status=400)
+    try:
+        return save(form, form.cleaned_data)
+    except _Shown as shown:
+        return shown.response
+    except CrisisFlowError as err:
+        field = form.params_field(str(err.message)) if err.field == "params" and form_class is RuleForm else None
+        return _refused(request, err, form, title, action, field)
+
+
 @require_POST
 @login_required
 def save_brand(request: HttpRequest) -> HttpResponse:
-    _allowed(request)
-    form = BrandForm(request.POST)
-    title, action = _("Brand or product"), "watch-brand-save"
-    if not form.is_valid():
-        return _edit_page(request, form, title, action, status=400)
-    data = form.cleaned_data
-    try:
+    def save(form, data):
         brand = configure.save_brand(
             request.user,
             data["brand"],
@@ -170,46 +188,34 @@ def save_brand(request: HttpRequest) -> HttpResponse:
             kind=data["kind"],
             expected_version=data["version"],
         )
-    except CrisisFlowError as err:
-        return _refused(request, err, form, title, action)
-    return _done(f"brand-{brand.pk}")
+        return _done(f"brand-{brand.pk}")
+
+    return _posted(request, BrandForm, _("Brand or product"), "watch-brand-save", save)
 
 
 @require_POST
 @login_required
 def save_source(request: HttpRequest) -> HttpResponse:
-    _allowed(request)
-    form = SourceForm(request.POST)
-    title, action = _("Data source"), "watch-source-save"
-    if not form.is_valid():
-        return _edit_page(request, form, title, action, status=400)
-    data = form.cleaned_data
-    try:
+    def save(form, data):
         if data["source"] is None:
             source, secret = configure.create_source(request.user, key=data["key"], name=data["name"])
             return _secret_page(request, source, secret)
         source = configure.save_source(
             request.user, data["source"], name=data["name"], active=data["active"], expected_version=data["version"]
         )
-    except CrisisFlowError as err:
-        return _refused(request, err, form, title, action)
-    return _done(f"source-{source.pk}")
+        return _done(f"source-{source.pk}")
+
+    return _posted(request, SourceForm, _("Data source"), "watch-source-save", save)
 
 
 @require_POST
 @login_required
 def rotate_secret(request: HttpRequest) -> HttpResponse:
-    _allowed(request)
-    form = RotateForm(request.POST)
-    if not form.is_valid():
-        return _edit_page(request, form, _("Data source"), "watch-source-rotate", status=400)
-    try:
-        source, secret = configure.rotate_secret(
-            request.user, form.cleaned_data["source"], expected_version=form.cleaned_data["version"]
-        )
-    except CrisisFlowError as err:
-        return _refused(request, err, form, _("Data source"), "watch-source-rotate")
-    return _secret_page(request, source, secret)
+    def save(form, data):
+        source, secret = configure.rotate_secret(request.user, data["source"], expected_version=data["version"])
+        return _secret_page(request, source, secret)
+
+    return _posted(request, RotateForm, _("Data source"), "watch-source-rotate", save)
 
 
 def _secret_page(request: HttpRequest, source: Source, secret: str) -> HttpResponse:
@@ -222,19 +228,15 @@ def _secret_page(request: HttpRequest, source: Source, secret: str) -> HttpRespo
 @require_POST
 @login_required
 def save_series(request: HttpRequest) -> HttpResponse:
-    _allowed(request)
-    form = SeriesForm(request.POST)
     title, action = _("Series"), "watch-series-save"
-    if not form.is_valid():
-        return _edit_page(request, form, title, action, status=400)
-    data = form.cleaned_data
-    incident = None
-    if data["scope"] == Series.Scope.INCIDENT and data["incident"]:
-        incident = Incident.objects.filter(reference=data["incident"].strip()).first()
-        if incident is None or not permissions.can_view(request.user, incident):
-            form.add_error("incident", _("No such incident."))
-            return _edit_page(request, form, title, action, status=400)
-    try:
+
+    def save(form, data):
+        incident = None
+        if data["scope"] == Series.Scope.INCIDENT and data["incident"]:
+            incident = Incident.objects.filter(reference=data["incident"].strip()).first()
+            if incident is None or not permissions.can_view(request.user, incident):
+                form.add_error("incident", _("No such incident."))
+                raise _Shown(_edit_page(request, form, title, action, status=400))
         one = configure.save_series(
             request.user,
             data["series"],
@@ -248,21 +250,15 @@ def save_series(request: HttpRequest) -> HttpResponse:
             from_posts=data["from_posts"],
             expected_version=data["version"],
         )
-    except CrisisFlowError as err:
-        return _refused(request, err, form, title, action)
-    return _done(f"series-{one.pk}")
+        return _done(f"series-{one.pk}")
+
+    return _posted(request, SeriesForm, title, action, save)
 
 
 @require_POST
 @login_required
 def save_rule(request: HttpRequest) -> HttpResponse:
-    _allowed(request)
-    form = RuleForm(request.POST)
-    title, action = _("Rule"), "watch-rule-save"
-    if not form.is_valid():
-        return _edit_page(request, form, title, action, status=400)
-    data = form.cleaned_data
-    try:
+    def save(form, data):
         rule = configure.save_rule(
             request.user,
             data["rule"],
@@ -278,7 +274,6 @@ def save_rule(request: HttpRequest) -> HttpResponse:
             active=data["active"],
             expected_version=data["version"] if data["rule"] else None,
         )
-    except CrisisFlowError as err:
-        field = form.params_field(str(err.message)) if err.field == "params" else None
-        return _refused(request, err, form, title, action, field)
-    return _done(f"rule-{rule.pk}")
+        return _done(f"rule-{rule.pk}")
+
+    return _posted(request, RuleForm, _("Rule"), "watch-rule-save", save)
