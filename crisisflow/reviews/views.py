@@ -14,7 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from crisisflow.incidents.errors import CrisisFlowError, Forbidden, NotFound
+from crisisflow.incidents.errors import CrisisFlowError, Forbidden, Invalid, NotFound
 from crisisflow.incidents.models import Event, Incident
 from crisisflow.incidents.timeline import describe, kind_label
 from crisisflow.notices import drills
@@ -136,6 +136,19 @@ def _show_form_error(form, err: CrisisFlowError) -> None:
     form.add_error(name, str(err.message))
 
 
+def _form_refused(request: HttpRequest, incident: Incident, form, **shown) -> HttpResponse:
+    """A posted form that did not validate: the page again, with its first error."""
+    name = next(iter(form.errors))
+    return _rerender(request, incident, Invalid(form.errors[name][0], field=name), **shown)
+
+
+def _item_of(incident: Incident, item_id: int) -> ActionItem:
+    item = ActionItem.objects.filter(pk=item_id, incident=incident).first()
+    if item is None:
+        raise Http404(_("No such action item."))
+    return item
+
+
 @require_POST
 @login_required
 def edit_review(request: HttpRequest, reference: str) -> HttpResponse:
@@ -146,7 +159,6 @@ def edit_review(request: HttpRequest, reference: str) -> HttpResponse:
     )
     try:
         if version is None:
-            from crisisflow.incidents.errors import Invalid
             from crisisflow.web.forms import missing_version_message
 
             raise Invalid(missing_version_message(), field="version")
@@ -165,10 +177,7 @@ def sign_review(request: HttpRequest, reference: str) -> HttpResponse:
     incident = guards.incident_for(request, reference)
     form = SignOffForm(request.POST)
     if not form.is_valid():
-        from crisisflow.incidents.errors import Invalid
-
-        name = next(iter(form.errors))
-        return _rerender(request, incident, Invalid(form.errors[name][0], field=name))
+        return _form_refused(request, incident, form)
     try:
         use_cases.sign_off(
             request.user, incident, form.cleaned_data["role"], expected_version=form.cleaned_data["version"]
@@ -185,10 +194,7 @@ def add_item(request: HttpRequest, reference: str) -> HttpResponse:
     incident = guards.incident_for(request, reference)
     form = ActionItemForm(request.POST)
     if not form.is_valid():
-        from crisisflow.incidents.errors import Invalid
-
-        name = next(iter(form.errors))
-        return _rerender(request, incident, Invalid(form.errors[name][0], field=name), item_form=form)
+        return _form_refused(request, incident, form, item_form=form)
     d = form.cleaned_data
     due = d["due_at"]
     try:
@@ -213,15 +219,10 @@ def add_item(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 def change_item(request: HttpRequest, reference: str, item_id: int) -> HttpResponse:
     incident = guards.incident_for(request, reference)
-    item = ActionItem.objects.filter(pk=item_id, incident=incident).first()
-    if item is None:
-        raise Http404(_("No such action item."))
+    item = _item_of(incident, item_id)
     form = ChangeItemForm(request.POST)
     if not form.is_valid():
-        from crisisflow.incidents.errors import Invalid
-
-        name = next(iter(form.errors))
-        return _rerender(request, incident, Invalid(form.errors[name][0], field=name))
+        return _form_refused(request, incident, form)
     d = form.cleaned_data
     try:
         use_cases.change_action_item(
@@ -241,15 +242,10 @@ def change_item(request: HttpRequest, reference: str, item_id: int) -> HttpRespo
 @login_required
 def finish_item(request: HttpRequest, reference: str, item_id: int) -> HttpResponse:
     incident = guards.incident_for(request, reference)
-    item = ActionItem.objects.filter(pk=item_id, incident=incident).first()
-    if item is None:
-        raise Http404(_("No such action item."))
+    item = _item_of(incident, item_id)
     form = FinishItemForm(request.POST)
     if not form.is_valid():
-        from crisisflow.incidents.errors import Invalid
-
-        name = next(iter(form.errors))
-        return _rerender(request, incident, Invalid(form.errors[name][0], field=name))
+        return _form_refused(request, incident, form)
     try:
         use_cases.finish_action_item(
             request.user, item, form.cleaned_data["status"], expected_version=form.cleaned_data["version"]
@@ -265,9 +261,7 @@ def share(request: HttpRequest, reference: str) -> HttpResponse:
     incident = guards.incident_for(request, reference)
     form = ShareForm(request.POST)
     if not form.is_valid():
-        from crisisflow.incidents.errors import Invalid
-
-        return _rerender(request, incident, Invalid(form.errors["days"][0], field="days"), share_form=form)
+        return _form_refused(request, incident, form, share_form=form)
     try:
         link, token = use_cases.share_review(request.user, incident, days=form.cleaned_data["days"])
     except CrisisFlowError as err:
